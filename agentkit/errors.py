@@ -11,6 +11,7 @@ AgentKitError
 │   ├── ProtocolError         a frame that does not follow the wire protocol
 │   └── ProviderError         an `error` event from the realtime service, with its code
 └── ControlFlowSignal         raised on purpose to change the flow of a run
+    ├── ToolArgumentsError    the model called a tool with arguments that break its schema
     ├── ToolTimeoutError      a tool ran past its timeout
     └── GuardrailTripped      a guardrail's tripwire fired
 ```
@@ -34,6 +35,7 @@ __all__ = [
     "ProviderError",
     "SessionError",
     "SourceLocation",
+    "ToolArgumentsError",
     "ToolTimeoutError",
     "TransportError",
     "UserError",
@@ -157,3 +159,15 @@ class GuardrailTripped(ControlFlowSignal):
         self.guardrail_name = guardrail_name
         self.details = details
         super().__init__(f"guardrail {guardrail_name!r} tripped")
+
+
+class ToolArgumentsError(ControlFlowSignal):
+    """The model called a tool with arguments that do not fit its JSON Schema.
+
+    The runtime turns it into a `function_call_output` the model can recover from.
+    """
+
+    def __init__(self, tool_name: str, message: str) -> None:
+        self.tool_name = tool_name
+        self.message = message
+        super().__init__(f"invalid arguments for tool {tool_name!r}: {message}")

@@ -1,0 +1,381 @@
+"""Function tools: a Python callable plus the strict JSON Schema the model sees.
+
+`@tool` reads the schema off the function: type hints (pydantic models, enums, literals,
+`Annotated[..., "description"]` or `Field(description=...)`) and a Google-style docstring for
+the descriptions. A raw JSON Schema may be given instead. A parameter annotated `RunContext`
+is injected by the runtime and left out of the schema.
+
+The schema is made *strict* (every property required, `additionalProperties: false`), so the
+model fills in everything and the runtime can validate the arguments before the tool runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar, cast, get_args, get_origin, get_type_hints, overload
+
+import docstring_parser
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
+
+from .context import RunContext
+from .errors import DefinitionError, ToolArgumentsError
+
+__all__ = ["FunctionTool", "ToolDefinition", "ensure_strict_schema", "tool"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    """The neutral form of a tool: what every dialect's payload is rendered from."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionTool:
+    """A tool the model may call. Build one with `@tool` or `tool(...)`.
+
+    Attributes:
+        name: The function name the model calls (`^[A-Za-z0-9_-]{1,64}$`).
+        description: What the tool does, for the model.
+        parameters: The strict JSON Schema of the arguments.
+        func: The Python function behind it, sync or async.
+        timeout: Seconds the call may take before the model is told it timed out
+            (`None`: the runner's default).
+        needs_approval: Park each call until the app approves or rejects it.
+        cancellable: Cancel a running call when the caller interrupts the response.
+    """
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    func: Callable[..., Any]
+    timeout: float | None = None
+    needs_approval: bool = False
+    cancellable: bool = False
+    context_param: str | None = None
+    args_model: type[BaseModel] | None = field(default=None, repr=False)
+    _validator: Draft202012Validator = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise DefinitionError(
+                f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-'"
+            )
+        if self.timeout is not None and self.timeout <= 0:
+            raise DefinitionError(f"tool {self.name!r}: timeout must be positive, got {self.timeout}")
+        try:
+            Draft202012Validator.check_schema(dict(self.parameters))
+        except SchemaError as exc:
+            raise DefinitionError(
+                f"tool {self.name!r}: parameters is not a valid JSON Schema: {exc.message}"
+            ) from exc
+        if self.parameters.get("type") != "object":
+            raise DefinitionError(f"tool {self.name!r}: parameters must be a JSON Schema of type 'object'")
+        object.__setattr__(self, "_validator", Draft202012Validator(dict(self.parameters)))
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the function is a coroutine function (else it runs in a worker thread)."""
+        return inspect.iscoroutinefunction(self.func)
+
+    def definition(self) -> ToolDefinition:
+        """The neutral form the compiler renders."""
+        return ToolDefinition(self.name, self.description, self.parameters)
+
+    def parse_arguments(self, arguments: str | Mapping[str, Any]) -> dict[str, Any]:
+        """Parse the model's JSON arguments and check them against the schema.
+
+        Raises:
+            ToolArgumentsError: not JSON, not an object, or not valid for the schema; the
+                message names the offending field so the model can correct itself.
+        """
+        if isinstance(arguments, str):
+            try:
+                parsed = orjson.loads(arguments) if arguments.strip() else {}
+            except orjson.JSONDecodeError as exc:
+                raise ToolArgumentsError(self.name, f"arguments are not valid JSON ({exc})") from exc
+        else:
+            parsed = dict(arguments)
+        if not isinstance(parsed, dict):
+            raise ToolArgumentsError(self.name, "arguments must be a JSON object")
+        error = next(iter(sorted(self._validator.iter_errors(parsed), key=lambda e: e.path)), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise ToolArgumentsError(self.name, f"{where}: {error.message}")
+        return parsed
+
+    def bind(self, ctx: RunContext[Any] | None, arguments: Mapping[str, Any]) -> Callable[[], Any]:
+        """A zero-argument callable that runs the tool with these (validated) arguments.
+
+        Arguments are converted to the declared Python types (pydantic models, enums, ...)
+        first. For an async tool, calling the result returns a coroutine.
+        """
+        kwargs: dict[str, Any]
+        if self.args_model is not None:
+            try:
+                model = self.args_model.model_validate(dict(arguments))
+            except ValidationError as exc:
+                raise ToolArgumentsError(self.name, _first_pydantic_error(exc)) from exc
+            kwargs = {name: getattr(model, name) for name in type(model).model_fields}
+        else:
+            kwargs = dict(arguments)
+        if self.context_param is not None:
+            kwargs[self.context_param] = ctx
+        func = self.func
+
+        def call() -> Any:
+            return func(**kwargs)
+
+        return call
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly (handy in the developer's own tests)."""
+        return self.func(*args, **kwargs)
+
+
+def _first_pydantic_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = "/".join(str(p) for p in err["loc"]) or "(root)"
+    return f"{loc}: {err['msg']}"
+
+
+@overload
+def tool(func: F, /) -> FunctionTool: ...
+
+
+@overload
+def tool(
+    func: F,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    needs_approval: bool = False,
+    cancellable: bool = False,
+) -> FunctionTool: ...
+
+
+@overload
+def tool(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    needs_approval: bool = False,
+    cancellable: bool = False,
+) -> Callable[[F], FunctionTool]: ...
+
+
+def tool(
+    func: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    needs_approval: bool = False,
+    cancellable: bool = False,
+) -> FunctionTool | Callable[[F], FunctionTool]:
+    """Turn a function into a `FunctionTool`: `@tool`, `@tool(timeout=5)` or `tool(fn, name=...)`.
+
+    Args:
+        func: The function, sync or async.
+        name: The name the model sees; defaults to the function's name.
+        description: Defaults to the docstring's summary and body.
+        parameters: A raw JSON Schema to use instead of the one read off the signature; the
+            function is then called with the arguments as keyword arguments.
+        timeout: Seconds before the call is abandoned and the model told so.
+        needs_approval: Ask the app before each call.
+        cancellable: Cancel the call if the caller interrupts.
+    """
+
+    def build(fn: F) -> FunctionTool:
+        return _build_tool(
+            fn,
+            name=name,
+            description=description,
+            parameters=parameters,
+            timeout=timeout,
+            needs_approval=needs_approval,
+            cancellable=cancellable,
+        )
+
+    if func is None:
+        return build
+    return build(func)
+
+
+def _build_tool(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    description: str | None,
+    parameters: Mapping[str, Any] | None,
+    timeout: float | None,
+    needs_approval: bool,
+    cancellable: bool,
+) -> FunctionTool:
+    if not callable(fn):
+        raise DefinitionError(f"@tool needs a function, got {type(fn).__name__}")
+    tool_name: str = name or getattr(fn, "__name__", None) or ""
+    doc = docstring_parser.parse(inspect.getdoc(fn) or "")
+    doc_description = "\n\n".join(
+        part for part in (doc.short_description, doc.long_description) if part
+    )
+    context_param = _context_parameter(fn)
+    args_model: type[BaseModel] | None = None
+    if parameters is None:
+        args_model = _arguments_model(fn, tool_name, context_param, doc)
+        schema = ensure_strict_schema(args_model.model_json_schema())
+    else:
+        schema = dict(parameters)
+    return FunctionTool(
+        name=tool_name,
+        description=description if description is not None else doc_description,
+        parameters=schema,
+        func=fn,
+        timeout=timeout,
+        needs_approval=needs_approval,
+        cancellable=cancellable,
+        context_param=context_param,
+        args_model=args_model,
+    )
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    target = get_origin(annotation) or annotation
+    return isinstance(target, type) and issubclass(target, RunContext)
+
+
+def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return get_type_hints(fn, include_extras=True)
+    except Exception as exc:
+        raise DefinitionError(
+            f"tool {getattr(fn, '__name__', fn)!r}: cannot resolve its type hints ({exc})"
+        ) from exc
+
+
+def _context_parameter(fn: Callable[..., Any]) -> str | None:
+    hints = _resolved_hints(fn)
+    found = [p for p, ann in hints.items() if p != "return" and _is_context_annotation(ann)]
+    if len(found) > 1:
+        raise DefinitionError(f"tool {fn.__name__!r}: only one RunContext parameter is allowed")
+    return found[0] if found else None
+
+
+def _arguments_model(
+    fn: Callable[..., Any],
+    tool_name: str,
+    context_param: str | None,
+    doc: docstring_parser.Docstring,
+) -> type[BaseModel]:
+    hints = _resolved_hints(fn)
+    doc_params = {p.arg_name: p.description for p in doc.params if p.description}
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.name == context_param:
+            continue
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise DefinitionError(
+                f"tool {tool_name!r}: *args/**kwargs cannot be described to the model; "
+                "name each parameter or pass parameters= a JSON Schema"
+            )
+        if param.kind is param.POSITIONAL_ONLY:
+            raise DefinitionError(
+                f"tool {tool_name!r}: parameter {param.name!r} is positional-only; "
+                "tools are called with keyword arguments"
+            )
+        annotation = hints.get(param.name)
+        if annotation is None:
+            raise DefinitionError(
+                f"tool {tool_name!r}: parameter {param.name!r} needs a type hint "
+                "(the model is told the type of every argument)"
+            )
+        annotation, description = _split_annotated_description(annotation)
+        description = description or doc_params.get(param.name)
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (annotation, Field(default, description=description))
+    try:
+        model = create_model(
+            f"{tool_name}_arguments",
+            __config__=ConfigDict(extra="forbid"),
+            **fields,
+        )
+        model.model_json_schema()
+    except Exception as exc:
+        raise DefinitionError(
+            f"tool {tool_name!r}: cannot build a JSON Schema from its signature ({exc})"
+        ) from exc
+    return cast(type[BaseModel], model)
+
+
+def _split_annotated_description(annotation: Any) -> tuple[Any, str | None]:
+    """`Annotated[int, "the count"]` → (`int`, "the count"); other metadata is kept."""
+    if get_origin(annotation) is not Annotated:
+        return annotation, None
+    base, *metadata = get_args(annotation)
+    description: str | None = None
+    kept: list[Any] = []
+    for item in metadata:
+        if isinstance(item, str) and description is None:
+            description = item
+        else:
+            if isinstance(item, FieldInfo) and item.description and description is None:
+                description = item.description
+            kept.append(item)
+    if kept:
+        return Annotated[(base, *kept)], description
+    return base, description
+
+
+def ensure_strict_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Make a JSON Schema strict: every object closed and every property required.
+
+    Also drops pydantic's `title` noise so payloads stay small. Optional parameters stay
+    optional in meaning because their type admits `null`.
+    """
+    return cast(dict[str, Any], _strict(dict(schema), top=True))
+
+
+def _strict(node: Any, *, top: bool = False) -> Any:
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            out[key] = {k: _strict(v) for k, v in value.items()}
+        else:
+            out[key] = _strict(value)
+    if out.get("type") == "object" or "properties" in out:
+        props = out.setdefault("properties", {})
+        out["additionalProperties"] = False
+        out["required"] = list(props)
+        if top:
+            out["type"] = "object"
+    return out
