@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/agentkit-helpdesk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The example's helpdesk tools come from this plugin, through the agentkit.tools entry point.
+	$(BIN)/python -m pip install --quiet -e plugins/agentkit-helpdesk
 	touch $(STAMP)
 
 demo: $(STAMP)

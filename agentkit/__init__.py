@@ -5,6 +5,14 @@ run them against the service or the embedded local server.
 """
 
 from .agent import RealtimeAgent
+from .compiler import (
+    SessionConfig,
+    build_session_config,
+    compile_agent_swap,
+    compile_agents,
+    compile_session_update,
+    render_session,
+)
 from .context import RunContext
 from .errors import (
     AgentKitError,
@@ -32,11 +40,15 @@ from .guardrails import (
     output_guardrail,
 )
 from .handoffs import Handoff, handoff
+from .loader import Definitions, load_definitions, load_definitions_from_string
 from .settings import (
     InputTranscription,
+    RetentionRatioTruncation,
     SemanticVad,
     ServerVad,
     SessionSettings,
+    ToolChoiceFunction,
+    TracingConfig,
 )
 from .tools import FunctionTool, tool
 
@@ -46,6 +58,7 @@ __all__ = [
     "ConfigError",
     "ControlFlowSignal",
     "DefinitionError",
+    "Definitions",
     "FunctionTool",
     "GuardrailResult",
     "GuardrailTripped",
@@ -56,20 +69,31 @@ __all__ = [
     "ProtocolError",
     "ProviderError",
     "RealtimeAgent",
+    "RetentionRatioTruncation",
     "RunContext",
     "SemanticVad",
     "ServerVad",
+    "SessionConfig",
     "SessionError",
     "SessionSettings",
     "ToolArgumentsError",
+    "ToolChoiceFunction",
     "ToolTimeoutError",
+    "TracingConfig",
     "TransportError",
     "UserError",
     "blocked_regex",
     "blocked_terms",
+    "build_session_config",
+    "compile_agent_swap",
+    "compile_agents",
+    "compile_session_update",
     "handoff",
     "input_guardrail",
+    "load_definitions",
+    "load_definitions_from_string",
     "max_length",
     "output_guardrail",
+    "render_session",
     "tool",
 ]

@@ -55,6 +55,18 @@ class RealtimeAgent(Generic[TContext]):
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise DefinitionError("an agent needs a non-empty name")
+        if self.instructions is not None and not (
+            isinstance(self.instructions, str) or callable(self.instructions)
+        ):
+            raise DefinitionError(
+                f"agent {self.name!r}: instructions must be a string or a function of the run "
+                f"context, got {type(self.instructions).__name__}"
+            )
+        if self.settings is not None and not isinstance(self.settings, SessionSettings):
+            raise DefinitionError(
+                f"agent {self.name!r}: settings must be a SessionSettings, "
+                f"got {type(self.settings).__name__}"
+            )
         self.tools = list(self.tools)
         self.handoffs = list(self.handoffs)
         self.input_guardrails = list(self.input_guardrails)

@@ -260,10 +260,11 @@ def _turn_detection_ga_to_beta(value: Any, field: str) -> Any:
         return None
     if not isinstance(value, Mapping):
         raise _fail(f"expected a turn detection object, got {value!r}", field, "beta")
-    for key in value:
-        if key not in _BETA_TURN_DETECTION_KEYS:
+    for key, inner in value.items():
+        # An unset GA-only knob (`idle_timeout_ms: null`) is beta's behaviour; drop it.
+        if key not in _BETA_TURN_DETECTION_KEYS and inner is not None:
             raise _fail(f"beta turn detection has no {key!r}", _join(field, key), "beta")
-    return dict(value)
+    return {k: v for k, v in value.items() if k in _BETA_TURN_DETECTION_KEYS}
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -497,8 +498,21 @@ def response_ga_to_beta(response: Mapping[str, Any]) -> JSON:
             out["output"] = [
                 item_ga_to_beta(item, field=f"response.output[{i}]") for i, item in enumerate(value)
             ]
+        elif key == "usage" and isinstance(value, Mapping):
+            out["usage"] = _usage_ga_to_beta(value)
         else:
             out[key] = value
+    return out
+
+
+def _usage_ga_to_beta(usage: Mapping[str, Any]) -> JSON:
+    # Beta usage predates image inputs and the cached-token breakdown.
+    out = dict(usage)
+    details = usage.get("input_token_details")
+    if isinstance(details, Mapping):
+        out["input_token_details"] = {
+            k: v for k, v in details.items() if k in ("text_tokens", "audio_tokens", "cached_tokens")
+        }
     return out
 
 
@@ -641,13 +655,17 @@ def server_event_ga_to_beta(event: Mapping[str, Any]) -> JSON | None:
         out["item"] = item_ga_to_beta(event["item"])
     elif kind in ("response.created", "response.done"):
         out["response"] = response_ga_to_beta(event["response"])
+    elif kind == "response.function_call_arguments.done":
+        # Beta named the function on the output item only, not on this event.
+        out.pop("name", None)
     return out
 
 
 def server_event_beta_to_ga(event: Mapping[str, Any]) -> JSON:
     """Render one beta server event in GA terms (for clients that speak beta on the wire but
     want one event vocabulary inside). `conversation.item.created` becomes
-    `conversation.item.added`."""
+    `conversation.item.added`. Beta's `response.function_call_arguments.done` has no `name`
+    (GA requires one); take it from the `response.output_item.added` of the same item."""
     kind = event.get("type")
     out = dict(event)
     if not isinstance(kind, str):

@@ -165,6 +165,9 @@ def output_guardrail(
 
 def blocked_terms(terms: Sequence[str], *, case_sensitive: bool = False) -> GuardrailFunction:
     """Trip when any of `terms` appears as a whole word or phrase."""
+    # A bare string is a Sequence[str] too: it would block each of its letters.
+    if isinstance(terms, str):
+        raise DefinitionError(f"blocked_terms needs a list of terms, got the string {terms!r}")
     if not terms or not all(isinstance(t, str) and t.strip() for t in terms):
         raise DefinitionError("blocked_terms needs a non-empty list of non-empty strings")
     flags = 0 if case_sensitive else re.IGNORECASE

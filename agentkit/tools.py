@@ -11,11 +11,23 @@ model fills in everything and the runtime can validate the arguments before the 
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar, cast, get_args, get_origin, get_type_hints, overload
+from typing import (
+    Annotated,
+    Any,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+    overload,
+)
 
 import docstring_parser
 import orjson
@@ -129,7 +141,10 @@ class FunctionTool:
                 model = self.args_model.model_validate(dict(arguments))
             except ValidationError as exc:
                 raise ToolArgumentsError(self.name, _first_pydantic_error(exc)) from exc
-            kwargs = {name: getattr(model, name) for name in type(model).model_fields}
+            kwargs = {
+                info.alias or name: getattr(model, name)
+                for name, info in type(model).model_fields.items()
+            }
         else:
             kwargs = dict(arguments)
         if self.context_param is not None:
@@ -262,7 +277,14 @@ def _build_tool(
 
 
 def _is_context_annotation(annotation: Any) -> bool:
-    target = get_origin(annotation) or annotation
+    """`RunContext`, `RunContext[T]`, `RunContext | None` or an `Annotated` of one of them."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_context_annotation(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        return len(members) == 1 and _is_context_annotation(members[0])
+    target = origin or annotation
     return isinstance(target, type) and issubclass(target, RunContext)
 
 
@@ -292,6 +314,7 @@ def _arguments_model(
     hints = _resolved_hints(fn)
     doc_params = {p.arg_name: p.description for p in doc.params if p.description}
     fields: dict[str, Any] = {}
+    param_names = set(inspect.signature(fn).parameters)
     for param in inspect.signature(fn).parameters.values():
         if param.name == context_param:
             continue
@@ -314,7 +337,18 @@ def _arguments_model(
         annotation, description = _split_annotated_description(annotation)
         description = description or doc_params.get(param.name)
         default = ... if param.default is param.empty else param.default
-        fields[param.name] = (annotation, Field(default, description=description))
+        # `schema`, `json`, `copy`... would shadow BaseModel attributes (a pydantic warning,
+        # an error under -W error): store such a field under another name and keep the
+        # parameter's name as its alias, which the schema and validation use.
+        field_name = param.name
+        while hasattr(BaseModel, field_name) or (
+            field_name != param.name and field_name in param_names
+        ):
+            field_name += "_"
+        fields[field_name] = (
+            annotation,
+            Field(default, description=description, alias=param.name),
+        )
     try:
         model = create_model(
             f"{tool_name}_arguments",
@@ -349,12 +383,26 @@ def _split_annotated_description(annotation: Any) -> tuple[Any, str | None]:
 
 
 def ensure_strict_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Make a JSON Schema strict: every object closed and every property required.
+    """Make a JSON Schema strict: every record closed and every property required.
 
-    Also drops pydantic's `title` noise so payloads stay small. Optional parameters stay
-    optional in meaning because their type admits `null`.
+    A record is an object schema with `properties` (a pydantic model, the arguments): it gets
+    `additionalProperties: false` and all its properties in `required`. A map (`dict[str, int]`,
+    an object whose `additionalProperties` is a schema or `true`) stays a map, otherwise the
+    model could only ever send `{}` for it.
+
+    Also drops pydantic's `title` noise so payloads stay small. Values (`default`, `const`,
+    `enum`, `examples`) are copied untouched. Optional parameters stay optional in meaning
+    because their type admits `null`.
     """
     return cast(dict[str, Any], _strict(dict(schema), top=True))
+
+
+# Keywords whose value is a mapping of name → subschema.
+_SCHEMA_MAPS = frozenset(
+    {"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"}
+)
+# Keywords whose value is instance data, not a schema: never rewritten.
+_DATA_KEYWORDS = frozenset({"default", "const", "enum", "examples"})
 
 
 def _strict(node: Any, *, top: bool = False) -> Any:
@@ -368,11 +416,14 @@ def _strict(node: Any, *, top: bool = False) -> Any:
             continue
         if key == "default" and value is None:
             continue
-        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+        if key in _DATA_KEYWORDS:
+            out[key] = copy.deepcopy(value)
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {k: _strict(v) for k, v in value.items()}
         else:
             out[key] = _strict(value)
-    if out.get("type") == "object" or "properties" in out:
+    is_map = "properties" not in out and out.get("additionalProperties", False) is not False
+    if top or (not is_map and (out.get("type") == "object" or "properties" in out)):
         props = out.setdefault("properties", {})
         out["additionalProperties"] = False
         out["required"] = list(props)

@@ -1,0 +1,4 @@
+"""A module that fails while importing, as a user's module with a bug does."""
+
+SETTINGS: dict[str, str] = {}
+DATABASE_URL = SETTINGS["database_url"]
