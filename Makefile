@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/agentkit run examples/customer_service/agents.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check agentkit tests bench examples plugins
+	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
