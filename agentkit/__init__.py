@@ -4,6 +4,7 @@ Declare agents in Python or YAML, compile them to `session.update` payloads (GA 
 run them against the service or the embedded local server.
 """
 
+from ._tool_runner import ToolErrorFormatter, ToolFailure
 from .agent import RealtimeAgent
 from .compiler import (
     SessionConfig,
@@ -29,6 +30,7 @@ from .errors import (
     TransportError,
     UserError,
 )
+from .events import SessionEvent, SessionStatus
 from .guardrails import (
     GuardrailResult,
     InputGuardrail,
@@ -40,7 +42,10 @@ from .guardrails import (
     output_guardrail,
 )
 from .handoffs import Handoff, handoff
+from .history import History, HistoryItem
 from .loader import Definitions, load_definitions, load_definitions_from_string
+from .runner import RealtimeRunner
+from .session import RealtimeSession
 from .settings import (
     InputTranscription,
     RetentionRatioTruncation,
@@ -51,11 +56,13 @@ from .settings import (
     TracingConfig,
 )
 from .tools import FunctionTool, tool
+from .transports import ConnectionClosed, Transport, WebSocketTransport, memory_transport_pair
 
 __all__ = [
     "AgentKitError",
     "CompileError",
     "ConfigError",
+    "ConnectionClosed",
     "ControlFlowSignal",
     "DefinitionError",
     "Definitions",
@@ -63,25 +70,35 @@ __all__ = [
     "GuardrailResult",
     "GuardrailTripped",
     "Handoff",
+    "History",
+    "HistoryItem",
     "InputGuardrail",
     "InputTranscription",
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",
     "RealtimeAgent",
+    "RealtimeRunner",
+    "RealtimeSession",
     "RetentionRatioTruncation",
     "RunContext",
     "SemanticVad",
     "ServerVad",
     "SessionConfig",
     "SessionError",
+    "SessionEvent",
     "SessionSettings",
+    "SessionStatus",
     "ToolArgumentsError",
     "ToolChoiceFunction",
+    "ToolErrorFormatter",
+    "ToolFailure",
     "ToolTimeoutError",
     "TracingConfig",
+    "Transport",
     "TransportError",
     "UserError",
+    "WebSocketTransport",
     "blocked_regex",
     "blocked_terms",
     "build_session_config",
@@ -93,6 +110,7 @@ __all__ = [
     "load_definitions",
     "load_definitions_from_string",
     "max_length",
+    "memory_transport_pair",
     "output_guardrail",
     "render_session",
     "tool",

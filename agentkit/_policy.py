@@ -1,0 +1,196 @@
+"""Guardrail and approval policy: the one place that decides what a check or a parked call
+means, for every session and transport.
+
+`SessionPolicy` holds the runner's `GuardrailSettings` and `ApprovalSettings` plus the
+decisions a session remembers (an "always" approval or rejection of a tool). The sans-I/O
+`Supervisor` asks it the pure questions (is this tool approved already? is an output check
+due? what does the agent say after a trip?); the session runs the checks themselves with
+`run_guardrails`, as tasks, so a slow guardrail never blocks the pump.
+
+No I/O and no event loop here: checks are awaited, but what awaits them is the runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from .context import RunContext
+from .errors import DefinitionError
+from .guardrails import Guardrail
+from .tools import FunctionTool
+
+__all__ = [
+    "ApprovalSettings",
+    "GuardrailSettings",
+    "GuardrailVerdict",
+    "SessionPolicy",
+    "run_guardrails",
+]
+
+logger = logging.getLogger("agentkit.guardrails")
+
+ApprovalDecision = Literal["approve", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailSettings:
+    """How guardrail trips are handled.
+
+    Attributes:
+        output_debounce_chars: Run output guardrails each time the assistant's transcript
+            of an item grows by this many characters (and once more on the final text). Lower
+            catches a bad phrase sooner, at the cost of more checks.
+        default_safe_reply: What the agent says after a trip when the guardrail has no
+            `safe_reply`. `None`: the agent gets a corrective instruction instead and answers
+            in its own words.
+        input_check_timeout_s: How long a response to an audio turn is held back waiting for
+            its transcript and the input checks; past it the response is let through (with an
+            `error` event), so a missing transcript never silences the agent.
+    """
+
+    output_debounce_chars: int = 100
+    default_safe_reply: str | None = "I'm sorry, I can't help with that."
+    input_check_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.output_debounce_chars < 1:
+            raise DefinitionError(
+                f"output_debounce_chars must be at least 1, got {self.output_debounce_chars}"
+            )
+        if self.input_check_timeout_s <= 0:
+            raise DefinitionError(
+                f"input_check_timeout_s must be positive, got {self.input_check_timeout_s}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalSettings:
+    """How calls of tools marked `needs_approval` are decided when the app does not answer.
+
+    Attributes:
+        timeout_s: Seconds a call stays parked before `default` applies (`None`: forever).
+        default: The decision after the timeout. `reject` is the safe choice: a tool that
+            needs approval changes something.
+        rejection_message: What the model is told when a call is rejected without a message.
+    """
+
+    timeout_s: float | None = 60.0
+    default: ApprovalDecision = "reject"
+    rejection_message: str = "The user did not approve this action, so it was not done."
+
+    def __post_init__(self) -> None:
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise DefinitionError(f"approval timeout_s must be positive, got {self.timeout_s}")
+        if self.default not in ("approve", "reject"):
+            raise DefinitionError(f"approval default must be approve or reject, got {self.default!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailVerdict:
+    """The outcome of one round of checks on one text.
+
+    Attributes:
+        tripped: The first guardrail (in declaration order) whose tripwire fired, if any.
+        details: Its result's details.
+        errors: Guardrails that raised, by name, with the message; a failing guardrail is
+            skipped (reported, never fatal), as a broken check must not end a call.
+    """
+
+    tripped: Guardrail | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    errors: tuple[tuple[str, str], ...] = ()
+
+
+async def run_guardrails(
+    guardrails: Sequence[Guardrail], ctx: RunContext[Any], text: str
+) -> GuardrailVerdict:
+    """Run `guardrails` on `text` in order and stop at the first trip."""
+    errors: list[tuple[str, str]] = []
+    for guardrail in guardrails:
+        try:
+            result = await guardrail.run(ctx, text)
+        except Exception as exc:
+            logger.warning("guardrail %r raised", guardrail.name, exc_info=True)
+            errors.append((guardrail.name, f"{type(exc).__name__}: {exc}"))
+            continue
+        if result.tripwire_triggered:
+            return GuardrailVerdict(guardrail, dict(result.details), tuple(errors))
+    return GuardrailVerdict(errors=tuple(errors))
+
+
+# The wording the model gets to speak a fixed reply. The realtime API has no "say this"
+# event: a response with these instructions is how a fixed sentence is spoken in the
+# session's voice (an assistant item created by the client would be text only).
+SAFE_REPLY_INSTRUCTIONS = (
+    'Say exactly the following to the caller, word for word, and nothing else: "{reply}"'
+)
+CORRECTIVE_INSTRUCTIONS = {
+    "input": (
+        "The caller's last message was stopped by the {name!r} guardrail. Do not act on it or "
+        "repeat it. Briefly tell the caller you cannot help with that, and offer other help."
+    ),
+    "output": (
+        "Your last answer was stopped by the {name!r} guardrail and was not delivered. Do not "
+        "repeat it. Briefly tell the caller you cannot help with that, and offer other help."
+    ),
+}
+
+
+class SessionPolicy:
+    """Guardrail and approval policy for one session (build one per session).
+
+    Args:
+        guardrails: Guardrail handling (debounce, safe reply).
+        approvals: Approval timeout and default decision.
+    """
+
+    def __init__(
+        self,
+        guardrails: GuardrailSettings | None = None,
+        approvals: ApprovalSettings | None = None,
+    ) -> None:
+        self.guardrails = guardrails if guardrails is not None else GuardrailSettings()
+        self.approvals = approvals if approvals is not None else ApprovalSettings()
+        self._always: dict[str, bool] = {}
+
+    # -- approvals --------------------------------------------------------------------------
+
+    def approval_for(self, tool: FunctionTool) -> Literal["ask", "approve", "reject"]:
+        """Whether a call of `tool` must wait for the app, or was decided once for all."""
+        if not tool.needs_approval:
+            return "approve"
+        remembered = self._always.get(tool.name)
+        if remembered is None:
+            return "ask"
+        return "approve" if remembered else "reject"
+
+    def remember(self, tool_name: str, approved: bool) -> None:
+        """Apply this decision to every later call of `tool_name` in this session."""
+        self._always[tool_name] = approved
+
+    def rejection_output(self, message: str | None) -> str:
+        """The `function_call_output` of a rejected call: the model reads it and can tell the
+        caller why nothing happened."""
+        return orjson.dumps(
+            {"error": "rejected", "message": message or self.approvals.rejection_message}
+        ).decode()
+
+    # -- guardrails -------------------------------------------------------------------------
+
+    def output_check_due(self, chars: int, checked: int) -> bool:
+        """Whether the transcript grew enough since the last check to check again."""
+        return chars - checked >= self.guardrails.output_debounce_chars
+
+    def reply_after_trip(
+        self, guardrail: Guardrail, stage: Literal["input", "output"]
+    ) -> tuple[str | None, str]:
+        """The safe reply (if any) and the `response.create` instructions that speak it."""
+        reply = guardrail.safe_reply or self.guardrails.default_safe_reply
+        if reply is not None:
+            return reply, SAFE_REPLY_INSTRUCTIONS.format(reply=reply.replace('"', "'"))
+        return None, CORRECTIVE_INSTRUCTIONS[stage].format(name=guardrail.name)

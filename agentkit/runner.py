@@ -1,0 +1,128 @@
+"""`RealtimeRunner`: agents plus settings, ready to start any number of sessions.
+
+A runner holds only definitions (agents, settings, tool policy). Every `session()` gets its
+own supervisor, tool runner and queue, so one runner serves many concurrent calls (the
+peer's runner shares one connection between its sessions).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic
+
+from ._tool_runner import ToolErrorFormatter, ToolRunner, default_tool_error_formatter
+from .agent import RealtimeAgent, walk_agents
+from .context import TContext
+from .dialects import Dialect
+from .errors import DefinitionError
+from .history import HistoryItem
+from .session import RealtimeSession
+from .settings import SessionSettings
+from .transports.base import Transport
+from .transports.websocket import OPENAI_REALTIME_URL, WebSocketTransport, realtime_url
+
+if TYPE_CHECKING:
+    from .loader import Definitions
+
+__all__ = ["RealtimeRunner"]
+
+
+class RealtimeRunner(Generic[TContext]):
+    """Starts sessions of a starting agent (or of loaded YAML `Definitions`).
+
+    Args:
+        starting: The agent a session starts with, or `Definitions` from `load_definitions`
+            (its settings and agents are used; `settings=` still overrides).
+        settings: The session settings; agents' own settings are laid on top.
+        dialect: `"ga"` (default) or `"beta"`.
+        tool_timeout: Default seconds per tool call (a tool's own `timeout` wins).
+        max_tool_threads: Sync tools running at once per session.
+        tool_error_formatter: How tool failures are worded for the model.
+        raw_events: Emit every wire event as a `raw` session event too.
+        max_queued_events: Events kept for the async iterator when it lags.
+    """
+
+    def __init__(
+        self,
+        starting: RealtimeAgent[TContext] | Definitions,
+        *,
+        settings: SessionSettings | None = None,
+        dialect: Dialect = "ga",
+        tool_timeout: float | None = 30.0,
+        max_tool_threads: int = 8,
+        tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
+        raw_events: bool = False,
+        max_queued_events: int = 10_000,
+    ) -> None:
+        self._context_factory: Callable[[], Any] | None = None
+        if isinstance(starting, RealtimeAgent):
+            self.starting_agent: RealtimeAgent[Any] = starting
+            self.settings = settings if settings is not None else SessionSettings()
+            self.agents = {a.name: a for a in walk_agents(starting)}
+        else:
+            self.starting_agent = starting.starting_agent
+            self.settings = settings if settings is not None else starting.settings
+            self.agents = dict(starting.agents)
+            self._context_factory = starting.context_factory
+        if max_tool_threads < 1:
+            raise DefinitionError(f"max_tool_threads must be at least 1, got {max_tool_threads}")
+        self.dialect: Dialect = dialect
+        self.tool_timeout = tool_timeout
+        self.max_tool_threads = max_tool_threads
+        self.tool_error_formatter = tool_error_formatter
+        self.raw_events = raw_events
+        self.max_queued_events = max_queued_events
+
+    def session(
+        self,
+        transport: Transport,
+        *,
+        context: TContext | None = None,
+        history: Iterable[HistoryItem] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RealtimeSession[Any]:
+        """A new session over `transport` (not connected until `async with`).
+
+        Args:
+            transport: A `WebSocketTransport`, the in-memory pair's client end, ...
+            context: The object tools receive as `RunContext.context` (from the
+                definitions' context factory when not given).
+            history: Earlier turns to seed the conversation with.
+            clock: Monotonic seconds, for the playback estimate (tests pass a fake).
+        """
+        if context is None and self._context_factory is not None:
+            context = self._context_factory()
+        return RealtimeSession(
+            agent=self.starting_agent,
+            transport=transport,
+            context=context,
+            settings=self.settings,
+            dialect=self.dialect,
+            history=history,
+            tool_runner=ToolRunner(
+                default_timeout=self.tool_timeout,
+                max_threads=self.max_tool_threads,
+                error_formatter=self.tool_error_formatter,
+            ),
+            agents=self.agents,
+            raw_events=self.raw_events,
+            max_queued_events=self.max_queued_events,
+            clock=clock,
+        )
+
+    def websocket_session(
+        self,
+        *,
+        api_key: str | None,
+        url: str | None = None,
+        context: TContext | None = None,
+        history: Iterable[HistoryItem] = (),
+    ) -> RealtimeSession[Any]:
+        """A session over a WebSocket to OpenAI (or to `url`, e.g. the local server)."""
+        transport = WebSocketTransport(
+            url or realtime_url(self.settings.model, OPENAI_REALTIME_URL),
+            api_key=api_key,
+            dialect=self.dialect,
+        )
+        return self.session(transport, context=context, history=history)

@@ -1,0 +1,47 @@
+"""The transport contract: four coroutines that move text frames, nothing more.
+
+A transport does no protocol work. It opens a connection, sends the frames the supervisor
+produced, hands back the frames that arrived and closes; reconnect policy, timers and
+backpressure live in the runtime. Foreign exceptions (from `websockets`, sockets) are mapped
+to `TransportError` / `ConnectionClosed` here, at the boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..errors import TransportError
+
+__all__ = ["ConnectionClosed", "Transport"]
+
+
+class ConnectionClosed(TransportError):
+    """The connection is closed; `clean` is True when it closed normally (code 1000/1001)."""
+
+    def __init__(
+        self, message: str = "connection closed", *, clean: bool = True, code: int | None = None
+    ) -> None:
+        self.clean = clean
+        self.code = code
+        super().__init__(message)
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What a session needs from a connection to a realtime service."""
+
+    async def connect(self) -> None:
+        """Open the connection. Raises `TransportError` when it cannot be opened."""
+        ...
+
+    async def send(self, frame: str) -> None:
+        """Send one text frame. Raises `ConnectionClosed` once the connection is closed."""
+        ...
+
+    async def receive(self) -> str | bytes:
+        """The next inbound frame. Raises `ConnectionClosed` when no more will come."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        ...

@@ -1,0 +1,443 @@
+"""The session runtime over the in-memory transport: what an app and the wire see."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import anyio
+import pytest
+
+from agentkit import RealtimeAgent, RunContext, ServerVad, SessionSettings, tool
+from agentkit.events import (
+    AudioInterrupted,
+    AudioOut,
+    Breadcrumb,
+    HandoffEvent,
+    SessionEvent,
+    SessionStatus,
+    StatusChanged,
+    ToolEnd,
+)
+from agentkit.history import HistoryItem
+from agentkit.runner import RealtimeRunner
+from agentkit.transports import ConnectionClosed, MemoryServerEnd, memory_transport_pair
+
+PCM_100MS = base64.b64encode(b"\x00\x01" * 2400).decode()
+
+cancelled: list[str] = []
+
+
+@tool
+async def fetch(ctx: RunContext[dict[str, str]], key: str) -> str:
+    """Fetch a value (takes 300 ms)."""
+    await anyio.sleep(0.3)
+    ctx.add_breadcrumb(f"fetched {key}")
+    return f"{key}={ctx.context['user']}"
+
+
+@tool(cancellable=True)
+async def long_search(q: str) -> str:
+    """A search the caller may interrupt."""
+    try:
+        await anyio.sleep(10)
+    finally:
+        cancelled.append(q)
+    return q
+
+
+@tool(timeout=0.05)
+async def too_slow(q: str) -> str:
+    """Never finishes in time."""
+    await anyio.sleep(5)
+    return q
+
+
+billing = RealtimeAgent(name="Billing", instructions="You do billing.")
+triage = RealtimeAgent(
+    name="Triage",
+    instructions="You triage.",
+    tools=[fetch, long_search, too_slow],
+    handoffs=[billing],
+)
+
+
+_servers: list[MemoryServerEnd] = []
+
+
+def pair() -> tuple[Any, MemoryServerEnd]:
+    client, server = memory_transport_pair()
+    _servers.append(server)
+    return client, server
+
+
+@pytest.fixture(autouse=True)
+async def _close_server_ends() -> Any:
+    yield
+    for server in _servers:
+        await server.close()
+    _servers.clear()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def call(call_id: str, name: str, arguments: str, rid: str = "resp_1") -> dict[str, Any]:
+    return {
+        "type": "response.output_item.done",
+        "response_id": rid,
+        "output_index": 0,
+        "item": {
+            "id": f"item_{call_id}",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": call_id,
+            "name": name,
+            "arguments": arguments,
+        },
+    }
+
+
+def created(rid: str = "resp_1") -> dict[str, Any]:
+    return {"type": "response.created", "response": {"id": rid, "status": "in_progress"}}
+
+
+def done(rid: str = "resp_1", status: str = "completed") -> dict[str, Any]:
+    return {"type": "response.done", "response": {"id": rid, "status": status, "output": []}}
+
+
+def audio_delta(rid: str = "resp_1") -> dict[str, Any]:
+    return {
+        "type": "response.output_audio.delta",
+        "response_id": rid,
+        "item_id": "item_a",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": PCM_100MS,
+    }
+
+
+async def next_of(server: MemoryServerEnd, kind: str) -> dict[str, Any]:
+    with anyio.fail_after(2):
+        while True:
+            event = await server.receive_event()
+            if event["type"] == kind:
+                return event
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await anyio.sleep(0)
+
+
+async def test_lifecycle_status_and_first_frame() -> None:
+    client, server = pair()
+    runner = RealtimeRunner(triage)
+    statuses: list[SessionStatus] = []
+    session = runner.session(client, context={"user": "ada"})
+    session.on("status", lambda e: statuses.append(e.new))
+    async with session:
+        first = await server.receive_event()
+        assert first["type"] == "session.update"
+        assert first["session"]["instructions"] == "You triage."
+        assert session.status is SessionStatus.CONNECTED
+    assert statuses == [
+        SessionStatus.CONNECTING,
+        SessionStatus.CONNECTED,
+        SessionStatus.DISCONNECTED,
+    ]
+    assert client.closed
+    events = [e async for e in session]  # iteration ends after close
+    assert [e.new for e in events if isinstance(e, StatusChanged)] == statuses
+
+
+async def test_tools_run_concurrently_and_one_response_create_follows() -> None:
+    client, server = pair()
+    async with RealtimeRunner(triage).session(client, context={"user": "ada"}) as session:
+        await next_of(server, "session.update")
+        start = time.monotonic()
+        await server.send_event(created())
+        await server.send_event(call("c1", "fetch", '{"key": "a"}'))
+        await server.send_event(call("c2", "fetch", '{"key": "b"}'))
+        await server.send_event(done())
+        outputs = [await next_of(server, "conversation.item.create") for _ in range(2)]
+        follow = await server.receive_event()
+        elapsed = time.monotonic() - start
+        assert follow["type"] == "response.create"
+        assert sorted(o["item"]["output"] for o in outputs) == ["a=ada", "b=ada"]
+        assert elapsed < 0.55  # two 300 ms tools in parallel (in sequence: 600 ms)
+        await settle()
+        assert server.drain() == []  # exactly one response.create
+        crumbs = [i.text for i in session.history.items() if i.kind == "breadcrumb"]
+        assert sorted(crumbs) == ["fetched a", "fetched b"]
+
+
+async def test_bad_calls_each_get_an_output_the_model_can_use() -> None:
+    client, server = pair()
+    ends: list[ToolEnd] = []
+    session = RealtimeRunner(triage).session(client, context={"user": "ada"})
+    session.on("tool_end", ends.append)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("c1", "fetch", '{"wrong": 1}'))
+        await server.send_event(call("c2", "no_such_tool", "{}"))
+        await server.send_event(call("c3", "too_slow", '{"q": "x"}'))
+        await server.send_event(done())
+        outputs = {}
+        for _ in range(3):
+            event = await next_of(server, "conversation.item.create")
+            outputs[event["item"]["call_id"]] = event["item"]["output"]
+        assert "invalid_arguments" in outputs["c1"]
+        assert "unknown_tool" in outputs["c2"]
+        assert "timeout" in outputs["c3"]
+        assert (await server.receive_event())["type"] == "response.create"
+    assert sorted((e.call_id, e.error) for e in ends) == [
+        ("c1", "invalid_arguments"),
+        ("c2", "unknown_tool"),
+        ("c3", "timeout"),
+    ]
+
+
+async def test_handoff_on_the_wire() -> None:
+    client, server = pair()
+    handoffs: list[HandoffEvent] = []
+    session = RealtimeRunner(triage).session(client)
+    session.on("handoff", handoffs.append)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("h1", "transfer_to_billing", "{}"))
+        update = await next_of(server, "session.update")
+        assert update["session"]["instructions"] == "You do billing."
+        output = await server.receive_event()
+        assert output["type"] == "conversation.item.create"
+        assert output["item"]["call_id"] == "h1"
+        await settle()
+        assert server.drain() == []  # no response.create while resp_1 is active
+        await server.send_event(done())
+        assert (await server.receive_event())["type"] == "response.create"
+        assert session.current_agent is billing
+    assert handoffs == [HandoffEvent("Triage", "Billing", "h1")]
+
+
+async def test_barge_in_truncates_cancels_tools_and_stops_audio() -> None:
+    cancelled.clear()
+    clock = FakeClock()
+    client, server = pair()
+    settings = SessionSettings(turn_detection=ServerVad(interrupt_response=True))
+    interrupted: list[AudioInterrupted] = []
+    audio: list[AudioOut] = []
+    session = RealtimeRunner(triage, settings=settings).session(client, clock=clock)
+    session.on("audio_interrupted", interrupted.append)
+    session.on("audio", audio.append)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("s1", "long_search", '{"q": "shoes"}'))
+        for _ in range(3):
+            await server.send_event(audio_delta())
+        await settle()
+        clock.now += 0.25
+        await server.send_event(
+            {"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 0}
+        )
+        truncate = await next_of(server, "conversation.item.truncate")
+        assert truncate["audio_end_ms"] == 250
+        output = await server.receive_event()
+        assert output["item"]["call_id"] == "s1" and "cancelled" in output["item"]["output"]
+        await server.send_event(audio_delta())  # late audio of the cut response
+        await server.send_event(done(status="cancelled"))
+        await settle()
+        assert server.drain() == []  # no response.cancel (the server does it), no follow-up
+        assert cancelled == ["shoes"]
+    assert interrupted == [AudioInterrupted("item_a", 0, 250)]
+    assert len(audio) == 3
+
+
+async def test_manual_interrupt_and_push_to_talk() -> None:
+    client, server = pair()
+    settings = SessionSettings(turn_detection=None)
+    async with RealtimeRunner(triage, settings=settings).session(client) as session:
+        update = await next_of(server, "session.update")
+        assert update["session"]["audio"]["input"]["turn_detection"] is None
+        await session.start_turn()
+        await session.send_audio(b"\x00" * 480)
+        await session.end_turn()
+        assert [(await server.receive_event())["type"] for _ in range(4)] == [
+            "input_audio_buffer.clear",
+            "input_audio_buffer.append",
+            "input_audio_buffer.commit",
+            "response.create",
+        ]
+        await server.send_event(created())
+        await server.send_event(audio_delta())
+        await settle()
+        await session.interrupt()
+        assert (await server.receive_event())["type"] in {
+            "conversation.item.truncate",
+            "response.cancel",
+        }
+
+
+async def test_events_by_iteration_and_handlers_together() -> None:
+    client, server = pair()
+    seen: list[SessionEvent] = []
+
+    async def handler(event: AudioOut) -> None:
+        seen.append(event)
+
+    session = RealtimeRunner(triage).session(client)
+    session.on("audio", handler)
+    received: list[SessionEvent] = []
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(audio_delta())
+        await server.send_event(done())
+        with anyio.fail_after(2):
+            async for event in session:
+                received.append(event)
+                if event.type == "agent_end":
+                    break
+    assert [e.type for e in received if e.type != "status"] == ["agent_start", "audio", "agent_end"]
+    assert len(seen) == 1 and seen[0].audio == b"\x00\x01" * 2400
+
+
+async def test_unclean_close_ends_iteration_with_the_error() -> None:
+    client, server = pair()
+    session = RealtimeRunner(triage).session(client)
+    async with session:
+        await next_of(server, "session.update")
+        await server.abort()
+        with anyio.fail_after(2), pytest.raises(ConnectionClosed):
+            async for _ in session:
+                pass
+    assert session.status is SessionStatus.DISCONNECTED
+
+
+async def test_clean_server_close_ends_iteration_quietly() -> None:
+    client, server = pair()
+    session = RealtimeRunner(triage).session(client)
+    async with session:
+        await next_of(server, "session.update")
+        await server.close()
+        with anyio.fail_after(2):
+            events = [e async for e in session]
+    assert events[-1] == StatusChanged(SessionStatus.CONNECTED, SessionStatus.DISCONNECTED)
+
+
+async def test_session_expired_is_fatal() -> None:
+    client, server = pair()
+    session = RealtimeRunner(triage).session(client)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "session_expired",
+                    "message": "60 min",
+                },
+            }
+        )
+        with anyio.fail_after(2), pytest.raises(Exception, match="session_expired"):
+            async for _ in session:
+                pass
+
+
+async def test_sessions_side_by_side_share_nothing() -> None:
+    runner = RealtimeRunner(triage)
+    pairs = [pair() for _ in range(3)]
+    results: dict[int, str] = {}
+
+    async def run(index: int) -> None:
+        client, server = pairs[index]
+        async with runner.session(client, context={"user": f"u{index}"}) as session:
+            await next_of(server, "session.update")
+            await server.send_event(created(f"r{index}"))
+            await server.send_event(call(f"c{index}", "fetch", '{"key": "k"}', rid=f"r{index}"))
+            output = await next_of(server, "conversation.item.create")
+            results[index] = output["item"]["output"]
+            assert len([i for i in session.history.items() if i.kind == "breadcrumb"]) == 1
+
+    async with anyio.create_task_group() as tg:
+        for i in range(3):
+            tg.start_soon(run, i)
+    assert results == {0: "k=u0", 1: "k=u1", 2: "k=u2"}
+
+
+async def test_seeded_history_and_update_agent() -> None:
+    client, server = pair()
+    seed = [HistoryItem.user("Earlier question", item_id="h1")]
+    async with RealtimeRunner(triage).session(client, history=seed) as session:
+        await next_of(server, "session.update")
+        item = await server.receive_event()
+        assert item["type"] == "conversation.item.create" and item["item"]["id"] == "h1"
+        await session.update_agent(billing)
+        update = await next_of(server, "session.update")
+        assert update["session"]["instructions"] == "You do billing."
+        assert session.current_agent is billing
+        assert [i.text for i in session.history.items()] == ["Earlier question"]
+
+
+async def test_breadcrumb_event_reaches_the_app() -> None:
+    client, server = pair()
+    crumbs: list[Breadcrumb] = []
+    session = RealtimeRunner(triage).session(client, context={"user": "ada"})
+    session.on("breadcrumb", crumbs.append)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("c1", "fetch", '{"key": "z"}'))
+        await next_of(server, "conversation.item.create")
+    assert crumbs == [Breadcrumb("fetched z", "c1")]
+
+
+async def test_connect_failure_raises_the_transport_error_itself() -> None:
+    from agentkit.errors import TransportError
+
+    class Refusing:
+        async def connect(self) -> None:
+            raise TransportError("connection refused")
+
+        async def send(self, frame: str) -> None:
+            raise AssertionError("nothing is sent before connecting")
+
+        async def receive(self) -> str:
+            raise AssertionError("unreachable")
+
+        async def close(self) -> None:
+            pass
+
+    statuses: list[SessionStatus] = []
+    session = RealtimeRunner(triage).session(Refusing())
+    session.on("status", lambda e: statuses.append(e.new))
+    with pytest.raises(TransportError, match="refused"):
+        async with session:
+            raise AssertionError("the body must not run")
+    assert statuses == [SessionStatus.CONNECTING, SessionStatus.DISCONNECTED]
+
+
+async def test_a_failing_handler_does_not_end_the_session(caplog: pytest.LogCaptureFixture) -> None:
+    client, server = pair()
+    session = RealtimeRunner(triage).session(client)
+
+    def broken(event: Any) -> None:
+        raise RuntimeError("app bug")
+
+    session.on("agent_start", broken)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(done())
+        await session.send_text("still alive?")
+        assert (await next_of(server, "conversation.item.create"))["item"]["role"] == "user"
+    assert "app bug" in caplog.text
