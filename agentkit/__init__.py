@@ -4,6 +4,8 @@ Declare agents in Python or YAML, compile them to `session.update` payloads (GA 
 run them against the service or the embedded local server.
 """
 
+from ._policy import ApprovalSettings, GuardrailSettings
+from ._reconnect import ReconnectPolicy
 from ._tool_runner import ToolErrorFormatter, ToolFailure
 from .agent import RealtimeAgent
 from .compiler import (
@@ -24,7 +26,9 @@ from .errors import (
     GuardrailTripped,
     ProtocolError,
     ProviderError,
+    ReconnectFailed,
     SessionError,
+    SessionLimitError,
     ToolArgumentsError,
     ToolTimeoutError,
     TransportError,
@@ -43,6 +47,7 @@ from .guardrails import (
 )
 from .handoffs import Handoff, handoff
 from .history import History, HistoryItem
+from .limits import SessionLimits
 from .loader import Definitions, load_definitions, load_definitions_from_string
 from .runner import RealtimeRunner
 from .session import RealtimeSession
@@ -60,6 +65,7 @@ from .transports import ConnectionClosed, Transport, WebSocketTransport, memory_
 
 __all__ = [
     "AgentKitError",
+    "ApprovalSettings",
     "CompileError",
     "ConfigError",
     "ConnectionClosed",
@@ -68,6 +74,7 @@ __all__ = [
     "Definitions",
     "FunctionTool",
     "GuardrailResult",
+    "GuardrailSettings",
     "GuardrailTripped",
     "Handoff",
     "History",
@@ -80,6 +87,8 @@ __all__ = [
     "RealtimeAgent",
     "RealtimeRunner",
     "RealtimeSession",
+    "ReconnectFailed",
+    "ReconnectPolicy",
     "RetentionRatioTruncation",
     "RunContext",
     "SemanticVad",
@@ -87,6 +96,8 @@ __all__ = [
     "SessionConfig",
     "SessionError",
     "SessionEvent",
+    "SessionLimitError",
+    "SessionLimits",
     "SessionSettings",
     "SessionStatus",
     "ToolArgumentsError",

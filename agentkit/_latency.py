@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ._caller import CallerTurn
+from .caller import CallerTurn
 from .events import (
     AgentStart,
     AssistantTranscriptDelta,
@@ -166,10 +166,10 @@ class LatencyMeter:
             self._calls[event.call_id] = timing
             self.tools.append(timing)
         elif isinstance(event, ToolEnd):
-            timing = self._calls.pop(event.call_id, None)
-            if timing is not None:
-                timing.ended = at
-                timing.error = event.error
+            running = self._calls.pop(event.call_id, None)
+            if running is not None:
+                running.ended = at
+                running.error = event.error
         elif isinstance(event, UserTranscript):
             for turn in reversed(self.turns):
                 if turn.item_id == event.item_id:
@@ -191,14 +191,11 @@ class LatencyMeter:
         label: str | None = None
         mode = "voice"
         if pending is not None:
-            label, mode = pending.label, pending.mode
+            mode = pending.mode
             if pending.mode == "voice":
-                # A spoken line is one turn; a recording may hold several, named by their
-                # transcripts, so it stays pending.
-                self._pending = None
-                label = pending.label
-            else:
-                label = None
+                # A spoken line is one turn. A recording may hold several, each named by its
+                # transcript when that arrives, so it stays pending.
+                label, self._pending = pending.label, None
         self.turns.append(TurnTiming(label, mode, end_of_speech, item_id=event.item_id))
 
     def _first_output(self, at: float) -> None:

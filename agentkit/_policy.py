@@ -12,8 +12,9 @@ No I/O and no event loop here: checks are awaited, but what awaits them is the r
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ import orjson
 
 from .context import RunContext
 from .errors import DefinitionError
-from .guardrails import Guardrail
+from .guardrails import Guardrail, GuardrailResult
 from .tools import FunctionTool
 
 __all__ = [
@@ -87,7 +88,9 @@ class ApprovalSettings:
         if self.timeout_s is not None and self.timeout_s <= 0:
             raise DefinitionError(f"approval timeout_s must be positive, got {self.timeout_s}")
         if self.default not in ("approve", "reject"):
-            raise DefinitionError(f"approval default must be approve or reject, got {self.default!r}")
+            raise DefinitionError(
+                f"approval default must be approve or reject, got {self.default!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +109,46 @@ class GuardrailVerdict:
     errors: tuple[tuple[str, str], ...] = ()
 
 
+RunSync = Callable[[Callable[[], Any]], Awaitable[Any]]
+"""Runs a blocking function off the event loop (the runtime passes a worker-thread runner)."""
+
+
+async def _check(
+    guardrail: Guardrail, ctx: RunContext[Any], text: str, run_sync: RunSync | None
+) -> GuardrailResult:
+    if run_sync is None or inspect.iscoroutinefunction(guardrail.check):
+        return await guardrail.run(ctx, text)
+    # A plain function may be slow (a classifier, a regex over a long transcript): run it in
+    # a worker thread so the pump keeps moving audio meanwhile.
+    verdict = await run_sync(lambda: guardrail.check(ctx, text))
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    if isinstance(verdict, GuardrailResult):
+        return verdict
+    if isinstance(verdict, bool):
+        return GuardrailResult(tripwire_triggered=verdict)
+    raise DefinitionError(
+        f"guardrail {guardrail.name!r} returned {type(verdict).__name__}; "
+        "return a GuardrailResult or a bool"
+    )
+
+
 async def run_guardrails(
-    guardrails: Sequence[Guardrail], ctx: RunContext[Any], text: str
+    guardrails: Sequence[Guardrail],
+    ctx: RunContext[Any],
+    text: str,
+    *,
+    run_sync: RunSync | None = None,
 ) -> GuardrailVerdict:
-    """Run `guardrails` on `text` in order and stop at the first trip."""
+    """Run `guardrails` on `text` in order and stop at the first trip.
+
+    Args:
+        run_sync: Runs sync checks off the event loop; `None` calls them inline.
+    """
     errors: list[tuple[str, str]] = []
     for guardrail in guardrails:
         try:
-            result = await guardrail.run(ctx, text)
+            result = await _check(guardrail, ctx, text, run_sync)
         except Exception as exc:
             logger.warning("guardrail %r raised", guardrail.name, exc_info=True)
             errors.append((guardrail.name, f"{type(exc).__name__}: {exc}"))

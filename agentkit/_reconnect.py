@@ -8,7 +8,9 @@
   assistant's (the service refuses client-made assistant audio), so past audio turns go back
   as text: a caller's turn as `input_text` with its transcript, the assistant's as
   `output_text`. Function calls and outputs keep their call ids, so a tool still running when
-  the connection dropped can deliver its output afterwards.
+  the connection dropped can deliver its output afterwards. Left out (they stay in the local
+  history): breadcrumbs, items a guardrail stopped, assistant answers that were cut off, empty
+  messages, and calls whose arguments never arrived.
 
 The configuration goes first, as on the first connect: one code path for seeding and replay,
 and nothing in the items depends on it.
@@ -94,8 +96,11 @@ def _replayable(item: HistoryItem) -> bool:
         # Local notes never went to the model; tripped items must not reach it again.
         return False
     if item.kind == "message":
-        # An empty message (an audio turn whose transcript never came, an answer cut before
-        # its first word) has nothing to re-create.
+        if item.role == "assistant" and item.status in ("in_progress", "incomplete"):
+            # An answer cut off (by a drop or a barge-in): its text runs past what the caller
+            # heard, and a model continuing a half sentence does worse than answering again.
+            return False
+        # An empty message (an audio turn whose transcript never came) re-creates nothing.
         return bool(item.text)
     if item.kind == "function_call":
         # A call whose arguments never arrived was never dispatched: the model will ask again.

@@ -5,21 +5,23 @@ Like `websockets`' `Protocol`, the `Supervisor` never touches a socket, a clock 
 
 * inputs: `receive_frame()` / `receive_event()` (decoded wire events), app calls
   (`send_audio()`, `send_text()`, `interrupt()`, `start_turn()`, `end_turn()`,
-  `update_agent()`), tool results (`tool_finished()`, `handoff_finished()`), playback reports
-  (`playback_position()`), connection changes (`connecting()`, `connected()`,
-  `disconnected()`). Anything that needs the time takes `now` (monotonic seconds) as an
-  argument, so tests control the clock.
+  `update_agent()`, `approve()`, `reject()`), work results (`tool_finished()`,
+  `handoff_finished()`, `guardrails_finished()`), playback reports (`playback_position()`),
+  connection changes (`connecting()`, `connected()`, `disconnected()`) and the clock
+  (`tick()` at `next_deadline()`). Anything that needs the time takes `now` (monotonic
+  seconds) as an argument, so tests control the clock.
 * outputs, drained by the runtime after each input: `data_to_send()` (client frames, in
-  order), `events_to_emit()` (`SessionEvent`s for the app) and `commands()` (tool work to
-  start or cancel, a fatal close).
+  order), `events_to_emit()` (`SessionEvent`s for the app) and `commands()` (tool and
+  guardrail work to start or cancel, a reconnect, a close).
 
 Everything hard is decided here, once, for every transport:
 
 * **One `response.create`, never while a response is active.** Requests are queued and sent
   when no response is active and none is on its way; a response the server starts itself
-  (server VAD) satisfies a queued request.
+  (server VAD) satisfies a queued request (but not a queued safe reply).
 * **Exactly one `function_call_output` per call id**, whatever happens: a result, an error, a
-  timeout, or an interruption that cancels the call; late or duplicate results are ignored.
+  timeout, a rejection, or an interruption that cancels the call; late or duplicate results
+  are ignored.
 * **Follow-up after tools**: when a response is done and every call it made has its output,
   one `response.create` follows (not after an interrupted response: the caller's new turn
   gets the answer).
@@ -28,20 +30,34 @@ Everything hard is decided here, once, for every transport:
 * **Interruption**: tell the app to stop playback, truncate the assistant item at the real
   playback position (what the app reported, else an estimate from the clock bounded by the
   audio received), cancel the response only where the server will not.
+* **Guardrails** (policy from `SessionPolicy`): typed input is checked before it is sent; an
+  audio turn's response is held back (audio, text and calls) until the turn's transcript
+  passed the input checks; the assistant's transcript is checked every
+  `output_debounce_chars` and once more before it is reported final. A trip cancels,
+  clears, truncates, marks the item, and asks for the safe reply.
+* **Approvals**: a `needs_approval` call is parked until `approve()` / `reject()` or its
+  deadline; its response's follow-up waits for it like for any running tool.
+* **Reconnect**: while the connection is down no frame is produced (the replay re-creates the
+  state they described): items the client makes (typed messages, tool outputs) go into the
+  history first, under client ids, so `connected()` after a drop replays them with
+  everything else, then asks for the response the drop cut off.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, assert_never
+from typing import Any, Final, Literal, assert_never
 
 import orjson
 
 from . import protocol as p
+from ._policy import GuardrailVerdict, SessionPolicy
+from ._reconnect import replay_frames, replay_items
 from .agent import RealtimeAgent
-from .compiler import compile_agent_swap, compile_session_update
+from .compiler import compile_agent_swap
 from .dialects import Dialect
 from .errors import AgentKitError, ProtocolError
 from .events import (
@@ -54,20 +70,29 @@ from .events import (
     AudioOut,
     Breadcrumb,
     ErrorEvent,
+    GuardrailTripped,
     HandoffEvent,
     HistoryAdded,
     HistoryUpdated,
+    InputAudioDropped,
     RawServerEvent,
+    Reconnected,
     SessionEvent,
+    SessionLimitReached,
     SessionStatus,
     StatusChanged,
+    TextFallback,
+    ToolApprovalRequired,
+    ToolApprovalResolved,
     ToolEnd,
     ToolStart,
     UserTranscript,
     UserTranscriptDelta,
 )
+from .guardrails import Guardrail
 from .handoffs import Handoff
 from .history import History, HistoryItem
+from .limits import SessionLimits
 from .settings import SessionSettings
 from .tools import FunctionTool
 
@@ -75,12 +100,15 @@ __all__ = [
     "CancelTool",
     "CloseSession",
     "Command",
+    "Reconnect",
+    "RunGuardrails",
     "RunHandoff",
     "RunTool",
     "Supervisor",
 ]
 
-# Error codes after which the service closes the session: end it instead of limping on.
+# Error codes after which the service closes the session: reconnect (or end) instead of
+# limping on.
 _FATAL_CODES: Final[frozenset[str]] = frozenset({"session_expired"})
 
 # Bytes of output audio per millisecond: PCM16 24 kHz mono, G.711 8 kHz.
@@ -94,6 +122,7 @@ _SETTINGS_FORMAT_TO_GA: Final[Mapping[str, str]] = {
     "g711_ulaw": "audio/pcmu",
     "g711_alaw": "audio/pcma",
 }
+_TEXT_ONLY: Final = SessionSettings(output_modalities=("text",))
 
 
 # --- commands: work the runtime must start or stop ---------------------------------------------
@@ -123,6 +152,18 @@ class RunHandoff:
 
 
 @dataclass(frozen=True, slots=True)
+class RunGuardrails:
+    """Run `guardrails` on `text` (in a task: never on the pump) and report back with
+    `Supervisor.guardrails_finished(check_id, verdict, now)`."""
+
+    check_id: int
+    stage: Literal["input", "output"]
+    guardrails: tuple[Guardrail, ...]
+    text: str
+    agent: RealtimeAgent[Any]
+
+
+@dataclass(frozen=True, slots=True)
 class CancelTool:
     """Cancel the running call; its output has already been sent."""
 
@@ -130,13 +171,22 @@ class CancelTool:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconnect:
+    """Close this connection and open a new one (the runtime's reconnect loop):
+    `reason` is `session_expired`, `renewal`, ..."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CloseSession:
-    """End the session: the service reported something it will not recover from."""
+    """End the session: the service reported something it will not recover from (`error`),
+    or a session limit was reached (`error` is None)."""
 
-    error: AgentKitError
+    error: AgentKitError | None
 
 
-Command = RunTool | RunHandoff | CancelTool | CloseSession
+Command = RunTool | RunHandoff | RunGuardrails | CancelTool | Reconnect | CloseSession
 
 
 # --- bookkeeping --------------------------------------------------------------------------------
@@ -179,6 +229,46 @@ class _Playback:
         return max(0.0, min(heard, self.received_ms))
 
 
+@dataclass(slots=True)
+class _Check:
+    """A guardrail run in flight: what it is about."""
+
+    stage: Literal["input", "output"]
+    item_id: str
+    text: str
+    response_id: str | None = None
+    typed: bool = False  # a typed message, held until it passes
+    final: bool = False  # the final transcript, held until it passes
+
+
+@dataclass(slots=True)
+class _OutputTrack:
+    """Output-guardrail progress on one assistant item."""
+
+    response_id: str
+    chars: int = 0
+    checked: int = 0
+    final_text: str | None = None
+    tripped: bool = False
+
+
+@dataclass(slots=True)
+class _Typed:
+    """A typed message waiting for its input checks, released in the order it was sent."""
+
+    item_id: str
+    text: str
+    passed: bool = False
+
+
+@dataclass(slots=True)
+class _Approval:
+    call: _Call
+    tool: FunctionTool
+    arguments: str
+    deadline: float | None
+
+
 class Supervisor:
     """The state machine of one realtime session (see the module docs).
 
@@ -189,6 +279,14 @@ class Supervisor:
         history: Initial conversation, re-created on the service when the session starts.
         raw_events: Also emit every decoded wire event as `RawServerEvent`; off by default
             because it doubles the events per audio delta.
+        policy: Guardrail and approval policy (one per session: it remembers "always").
+        limits: Session limits (duration, idle timeout, payload sizes).
+        can_reconnect: Whether the runtime reconnects; if not, `session_expired` ends the
+            session instead of asking for a `Reconnect`.
+        output_audio_buffer: The transport has a server-side output audio buffer (WebRTC,
+            SIP), so stopping the agent also needs `output_audio_buffer.clear`.
+        renew_after_s: Ask for a proactive `Reconnect("renewal")` this long after each
+            connect, at the first moment no response is active.
     """
 
     def __init__(
@@ -199,25 +297,39 @@ class Supervisor:
         dialect: Dialect = "ga",
         history: Iterable[HistoryItem] = (),
         raw_events: bool = False,
+        policy: SessionPolicy | None = None,
+        limits: SessionLimits | None = None,
+        can_reconnect: bool = False,
+        output_audio_buffer: bool = False,
+        renew_after_s: float | None = None,
     ) -> None:
         self.agent: RealtimeAgent[Any] = agent
         self.settings = settings if settings is not None else SessionSettings()
         self.dialect: Dialect = dialect
         self.history = History(history)
         self.raw_events = raw_events
+        self.policy = policy if policy is not None else SessionPolicy()
+        self.limits = limits if limits is not None else SessionLimits()
+        self.can_reconnect = can_reconnect
+        self.output_audio_buffer = output_audio_buffer
+        self.renew_after_s = renew_after_s
         self.status = SessionStatus.DISCONNECTED
+        self.text_only = False
         self.audio_started = False
         effective = self.settings.merged(agent.settings)
         turn = effective.turn_detection
         # Until the server tells us its effective session: what we asked for.
         self.interrupt_response = bool(turn is not None and turn.interrupt_response)
         self._bytes_per_ms = _BYTES_PER_MS[_SETTINGS_FORMAT_TO_GA[effective.output_audio_format]]
+        self._online = False
         self._frames: list[str] = []
         self._events: list[SessionEvent] = []
         self._commands: list[Command] = []
         self._active_response: str | None = None
         self._create_in_flight: str | None = None  # event_id of our unanswered response.create
         self._want_response = False
+        self._response_params: dict[str, Any] | None = None  # a safe reply's instructions
+        self._inflight_params: dict[str, Any] | None = None
         self._responses: dict[str, _Response] = {}
         self._calls: dict[str, _Call] = {}
         self._answered_calls: set[str] = set()
@@ -225,6 +337,28 @@ class Supervisor:
         self._playback: _Playback | None = None
         self._cancel_sent: str | None = None  # the response we already sent response.cancel for
         self._client_event_ids = 0
+        self._client_item_ids = 0
+        # guardrails
+        self._check_ids = 0
+        self._checks: dict[int, _Check] = {}
+        self._typed: deque[_Typed] = deque()
+        self._gate: dict[str, float] = {}  # user audio items awaiting input checks → deadline
+        self._gated_responses: set[str] = set()
+        self._blocked_responses: set[str] = set()
+        self._held: list[p.ServerEvent] = []
+        self._out: dict[str, _OutputTrack] = {}
+        self._deleted_by_us: set[str] = set()
+        # approvals
+        self._approvals: dict[str, _Approval] = {}
+        # limits, renewal, outages
+        self._started_at: float | None = None
+        self._connected_at: float | None = None
+        self._last_activity: float | None = None
+        self._renew_due = False
+        self._ended = False
+        self._dropped_chunks = 0
+        self._dropped_bytes = 0
+        self._reconnects = 0
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -239,7 +373,7 @@ class Supervisor:
         return events
 
     def commands(self) -> list[Command]:
-        """Tool work to start or cancel, and fatal closes; drains the buffer."""
+        """Work to start or cancel, reconnects and closes; drains the buffer."""
         commands, self._commands = self._commands, []
         return commands
 
@@ -248,76 +382,288 @@ class Supervisor:
         """The response the model is producing now, if any."""
         return self._active_response
 
+    @property
+    def pending_approvals(self) -> list[str]:
+        """Call ids parked for approval, oldest first."""
+        return list(self._approvals)
+
+    def _send(self, frame: str) -> None:
+        # While the connection is down nothing is sent: whatever a frame would have said is
+        # in the history or the agent, and `connected()` replays both.
+        if self._online:
+            self._frames.append(frame)
+
     # -- connection ---------------------------------------------------------------------------
 
     def connecting(self) -> None:
         """The transport is opening."""
         self._set_status(SessionStatus.CONNECTING)
 
-    def connected(self, instructions: str | None = None) -> None:
-        """The transport is open: configure the session and re-create the seeded history.
+    def connected(
+        self, instructions: str | None = None, *, now: float = 0.0, text_only: bool = False
+    ) -> None:
+        """The transport is open: configure the session for the current agent and re-create
+        the conversation (the seeded history on the first connect; everything on a
+        reconnect), then ask for any response the outage cut off.
 
         Args:
-            instructions: The starting agent's resolved instructions (required when they are
+            instructions: The current agent's resolved instructions (required when they are
                 a function of the run context).
+            now: The clock, for session limits and renewal.
+            text_only: Continue as a text-only session (the reconnect fallback).
         """
-        self._frames.append(
-            p.encode_client_event(
-                compile_session_update(
-                    self.agent, self.settings, dialect=self.dialect, instructions=instructions
-                )
-            )
+        reconnect = self._started_at is not None
+        if text_only:
+            self.text_only = True
+        settings = self.settings.merged(_TEXT_ONLY) if self.text_only else self.settings
+        self._frames.clear()
+        self._online = True
+        frames, replayed = replay_frames(
+            self.agent,
+            settings,
+            self.history.items(),
+            dialect=self.dialect,
+            instructions=instructions,
         )
-        previous: str | None = None
-        for item in self.history.items():
-            if item.kind == "breadcrumb":
-                continue
-            wire = item.to_wire()
-            wire["id"] = item.item_id
-            self._frames.append(
-                p.encode_item_create(wire, previous_item_id=previous, dialect=self.dialect)
-            )
-            previous = item.item_id
+        self._frames.extend(frames)
+        # A new service session has produced no audio yet: the voice may be set again.
+        self.audio_started = False
+        if self._started_at is None:
+            self._started_at = now
+        self._connected_at = now
+        self._last_activity = now
+        self._renew_due = False
         self._set_status(SessionStatus.CONNECTED)
+        if text_only:
+            self._events.append(TextFallback(replayed))
+        elif reconnect:
+            self._reconnects += 1
+            self._events.append(Reconnected(self._reconnects, replayed))
+        if reconnect:
+            replayed_items = replay_items(self.history.items())
+            if replayed_items and replayed_items[-1].get("role") == "user":
+                # The caller's last turn reached the service but no answer came back.
+                self._want_response = True
+        if self._dropped_chunks:
+            self._events.append(
+                InputAudioDropped(self._dropped_chunks, self._dropped_bytes, "disconnected")
+            )
+            self._dropped_chunks = self._dropped_bytes = 0
+        # Typed messages that passed their checks while we were down were recorded in the
+        # history and replayed above; the ones still being checked go out when they pass.
+        self._maybe_create_response()
 
-    def disconnected(self) -> None:
-        """The transport closed: running tools are cancelled (nothing can be sent anymore)."""
-        for call_id in list(self._calls):
-            self._commands.append(CancelTool(call_id))
-        self._calls.clear()
+    def disconnected(self, *, reconnecting: bool = False) -> None:
+        """The transport closed.
+
+        Args:
+            reconnecting: The runtime will reconnect: running tools, parked approvals and
+                pending checks carry on (their results are replayed or sent afterwards);
+                a response cut off by the drop is asked for again once reconnected.
+                Otherwise running tools are cancelled (nothing can be sent anymore).
+        """
+        self._online = False
+        self._frames.clear()
+        if not reconnecting:
+            for call_id in list(self._calls):
+                self._commands.append(CancelTool(call_id))
+            self._calls.clear()
+            self._approvals.clear()
+        else:
+            for item in self.history.items():
+                if (
+                    item.kind == "message"
+                    and item.role == "assistant"
+                    and item.status == "in_progress"
+                ):
+                    # Cut off by the drop: the new session will not have it (see replay_items).
+                    self.history.upsert({"id": item.item_id, "status": "incomplete"})
+            for state in list(self._responses.values()):
+                if state.done:
+                    continue
+                # The drop ended this response: the new service session knows nothing of it.
+                state.done = True
+                self._events.append(AgentEnd(state.agent_name, state.response_id, "disconnected"))
+                if state.pending or state.calls:
+                    self._check_follow_up(state)
+                else:
+                    del self._responses[state.response_id]
+                    if not state.interrupted:
+                        self._want_response = True  # finish the answer the caller lost
+            if self._create_in_flight is not None:
+                # Asked for, never answered: ask again on the new connection.
+                self._want_response = True
+                if self._inflight_params is not None and self._response_params is None:
+                    self._response_params = self._inflight_params
         self._active_response = None
         self._create_in_flight = None
+        self._cancel_sent = None
         self._playback = None
-        self._set_status(SessionStatus.DISCONNECTED)
+        self._gate.clear()
+        self._gated_responses.clear()
+        self._held.clear()
+        self._set_status(SessionStatus.RECONNECTING if reconnecting else SessionStatus.DISCONNECTED)
 
     def _set_status(self, new: SessionStatus) -> None:
         if new is not self.status:
             old, self.status = self.status, new
             self._events.append(StatusChanged(old, new))
 
+    # -- clock ----------------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When `tick()` must be called next (monotonic seconds), if ever."""
+        deadlines: list[float] = [
+            a.deadline for a in self._approvals.values() if a.deadline is not None
+        ]
+        deadlines.extend(self._gate.values())
+        if self._ended:
+            return min(deadlines, default=None)
+        limits = self.limits
+        if limits.max_duration_s is not None and self._started_at is not None:
+            deadlines.append(self._started_at + limits.max_duration_s)
+        if limits.idle_timeout_s is not None and self._last_activity is not None and self._online:
+            deadlines.append(self._last_activity + limits.idle_timeout_s)
+        if (
+            self.renew_after_s is not None
+            and self._connected_at is not None
+            and self._online
+            and not self._renew_due
+        ):
+            deadlines.append(self._connected_at + self.renew_after_s)
+        return min(deadlines, default=None)
+
+    def tick(self, now: float) -> None:
+        """Apply whatever is due at `now`: approval timeouts, held responses whose input
+        checks took too long, session limits, proactive renewal."""
+        for call_id, approval in list(self._approvals.items()):
+            if approval.deadline is not None and approval.deadline <= now:
+                approved = self.policy.approvals.default == "approve"
+                self._decide(call_id, approved, None, by="timeout")
+        expired = [item_id for item_id, deadline in self._gate.items() if deadline <= now]
+        for item_id in expired:
+            self._events.append(
+                ErrorEvent(
+                    AgentKitError(
+                        f"no transcript for user item {item_id!r} within "
+                        f"{self.policy.guardrails.input_check_timeout_s:g}s: its response is "
+                        "let through unchecked"
+                    ),
+                    "input_check_timeout",
+                )
+            )
+            self._release_gate(item_id, now)
+        if self._ended:
+            return
+        limits = self.limits
+        if (
+            limits.max_duration_s is not None
+            and self._started_at is not None
+            and now >= self._started_at + limits.max_duration_s
+        ):
+            self._end_on_limit("max_duration", limits.max_duration_s)
+            return
+        if (
+            limits.idle_timeout_s is not None
+            and self._last_activity is not None
+            and self._online
+            and now >= self._last_activity + limits.idle_timeout_s
+        ):
+            self._end_on_limit("idle_timeout", limits.idle_timeout_s)
+            return
+        if (
+            self.renew_after_s is not None
+            and self._connected_at is not None
+            and self._online
+            and not self._renew_due
+            and now >= self._connected_at + self.renew_after_s
+        ):
+            self._renew_due = True
+            self._maybe_renew()
+
+    def _end_on_limit(self, limit: Literal["max_duration", "idle_timeout"], seconds: float) -> None:
+        self._ended = True
+        self._events.append(SessionLimitReached(limit, seconds))
+        self._commands.append(CloseSession(None))
+
+    def _maybe_renew(self) -> None:
+        # Renew between turns only: a renewal mid-response would cut the agent off.
+        if self._renew_due and self._active_response is None and self._create_in_flight is None:
+            self._renew_due = False
+            self._connected_at = None
+            self._commands.append(Reconnect("renewal"))
+
+    def _activity(self, now: float) -> None:
+        self._last_activity = now
+
     # -- app calls ----------------------------------------------------------------------------
 
-    def send_audio(self, audio: bytes) -> None:
-        """Append caller audio (in the session's input format) to the input buffer."""
-        self._frames.append(p.encode_input_audio_append(audio))
+    def send_audio(self, audio: bytes, now: float = 0.0) -> None:
+        """Append caller audio (in the session's input format) to the input buffer.
 
-    def send_text(self, text: str) -> None:
-        """Add a user text message and ask for a response (queued while one is active)."""
-        self._frames.append(p.encode_user_message(text, dialect=self.dialect))
+        Audio larger than `limits.max_audio_append_bytes` is split over several events;
+        audio that cannot be sent (connection down, text-only session) is counted and
+        reported with `InputAudioDropped`.
+        """
+        if not self._online or self.text_only:
+            self._dropped_chunks += 1
+            self._dropped_bytes += len(audio)
+            if self.text_only:
+                self._events.append(InputAudioDropped(1, len(audio), "text-only session"))
+                self._dropped_chunks = self._dropped_bytes = 0
+            return
+        self._activity(now)
+        size = self.limits.max_audio_append_bytes
+        if len(audio) <= size:
+            self._frames.append(p.encode_input_audio_append(audio))
+            return
+        view = memoryview(audio)
+        for start in range(0, len(audio), size):
+            self._frames.append(p.encode_input_audio_append(view[start : start + size]))
+
+    def send_text(self, text: str, now: float = 0.0) -> None:
+        """Add a user text message and ask for a response (queued while one is active).
+
+        With input guardrails the message is checked first and sent only if it passes.
+        """
+        if len(text) > self.limits.max_text_chars:
+            self._events.append(
+                ErrorEvent(
+                    AgentKitError(
+                        f"a typed message of {len(text)} characters is over the "
+                        f"{self.limits.max_text_chars}-character limit; it was not sent"
+                    ),
+                    "payload_too_large",
+                )
+            )
+            return
+        self._activity(now)
+        item_id = self._next_item_id()
+        self.history.add_local(HistoryItem.user(text, item_id=item_id), agent_name=self.agent.name)
+        guardrails = tuple(self.agent.input_guardrails)
+        if guardrails:
+            self._typed.append(_Typed(item_id, text))
+            self._start_check(_Check("input", item_id, text, typed=True), guardrails)
+            return
+        self._send(
+            p.encode_item_create(p.user_message_item(text, item_id=item_id), dialect=self.dialect)
+        )
         self._request_response()
 
     def send_raw(self, event: Mapping[str, Any]) -> None:
         """Send any client event as it is."""
-        self._frames.append(p.encode_client_event(event))
+        self._send(p.encode_client_event(event))
 
     def start_turn(self, now: float) -> None:
         """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer."""
+        self._activity(now)
         self._interrupt(now, manual=True)
-        self._frames.append(p.encode_input_audio_clear())
+        self._send(p.encode_input_audio_clear())
 
-    def end_turn(self) -> None:
+    def end_turn(self, now: float = 0.0) -> None:
         """Push-to-talk released: commit the buffer as the user's turn and ask for a response."""
-        self._frames.append(p.encode_input_audio_commit())
+        self._activity(now)
+        self._send(p.encode_input_audio_commit())
         self._request_response()
 
     def interrupt(self, now: float) -> None:
@@ -348,13 +694,68 @@ class Supervisor:
             playback.reported_ms = played_ms
             playback.finished = finished
 
+    # -- approvals ------------------------------------------------------------------------------
+
+    def approve(self, call_id: str, *, always: bool = False) -> bool:
+        """Run a parked call; `always` approves every later call of the same tool (and the
+        ones parked now). False when `call_id` is not waiting for approval."""
+        return self._decide(call_id, True, None, by="app", always=always)
+
+    def reject(self, call_id: str, message: str | None = None, *, always: bool = False) -> bool:
+        """Refuse a parked call: the model gets `message` (or the configured rejection) as the
+        call's output. `always` rejects every later call of the same tool."""
+        return self._decide(call_id, False, message, by="app", always=always)
+
+    def _decide(
+        self,
+        call_id: str,
+        approved: bool,
+        message: str | None,
+        *,
+        by: Literal["app", "always", "timeout"],
+        always: bool = False,
+    ) -> bool:
+        approval = self._approvals.pop(call_id, None)
+        if approval is None:
+            return False
+        call = approval.call
+        self._events.append(ToolApprovalResolved(call_id, call.name, approved, by))
+        if approved:
+            self._dispatch(call, approval.tool, approval.arguments)
+        else:
+            output = self.policy.rejection_output(message)
+            self._send_output(call, output)
+            self._events.append(ToolEnd(call_id, call.name, output, call.agent.name, "rejected"))
+            self._after_output(call)
+        if always:
+            self.policy.remember(call.name, approved)
+            for other_id, other in list(self._approvals.items()):
+                if other.call.name == call.name:
+                    self._decide(other_id, approved, message, by="always")
+        return True
+
     # -- tool results -------------------------------------------------------------------------
 
     def tool_finished(self, call_id: str, output: str, *, error: str | None = None) -> None:
-        """A tool call ended: send its output (once) and follow up when its response is done."""
+        """A tool call ended: send its output (once) and follow up when its response is done.
+
+        While the connection is down the output is recorded in the history and replayed on
+        reconnect, so it is never lost.
+        """
         call = self._calls.get(call_id)
         if call is None:
             return  # already answered (cancelled, timed out) or unknown: never a second output
+        limit = self.limits.max_tool_output_chars
+        if len(output) > limit:
+            self._events.append(
+                ErrorEvent(
+                    AgentKitError(
+                        f"tool {call.name!r} returned {len(output)} characters; cut to {limit}"
+                    ),
+                    "tool_output_truncated",
+                )
+            )
+            output = output[:limit] + "\n[output truncated: it was too long]"
         self._send_output(call, output)
         self._events.append(ToolEnd(call_id, call.name, output, call.agent.name, error))
         self._after_output(call)
@@ -384,6 +785,170 @@ class Supervisor:
         self._send_output(call, output)
         self._after_output(call)
 
+    # -- guardrails ---------------------------------------------------------------------------
+
+    def guardrails_finished(self, check_id: int, verdict: GuardrailVerdict, now: float) -> None:
+        """A `RunGuardrails` finished: release what waited for it, or act on the trip."""
+        check = self._checks.pop(check_id, None)
+        if check is None:
+            return
+        for name, message in verdict.errors:
+            self._events.append(
+                ErrorEvent(
+                    AgentKitError(f"guardrail {name!r} failed: {message}"), "guardrail_error"
+                )
+            )
+        tripped = verdict.tripped
+        if check.stage == "input":
+            if tripped is not None:
+                self._input_tripped(check, tripped, verdict, now)
+            elif check.typed:
+                for typed in self._typed:
+                    if typed.item_id == check.item_id:
+                        typed.passed = True
+                self._release_typed()
+            else:
+                self._release_gate(check.item_id, now)
+            return
+        track = self._out.get(check.item_id)
+        if track is None or track.tripped:
+            return
+        if tripped is not None:
+            self._output_tripped(check, track, tripped, verdict, now)
+        elif check.final and track.final_text is not None:
+            self._emit_final(check.item_id, track.final_text)
+            del self._out[check.item_id]
+
+    def _start_check(self, check: _Check, guardrails: tuple[Guardrail, ...]) -> None:
+        self._check_ids += 1
+        self._checks[self._check_ids] = check
+        self._commands.append(
+            RunGuardrails(self._check_ids, check.stage, guardrails, check.text, self.agent)
+        )
+
+    def _release_typed(self) -> None:
+        # In order: a message that passed waits for the ones typed before it.
+        while self._typed and self._typed[0].passed:
+            typed = self._typed.popleft()
+            self._send(
+                p.encode_item_create(
+                    p.user_message_item(typed.text, item_id=typed.item_id), dialect=self.dialect
+                )
+            )
+            self._request_response()
+
+    def _release_gate(self, item_id: str, now: float) -> None:
+        if self._gate.pop(item_id, None) is None or self._gate:
+            return
+        held, self._held = self._held, []
+        self._gated_responses.clear()
+        for event in held:
+            self.receive_event(event, now)
+
+    def _input_tripped(
+        self, check: _Check, guardrail: Guardrail, verdict: GuardrailVerdict, now: float
+    ) -> None:
+        item = self.history.mark_guardrail(check.item_id, guardrail.name)
+        if item is not None:
+            self._events.append(HistoryUpdated(item))
+        cancelled: str | None = None
+        if check.typed:
+            # Never sent: the model does not see it. Later typed messages still go in order.
+            self._typed = deque(t for t in self._typed if t.item_id != check.item_id)
+            self._release_typed()
+        else:
+            # The turn is in the service's conversation: take it out so the model never acts
+            # on it, and drop everything its response produced (held, never shown).
+            self._gate.pop(check.item_id, None)
+            blocked = set(self._gated_responses)
+            self._blocked_responses |= blocked
+            for rid in blocked:
+                self._interrupted_responses.add(rid)
+                state = self._responses.get(rid)
+                if state is not None:
+                    state.interrupted = True
+                if rid == self._active_response:
+                    cancelled = rid
+                    self._cancel(rid)
+            self._deleted_by_us.add(check.item_id)
+            self._send(p.encode_item_delete(check.item_id))
+            held, self._held = self._held, []
+            self._gated_responses.clear()
+            # Only the ends of the blocked responses matter now (bookkeeping, no output).
+            for event in held:
+                if isinstance(event, p.ResponseDone):
+                    self.receive_event(event, now)
+        reply, instructions = self.policy.reply_after_trip(guardrail, "input")
+        self._events.append(
+            GuardrailTripped(
+                guardrail.name,
+                "input",
+                verdict.details,
+                check.text,
+                check.item_id,
+                cancelled,
+                reply,
+            )
+        )
+        self._request_response({"instructions": instructions})
+
+    def _output_tripped(
+        self,
+        check: _Check,
+        track: _OutputTrack,
+        guardrail: Guardrail,
+        verdict: GuardrailVerdict,
+        now: float,
+    ) -> None:
+        track.tripped = True
+        track.final_text = None
+        rid = track.response_id
+        self._interrupted_responses.add(rid)
+        state = self._responses.get(rid)
+        if state is not None:
+            state.interrupted = True
+        cancelled = None
+        if rid == self._active_response:
+            cancelled = rid
+            self._cancel(rid)
+        if self.output_audio_buffer:
+            # WebRTC/SIP: the service is still playing buffered audio; after the cancel.
+            self._send(p.encode_output_audio_clear())
+        playback = self._playback
+        if playback is not None and playback.item_id == check.item_id:
+            self._playback = None
+            played = int(playback.played_ms(now))
+            self._events.append(AudioInterrupted(playback.item_id, playback.content_index, played))
+            # Cut the item where the caller stopped hearing it: the service drops the rest
+            # of the transcript, so the model does not build on words never said.
+            self._send(p.encode_item_truncate(playback.item_id, playback.content_index, played))
+        elif self.history.get(check.item_id) is not None:
+            # Text output (nothing played): take the whole item out of the model's context.
+            self._deleted_by_us.add(check.item_id)
+            self._send(p.encode_item_delete(check.item_id))
+        item = self.history.mark_guardrail(check.item_id, guardrail.name)
+        if item is not None:
+            self._events.append(HistoryUpdated(item))
+        reply, instructions = self.policy.reply_after_trip(guardrail, "output")
+        self._events.append(
+            GuardrailTripped(
+                guardrail.name,
+                "output",
+                verdict.details,
+                check.text,
+                check.item_id,
+                cancelled,
+                reply,
+            )
+        )
+        self._request_response({"instructions": instructions})
+
+    def _cancel(self, rid: str) -> None:
+        # One cancel per response: a second would draw `response_cancel_not_active`.
+        if self._cancel_sent != rid:
+            self._cancel_sent = rid
+            self._send(p.encode_response_cancel(rid))
+
     # -- wire events --------------------------------------------------------------------------
 
     def receive_frame(self, frame: str | bytes, now: float) -> None:
@@ -392,6 +957,12 @@ class Supervisor:
 
     def receive_event(self, event: p.ServerEvent, now: float) -> None:
         """Handle one decoded wire event."""
+        if self._gated_responses and not isinstance(event, p.ResponseCreated):
+            rid = getattr(event, "response_id", None)
+            if rid is not None and rid in self._gated_responses:
+                # Held until the caller's turn passed its input checks (see module docs).
+                self._held.append(event)
+                return
         if self.raw_events:
             self._events.append(RawServerEvent(event))
         match event:
@@ -403,6 +974,7 @@ class Supervisor:
                     self._events.append(
                         AssistantTranscriptDelta(event.item_id, event.response_id, event.delta)
                     )
+                    self._track_output(event.item_id, event.response_id, len(event.delta))
             case p.ResponseOutputAudioTranscriptDone():
                 self._on_assistant_text_done(event.item_id, event.response_id, event.transcript)
             case p.ResponseOutputTextDone():
@@ -414,18 +986,38 @@ class Supervisor:
                 self.history.append_text(event.item_id, event.delta)
                 self._events.append(UserTranscriptDelta(event.item_id, event.delta))
             case p.InputAudioTranscriptionCompleted():
+                self._activity(now)
                 item = self.history.set_text(event.item_id, event.transcript)
                 self._events.append(UserTranscript(event.item_id, event.transcript))
                 if item is not None:
                     self._events.append(HistoryUpdated(item))
+                if event.item_id in self._gate:
+                    self._start_check(
+                        _Check("input", event.item_id, event.transcript),
+                        tuple(self.agent.input_guardrails),
+                    )
+            case p.InputAudioTranscriptionFailed():
+                if event.item_id in self._gate:
+                    # Nothing to check: let the response through rather than hold it forever.
+                    self._release_gate(event.item_id, now)
+            case p.InputAudioBufferCommitted():
+                self._activity(now)
+                if self.agent.input_guardrails and self._transcribed:
+                    self._gate[event.item_id] = now + self.policy.guardrails.input_check_timeout_s
             case p.InputAudioBufferSpeechStarted():
+                self._activity(now)
                 self._interrupt(now, manual=False)
             case p.ResponseCreated():
+                self._activity(now)
+                if self._gate:
+                    self._gated_responses.add(event.response_id)
                 self._on_response_created(event.response_id)
             case p.ResponseDone():
-                self._on_response_done(event)
+                self._activity(now)
+                self._on_response_done(event, now)
             case p.ResponseOutputItemDone():
-                self._maybe_start_call(event.item, event.response_id)
+                if event.response_id not in self._blocked_responses:
+                    self._maybe_start_call(event.item, event.response_id, now)
             case (
                 p.ConversationItemAdded()
                 | p.ConversationItemCreated()
@@ -446,26 +1038,29 @@ class Supervisor:
                 if truncated is not None:
                     self._events.append(HistoryUpdated(truncated))
             case p.ConversationItemDeleted():
-                deleted = self.history.delete(event.item_id)
-                if deleted is not None:
-                    self._events.append(
-                        HistoryUpdated(dataclasses.replace(deleted, status="deleted"))
-                    )
+                if event.item_id in self._deleted_by_us:
+                    # We took it out of the model's context (a guardrail trip); the history
+                    # keeps it, marked.
+                    self._deleted_by_us.discard(event.item_id)
+                else:
+                    deleted = self.history.delete(event.item_id)
+                    if deleted is not None:
+                        self._events.append(
+                            HistoryUpdated(dataclasses.replace(deleted, status="deleted"))
+                        )
             case p.SessionCreated() | p.SessionUpdated():
                 self._on_session(event.session)
             case p.ServerError():
                 self._on_error(event)
             case p.MalformedServerEvent():
-                self._events.append(ErrorEvent(event.to_exception()))
+                self._events.append(ErrorEvent(event.to_exception(), "malformed_event"))
             case p.UnknownServerEvent():
                 if not self.raw_events:  # kept, never dropped
                     self._events.append(RawServerEvent(event))
             case (
                 p.InputAudioBufferSpeechStopped()
-                | p.InputAudioBufferCommitted()
                 | p.InputAudioBufferCleared()
                 | p.InputAudioBufferTimeoutTriggered()
-                | p.InputAudioTranscriptionFailed()
                 | p.ResponseOutputItemAdded()
                 | p.ResponseContentPartAdded()
                 | p.ResponseContentPartDone()
@@ -481,6 +1076,12 @@ class Supervisor:
                 pass
             case _:
                 assert_never(event)
+
+    @property
+    def _transcribed(self) -> bool:
+        # Without input transcription no transcript ever comes: holding a response for one
+        # would silence the agent, so audio turns are only gated when it is on.
+        return self.settings.merged(self.agent.settings).input_transcription is not None
 
     # -- handlers -----------------------------------------------------------------------------
 
@@ -502,9 +1103,42 @@ class Supervisor:
             AudioOut(event.audio, event.item_id, event.content_index, event.response_id)
         )
 
+    def _track_output(self, item_id: str, response_id: str, added: int) -> None:
+        guardrails = self.agent.output_guardrails
+        if not guardrails:
+            return
+        track = self._out.get(item_id)
+        if track is None:
+            track = self._out[item_id] = _OutputTrack(response_id)
+        track.chars += added
+        if self.policy.output_check_due(track.chars, track.checked):
+            track.checked = track.chars
+            current = self.history.get(item_id)
+            if current is not None:
+                self._start_check(
+                    _Check("output", item_id, current.text, response_id), tuple(guardrails)
+                )
+
     def _on_assistant_text_done(self, item_id: str, response_id: str, text: str) -> None:
         if response_id in self._interrupted_responses:
             return  # the service truncates what was not heard; the delta text stands
+        track = self._out.get(item_id)
+        if track is not None and track.tripped:
+            return
+        guardrails = self.agent.output_guardrails
+        if guardrails:
+            # Final only once the whole text passed: a tripped answer is never reported final.
+            self.history.set_text(item_id, text)
+            if track is None:
+                track = self._out[item_id] = _OutputTrack(response_id)
+            track.final_text = text
+            self._start_check(
+                _Check("output", item_id, text, response_id, final=True), tuple(guardrails)
+            )
+            return
+        self._emit_final(item_id, text)
+
+    def _emit_final(self, item_id: str, text: str) -> None:
         item = self.history.set_text(item_id, text)
         self._events.append(AssistantTranscript(item_id, text))
         if item is not None:
@@ -514,21 +1148,28 @@ class Supervisor:
         self._active_response = response_id
         if self._create_in_flight is not None:
             self._create_in_flight = None
-        else:
+        elif self._response_params is None:
             # The server started this one (VAD): it answers whatever we had queued, since
-            # everything queued so far is already in the conversation.
+            # everything queued so far is already in the conversation (a safe reply is not
+            # answered by it and stays queued).
             self._want_response = False
         self._responses.setdefault(response_id, _Response(response_id, self.agent.name))
         self._events.append(AgentStart(self.agent.name, response_id))
 
-    def _on_response_done(self, event: p.ResponseDone) -> None:
+    def _on_response_done(self, event: p.ResponseDone, now: float) -> None:
         response_id = event.response_id
+        blocked = response_id in self._blocked_responses
         # Calls we missed as output_item.done (the response lists every output item).
         output = event.response.get("output")
-        if isinstance(output, list):
+        if isinstance(output, list) and not blocked:
             for item in output:
                 if isinstance(item, dict):
-                    self._maybe_start_call(item, response_id)
+                    self._maybe_start_call(item, response_id, now)
+        self._blocked_responses.discard(response_id)
+        for item_id in [
+            i for i, t in self._out.items() if t.response_id == response_id and t.final_text is None
+        ]:
+            del self._out[item_id]
         state = self._responses.setdefault(response_id, _Response(response_id, self.agent.name))
         state.done = True
         if self._active_response == response_id:
@@ -537,6 +1178,7 @@ class Supervisor:
         self._interrupted_responses.discard(response_id)
         self._check_follow_up(state)
         self._maybe_create_response()
+        self._maybe_renew()
 
     def _on_session(self, session: Mapping[str, Any]) -> None:
         audio = session.get("audio")
@@ -557,17 +1199,21 @@ class Supervisor:
     def _on_error(self, event: p.ServerError) -> None:
         if event.client_event_id is not None and event.client_event_id == self._create_in_flight:
             # Our response.create was refused (typically `conversation_already_has_active_
-            # response`: a server-started response covers what we wanted).
+            # response`: a server-started response covers what we wanted; or a rate limit).
             self._create_in_flight = None
             self._maybe_create_response()
         error = event.to_exception()
         self._events.append(ErrorEvent(error, event.code))
         if event.code in _FATAL_CODES:
-            self._commands.append(CloseSession(error))
+            # The service is about to close the connection.
+            if self.can_reconnect:
+                self._commands.append(Reconnect(event.code or "session_expired"))
+            else:
+                self._commands.append(CloseSession(error))
 
     # -- function calls -----------------------------------------------------------------------
 
-    def _maybe_start_call(self, item: Mapping[str, Any], response_id: str) -> None:
+    def _maybe_start_call(self, item: Mapping[str, Any], response_id: str, now: float) -> None:
         if item.get("type") != "function_call":
             return
         call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
@@ -580,12 +1226,15 @@ class Supervisor:
             return  # one dispatch per call id
         if not isinstance(arguments, str):
             arguments = "{}"
+        if isinstance(item.get("id"), str):
+            # The whole call, arguments included, so a replay re-creates it exactly.
+            self.history.upsert(item, None, agent_name=self.agent.name)
         agent = self.agent  # the call belongs to the agent active now, even across a handoff
         target = agent.find_tool(name)
         state = self._responses.setdefault(response_id, _Response(response_id, agent.name))
         state.calls.add(call_id)
         state.pending.add(call_id)
-        self._calls[call_id] = _Call(
+        call = self._calls[call_id] = _Call(
             call_id,
             name,
             response_id,
@@ -594,16 +1243,48 @@ class Supervisor:
         )
         if isinstance(target, Handoff):
             self._commands.append(RunHandoff(call_id, target, arguments, agent))
-        else:
-            self._events.append(ToolStart(call_id, name, arguments, agent.name))
-            self._commands.append(RunTool(call_id, name, arguments, target, agent))
+            return
+        if target is not None and target.needs_approval:
+            decision = self.policy.approval_for(target)
+            if decision == "ask":
+                timeout = self.policy.approvals.timeout_s
+                self._approvals[call_id] = _Approval(
+                    call, target, arguments, None if timeout is None else now + timeout
+                )
+                self._events.append(
+                    ToolApprovalRequired(
+                        call_id, name, arguments, agent.name, timeout, self.policy.approvals.default
+                    )
+                )
+                return
+            self._approvals[call_id] = _Approval(call, target, arguments, None)
+            self._decide(call_id, decision == "approve", None, by="always")
+            return
+        self._dispatch(call, target, arguments)
+
+    def _dispatch(self, call: _Call, tool: FunctionTool | None, arguments: str) -> None:
+        self._events.append(ToolStart(call.call_id, call.name, arguments, call.agent.name))
+        self._commands.append(RunTool(call.call_id, call.name, arguments, tool, call.agent))
 
     def _send_output(self, call: _Call, output: str) -> None:
         del self._calls[call.call_id]
+        self._approvals.pop(call.call_id, None)
         self._answered_calls.add(call.call_id)
-        self._frames.append(
-            p.encode_function_call_output(call.call_id, output, dialect=self.dialect)
+        item_id = self._next_item_id()
+        wire = p.function_call_output_item(call.call_id, output, item_id=item_id)
+        # Recorded before it is sent: an output made while the connection is down is
+        # replayed after the reconnect.
+        self.history.add_local(
+            HistoryItem(
+                item_id,
+                "function_call_output",
+                status="completed",
+                call_id=call.call_id,
+                output=output,
+            ),
+            agent_name=call.agent.name,
         )
+        self._send(p.encode_item_create(wire, dialect=self.dialect))
 
     def _after_output(self, call: _Call) -> None:
         state = self._responses.get(call.response_id)
@@ -621,8 +1302,10 @@ class Supervisor:
 
     # -- responses ------------------------------------------------------------------------------
 
-    def _request_response(self) -> None:
+    def _request_response(self, params: dict[str, Any] | None = None) -> None:
         self._want_response = True
+        if params is not None:
+            self._response_params = params
         self._maybe_create_response()
 
     def _maybe_create_response(self) -> None:
@@ -636,10 +1319,18 @@ class Supervisor:
         ):
             return
         self._want_response = False
+        params, self._response_params = self._response_params, None
+        self._inflight_params = params
         self._client_event_ids += 1
         event_id = f"agentkit_rc_{self._client_event_ids}"
         self._create_in_flight = event_id
-        self._frames.append(p.encode_response_create(dialect=self.dialect, event_id=event_id))
+        self._send(p.encode_response_create(params, dialect=self.dialect, event_id=event_id))
+
+    def _next_item_id(self) -> str:
+        # Client ids (≤ 32 characters, as the service requires) let the service's echo of an
+        # item refresh the history entry recorded when it was made.
+        self._client_item_ids += 1
+        return f"ak_item_{self._client_item_ids}"
 
     # -- agents -----------------------------------------------------------------------------------
 
@@ -648,12 +1339,12 @@ class Supervisor:
     ) -> None:
         update = compile_agent_swap(
             agent,
-            self.settings,
+            self.settings.merged(_TEXT_ONLY) if self.text_only else self.settings,
             dialect=self.dialect,
             audio_started=self.audio_started,
             instructions=instructions,
         )
-        self._frames.append(p.encode_client_event(update))
+        self._send(p.encode_client_event(update))
         previous, self.agent = self.agent, agent
         self._events.append(HandoffEvent(previous.name, agent.name, call_id))
 
@@ -673,7 +1364,7 @@ class Supervisor:
                 # Sync the server with what the caller heard (`conversation.item.truncate`
                 # drops the unheard transcript); at 0 ms nothing was played: no truncate.
                 if played > 0:
-                    self._frames.append(
+                    self._send(
                         p.encode_item_truncate(playback.item_id, playback.content_index, played)
                     )
         active = self._active_response
@@ -683,10 +1374,8 @@ class Supervisor:
             if state is not None:
                 state.interrupted = True
             # With `interrupt_response`, server VAD cancels the response itself on speech.
-            # One cancel per response: a second would draw `response_cancel_not_active`.
-            if (manual or not self.interrupt_response) and self._cancel_sent != active:
-                self._cancel_sent = active
-                self._frames.append(p.encode_response_cancel(active))
+            if manual or not self.interrupt_response:
+                self._cancel(active)
         for call in [c for c in self._calls.values() if c.cancellable]:
             state = self._responses.get(call.response_id)
             if state is not None:

@@ -1,4 +1,5 @@
-"""The `agentkit` command line: validate and compile definition files, print the schema, serve.
+"""The `agentkit` command line: validate and compile definition files, print the schema, serve,
+run an agent live.
 
 Every subcommand is one `Command` in `COMMANDS`: its name, help, a function adding its
 arguments, and a function running it. A new subcommand (`run`, from the runtime) is one more
@@ -173,11 +174,28 @@ def _run_server(args: argparse.Namespace) -> int:
     )
 
 
+# -- run ------------------------------------------------------------------------------------
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    from ._run import configure_run
+
+    configure_run(parser)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    # Imported here: the runtime, the server and rich are not needed by the other commands.
+    from ._run import run_command
+
+    return run_command(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
     Command("compile", "print the session.update payloads of a definition file", _configure_compile, _run_compile),
     Command("schema", "print the JSON Schema of definition files (for editors)", _configure_schema, _run_schema),
     Command("server", "run the local realtime server", _configure_server, _run_server),
+    Command("run", "run an agent live and show the conversation (local server when no key)", _configure_run, _run_run),
 )
 """Every subcommand, in the order `--help` lists them."""
 

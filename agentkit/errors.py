@@ -8,8 +8,10 @@ AgentKitError
 │   └── CompileError          a setting the chosen protocol dialect cannot express
 ├── SessionError              a live session failed
 │   ├── TransportError        the connection could not be opened or was lost
+│   │   └── ReconnectFailed   every reconnect attempt failed
 │   ├── ProtocolError         a frame that does not follow the wire protocol
-│   └── ProviderError         an `error` event from the realtime service, with its code
+│   ├── ProviderError         an `error` event from the realtime service, with its code
+│   └── SessionLimitError     a runner's `max_concurrent_sessions` is reached
 └── ControlFlowSignal         raised on purpose to change the flow of a run
     ├── ToolArgumentsError    the model called a tool with arguments that break its schema
     ├── ToolTimeoutError      a tool ran past its timeout
@@ -33,7 +35,9 @@ __all__ = [
     "GuardrailTripped",
     "ProtocolError",
     "ProviderError",
+    "ReconnectFailed",
     "SessionError",
+    "SessionLimitError",
     "SourceLocation",
     "ToolArgumentsError",
     "ToolTimeoutError",
@@ -108,6 +112,25 @@ class SessionError(AgentKitError):
 
 class TransportError(SessionError):
     """The connection could not be opened, or was lost."""
+
+
+class ReconnectFailed(TransportError):
+    """Every reconnect attempt failed (and there was no text fallback, or it failed too).
+
+    `attempts` is how many were made; the last attempt's error is chained as `__cause__`.
+    """
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        self.attempts = attempts
+        super().__init__(message)
+
+
+class SessionLimitError(SessionError):
+    """A session could not start: its runner already runs `limit` sessions."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"this runner already runs its maximum of {limit} concurrent sessions")
 
 
 class ProtocolError(SessionError):

@@ -12,8 +12,8 @@ conversation (read `session.history` for that).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .errors import AgentKitError
@@ -43,8 +43,8 @@ __all__ = [
     "Reconnecting",
     "SessionEvent",
     "SessionEventName",
-    "SessionStatus",
     "SessionLimitReached",
+    "SessionStatus",
     "StatusChanged",
     "TextFallback",
     "ToolApprovalRequired",

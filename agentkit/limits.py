@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import DefinitionError
+from .errors import DefinitionError, SessionLimitError
 
-__all__ = ["SessionLimits"]
+__all__ = ["SessionLimits", "SessionSlots"]
 
 # `input_audio_buffer.append` carries at most 15 MiB of base64 per event (protocol spec);
 # 8 MiB of raw audio is 10.7 MiB of base64, safely under it.
@@ -69,3 +69,29 @@ class SessionLimits:
                 f"max_audio_append_bytes is at most {_MAX_APPEND_BYTES} (the protocol's 15 MiB "
                 "per event, base64-encoded)"
             )
+
+
+class SessionSlots:
+    """Counts a runner's live sessions against `max_concurrent_sessions` (`None`: no cap).
+
+    A session takes a slot when it starts connecting and gives it back when it closes, so a
+    runner serving a phone line refuses the call it cannot serve instead of degrading all.
+    """
+
+    __slots__ = ("active", "limit")
+
+    def __init__(self, limit: int | None) -> None:
+        if limit is not None and limit < 1:
+            raise DefinitionError(f"max_concurrent_sessions must be at least 1, got {limit}")
+        self.limit = limit
+        self.active = 0
+
+    def acquire(self) -> None:
+        """Take a slot. Raises `SessionLimitError` when none is free."""
+        if self.limit is not None and self.active >= self.limit:
+            raise SessionLimitError(self.limit)
+        self.active += 1
+
+    def release(self) -> None:
+        """Give a slot back."""
+        self.active = max(0, self.active - 1)

@@ -915,11 +915,12 @@ _BETA_RESHAPED: Final[frozenset[str]] = frozenset(
 # transcript and text deltas share one layout, so they share one draft.
 _AudioDeltaDraft: Final = _draft_class(ResponseOutputAudioDelta)
 _StreamDeltaDraft: Final = _draft_class(ResponseOutputAudioTranscriptDelta)
-_draft_class(ResponseOutputTextDelta)  # asserts the layout _StreamDeltaDraft relies on
+_StreamDeltaDraft().__class__ = ResponseOutputTextDelta  # the shared layout, checked at import
 _PREFIX_CHARS: Final = 200
 _AUDIO_DELTA: Final = "response.output_audio.delta"
 _TRANSCRIPT_DELTA: Final = "response.output_audio_transcript.delta"
 _TEXT_DELTA: Final = "response.output_text.delta"
+_STREAM_DELTAS: Final = (_TRANSCRIPT_DELTA, _TEXT_DELTA)
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 
@@ -952,19 +953,24 @@ def decode_server_event(frame: str | bytes, dialect: Dialect = "ga") -> ServerEv
         return MalformedServerEvent(
             f"a frame must be str or bytes, got {type(frame).__name__}", _prefix(frame)
         )
-    if type(data) is not dict:
+    try:
+        kind = data["type"]  # orjson gives plain dicts: no `type(data) is dict` check needed
+    except KeyError:
+        return MalformedServerEvent("no string 'type'", _prefix(frame))
+    except TypeError:  # an array, a string, a number: not subscriptable by a string
         return MalformedServerEvent(f"not a JSON object but {type(data).__name__}", _prefix(frame))
-    kind = data.get("type")
     if type(kind) is not str:
         return MalformedServerEvent("no string 'type'", _prefix(frame))
     if dialect == "beta":
         if kind in _BETA_RESHAPED:
             data = _reshape_beta(data)
         kind = SERVER_EVENT_BETA_TO_GA.get(kind, kind)
+    # The hot paths, inlined: audio, transcript and text deltas are most of a session's
+    # frames. Four reads and four type checks, one draft filled and sealed (no call frame),
+    # the audio decoded once (validate=True takes pybase64's SIMD path and rejects characters
+    # outside the alphabet). Anything odd falls through to the table's builder, which names
+    # the bad field.
     if kind == _AUDIO_DELTA:
-        # The hot path, inlined: four type checks, the payload decoded once (validate=True
-        # takes pybase64's SIMD path and rejects characters outside the alphabet). Anything
-        # odd falls through to the table's builder, which names the bad field.
         try:
             response_id = data["response_id"]
             item_id = data["item_id"]
@@ -985,13 +991,41 @@ def decode_server_event(frame: str | bytes, dialect: Dialect = "ga") -> ServerEv
                     return MalformedServerEvent(
                         f"{kind}: audio is not valid base64 ({exc})", _prefix(frame)
                     )
-                # The constructor inlined: one call frame less per audio delta.
-                event = _object_new(ResponseOutputAudioDelta)
-                _set_audio_response_id(event, response_id)
-                _set_audio_item_id(event, item_id)
-                _set_audio_content_index(event, content_index)
-                _set_audio_audio(event, audio)
-                return event
+                draft = _AudioDeltaDraft()
+                draft.response_id = response_id
+                draft.item_id = item_id
+                draft.content_index = content_index
+                draft.audio = audio
+                draft.__class__ = ResponseOutputAudioDelta
+                audio_event: ResponseOutputAudioDelta = draft
+                return audio_event
+    elif kind in _STREAM_DELTAS:
+        try:
+            response_id = data["response_id"]
+            item_id = data["item_id"]
+            content_index = data["content_index"]
+            delta = data["delta"]
+        except KeyError:
+            pass
+        else:
+            if (
+                type(response_id) is str
+                and type(item_id) is str
+                and type(content_index) is int
+                and type(delta) is str
+            ):
+                draft = _StreamDeltaDraft()
+                draft.response_id = response_id
+                draft.item_id = item_id
+                draft.content_index = content_index
+                draft.delta = delta
+                if kind == _TRANSCRIPT_DELTA:
+                    draft.__class__ = ResponseOutputAudioTranscriptDelta
+                    transcript_event: ResponseOutputAudioTranscriptDelta = draft
+                    return transcript_event
+                draft.__class__ = ResponseOutputTextDelta
+                text_event: ResponseOutputTextDelta = draft
+                return text_event
     builder = _BUILDERS.get(kind)
     if builder is None:
         return UnknownServerEvent(kind, data)

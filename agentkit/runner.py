@@ -7,16 +7,20 @@ peer's runner shares one connection between its sessions).
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic
 
+from ._policy import ApprovalSettings, GuardrailSettings, SessionPolicy
+from ._reconnect import ReconnectPolicy, TransportFactory
 from ._tool_runner import ToolErrorFormatter, ToolRunner, default_tool_error_formatter
 from .agent import RealtimeAgent, walk_agents
 from .context import TContext
 from .dialects import Dialect
 from .errors import DefinitionError
 from .history import HistoryItem
+from .limits import SessionLimits, SessionSlots
 from .session import RealtimeSession
 from .settings import SessionSettings
 from .transports.base import Transport
@@ -40,7 +44,16 @@ class RealtimeRunner(Generic[TContext]):
         max_tool_threads: Sync tools running at once per session.
         tool_error_formatter: How tool failures are worded for the model.
         raw_events: Emit every wire event as a `raw` session event too.
-        max_queued_events: Events kept for the async iterator when it lags.
+        max_queued_events: Events kept for the async iterator when it lags (overrides
+            `limits.max_queued_events`).
+        guardrails: How guardrail trips are handled (debounce, safe reply).
+        approvals: Timeout and default decision for tools marked `needs_approval`.
+        reconnect: Reconnect with backoff and history replay when the connection drops or
+            the service ends the session, renew before its maximum duration, fall back to
+            text. `None` (the default): a lost connection ends the session with an error.
+        limits: Session duration, idle timeout, queue and payload limits.
+        max_concurrent_sessions: Sessions of this runner open at once; one more raises
+            `SessionLimitError` when it starts. `None`: no cap.
     """
 
     def __init__(
@@ -53,7 +66,12 @@ class RealtimeRunner(Generic[TContext]):
         max_tool_threads: int = 8,
         tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
         raw_events: bool = False,
-        max_queued_events: int = 10_000,
+        max_queued_events: int | None = None,
+        guardrails: GuardrailSettings | None = None,
+        approvals: ApprovalSettings | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        limits: SessionLimits | None = None,
+        max_concurrent_sessions: int | None = None,
     ) -> None:
         self._context_factory: Callable[[], Any] | None = None
         if isinstance(starting, RealtimeAgent):
@@ -73,6 +91,11 @@ class RealtimeRunner(Generic[TContext]):
         self.tool_error_formatter = tool_error_formatter
         self.raw_events = raw_events
         self.max_queued_events = max_queued_events
+        self.guardrails = guardrails if guardrails is not None else GuardrailSettings()
+        self.approvals = approvals if approvals is not None else ApprovalSettings()
+        self.reconnect = reconnect
+        self.limits = limits if limits is not None else SessionLimits()
+        self.slots = SessionSlots(max_concurrent_sessions)
 
     def session(
         self,
@@ -81,6 +104,8 @@ class RealtimeRunner(Generic[TContext]):
         context: TContext | None = None,
         history: Iterable[HistoryItem] = (),
         clock: Callable[[], float] = time.monotonic,
+        transport_factory: TransportFactory | None = None,
+        random_source: Callable[[], float] = random.random,
     ) -> RealtimeSession[Any]:
         """A new session over `transport` (not connected until `async with`).
 
@@ -89,7 +114,11 @@ class RealtimeRunner(Generic[TContext]):
             context: The object tools receive as `RunContext.context` (from the
                 definitions' context factory when not given).
             history: Earlier turns to seed the conversation with.
-            clock: Monotonic seconds, for the playback estimate (tests pass a fake).
+            clock: Monotonic seconds, for the playback estimate and timers (tests pass a
+                fake).
+            transport_factory: Makes the transport of each reconnect attempt (default: the
+                same transport connects again, which a `WebSocketTransport` can do).
+            random_source: The jitter of the reconnect backoff (tests pass a constant).
         """
         if context is None and self._context_factory is not None:
             context = self._context_factory()
@@ -109,6 +138,12 @@ class RealtimeRunner(Generic[TContext]):
             raw_events=self.raw_events,
             max_queued_events=self.max_queued_events,
             clock=clock,
+            policy=SessionPolicy(self.guardrails, self.approvals),
+            limits=self.limits,
+            reconnect=self.reconnect,
+            transport_factory=transport_factory,
+            random_source=random_source,
+            slots=self.slots,
         )
 
     def websocket_session(

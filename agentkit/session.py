@@ -2,17 +2,23 @@
 
 The session owns no protocol logic. It reads frames from its transport and feeds them to its
 `Supervisor`, then flushes what the supervisor decided: frames to send (in order, under one
-lock), events to deliver (to handlers and to the async iterator), tool work to start or
-cancel in its task group. App calls (`send_audio`, `interrupt`, ...) go the same way.
+lock), events to deliver (to handlers and to the async iterator), work to start or cancel in
+its task group (tools, handoffs, guardrail checks). App calls (`send_audio`, `interrupt`,
+`approve`, ...) go the same way. Besides the pump it does only what needs a clock or a
+socket: it sleeps until the supervisor's next deadline and calls `tick()`, and it runs the
+reconnect loop (sleep the planner's backoff, open a new transport, let the supervisor
+replay the conversation into it).
 
-Sessions share nothing mutable: each has its own supervisor, history, tool runner (and its
-thread limiter), queue and task group, so any number run side by side in one process.
+Sessions share nothing mutable: each has its own supervisor, history, policy, tool runner
+(and its thread limiter), queue and task group, so any number run side by side in one
+process.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -20,16 +26,37 @@ from types import TracebackType
 from typing import Any, Generic, assert_never
 
 import anyio
+import anyio.to_thread
 from anyio.abc import TaskGroup
 
-from ._supervisor import CancelTool, CloseSession, Command, RunHandoff, RunTool, Supervisor
+from ._policy import SessionPolicy, run_guardrails
+from ._reconnect import ReconnectPolicy, TransportFactory, backoff_delay
+from ._supervisor import (
+    CancelTool,
+    CloseSession,
+    Command,
+    Reconnect,
+    RunGuardrails,
+    RunHandoff,
+    RunTool,
+    Supervisor,
+)
 from ._tool_runner import ToolRunner
 from .agent import RealtimeAgent
 from .context import RunContext, TContext
 from .dialects import Dialect
-from .errors import AgentKitError
-from .events import SessionEvent, SessionEventName, SessionStatus
+from .errors import AgentKitError, ReconnectFailed, TransportError
+from .events import (
+    AudioOut,
+    ErrorEvent,
+    EventsDropped,
+    Reconnecting,
+    SessionEvent,
+    SessionEventName,
+    SessionStatus,
+)
 from .history import History, HistoryItem
+from .limits import SessionLimits, SessionSlots
 from .settings import SessionSettings
 from .transports.base import ConnectionClosed, Transport
 
@@ -50,12 +77,14 @@ class RealtimeSession(Generic[TContext]):
         async for event in session:
             if event.type == "audio":
                 speaker.play(event.audio)
+            elif event.type == "tool_approval_required":
+                await session.approve(event.call_id)
     ```
 
-    Events come by async iteration and by `session.on(name, handler)`; both see every event.
-    The iterator's queue keeps the newest `max_queued_events` when nobody drains it. A fatal
-    failure (the service ended the session, the connection broke) ends the iteration by
-    raising it.
+    Events come by async iteration and by `session.on(name, handler)`; both see every event
+    (the iterator's queue is bounded: see `SessionLimits.max_queued_events`). A fatal failure
+    (the service ended the session and it could not be resumed, the connection broke with no
+    reconnect policy) ends the iteration by raising it.
     """
 
     def __init__(
@@ -70,26 +99,54 @@ class RealtimeSession(Generic[TContext]):
         tool_runner: ToolRunner | None = None,
         agents: Mapping[str, RealtimeAgent[Any]] | None = None,
         raw_events: bool = False,
-        max_queued_events: int = 10_000,
+        max_queued_events: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        policy: SessionPolicy | None = None,
+        limits: SessionLimits | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        transport_factory: TransportFactory | None = None,
+        random_source: Callable[[], float] = random.random,
+        slots: SessionSlots | None = None,
     ) -> None:
+        self._limits = limits if limits is not None else SessionLimits()
+        self._reconnect_policy = (
+            reconnect if reconnect is not None and reconnect.max_attempts else None
+        )
         self._supervisor = Supervisor(
-            agent, settings, dialect=dialect, history=history, raw_events=raw_events
+            agent,
+            settings,
+            dialect=dialect,
+            history=history,
+            raw_events=raw_events,
+            policy=policy,
+            limits=self._limits,
+            can_reconnect=self._reconnect_policy is not None,
+            output_audio_buffer=bool(getattr(transport, "has_output_audio_buffer", False)),
+            renew_after_s=self._reconnect_policy.renew_after_s if self._reconnect_policy else None,
         )
         self._transport = transport
+        self._transport_factory = transport_factory
         self.context: TContext = context
         self._tools = tool_runner if tool_runner is not None else ToolRunner()
         self._agents = dict(agents or {})
         self._clock = clock
+        self._random = random_source
+        self._slots = slots
+        self._holds_slot = False
         self._handlers: dict[str, list[EventHandler]] = {}
-        self._queue: deque[SessionEvent] = deque(maxlen=max_queued_events)
+        self._max_queued = max_queued_events or self._limits.max_queued_events
+        self._queue: deque[SessionEvent] = deque()
+        self._dropped = (0, 0, 0)  # events, audio chunks, audio bytes
         self._wakeup = anyio.Event()
+        self._timer_wakeup = anyio.Event()
+        self._timer_deadline: float | None = None
         self._send_lock = anyio.Lock()
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._task_group: TaskGroup | None = None
         self._closing = False
         self._finished = False
         self._fatal: AgentKitError | None = None
+        self._reconnect_reason: str | None = None
 
     # -- reading state ------------------------------------------------------------------------
 
@@ -108,9 +165,22 @@ class RealtimeSession(Generic[TContext]):
         """The conversation so far (read `history.items()` for snapshots)."""
         return self._supervisor.history
 
+    @property
+    def pending_approvals(self) -> list[str]:
+        """Call ids waiting for `approve()` / `reject()`, oldest first."""
+        return self._supervisor.pending_approvals
+
+    @property
+    def text_only(self) -> bool:
+        """True once the session fell back to text (see `ReconnectPolicy.text_fallback`)."""
+        return self._supervisor.text_only
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def __aenter__(self) -> RealtimeSession[TContext]:
+        if self._slots is not None:
+            self._slots.acquire()  # raises SessionLimitError before anything starts
+            self._holds_slot = True
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
@@ -120,7 +190,7 @@ class RealtimeSession(Generic[TContext]):
             await self._transport.connect()
             agent = self._supervisor.agent
             instructions = await agent.resolve_instructions(self._run_context(agent, None))
-            self._supervisor.connected(instructions)
+            self._supervisor.connected(instructions, now=self._clock())
             await self._flush()
         except BaseException as exc:
             self._supervisor.disconnected()
@@ -129,11 +199,13 @@ class RealtimeSession(Generic[TContext]):
                     await self._deliver(event)
             self._finished = True
             self._fatal = exc if isinstance(exc, AgentKitError) else None
+            self._release_slot()
             task_group.cancel_scope.cancel()
             self._task_group = None
             await task_group.__aexit__(None, None, None)
             raise
         task_group.start_soon(self._read_loop)
+        task_group.start_soon(self._timer_loop)
         return self
 
     async def __aexit__(
@@ -166,9 +238,15 @@ class RealtimeSession(Generic[TContext]):
             self._supervisor.commands()  # the cancellations were done above
             for event in self._supervisor.events_to_emit():
                 await self._deliver(event)
+        self._release_slot()
         self._finish()
         if self._task_group is not None:
             self._task_group.cancel_scope.cancel()
+
+    def _release_slot(self) -> None:
+        if self._holds_slot and self._slots is not None:
+            self._holds_slot = False
+            self._slots.release()
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -188,7 +266,13 @@ class RealtimeSession(Generic[TContext]):
 
     async def _iterate(self) -> AsyncIterator[SessionEvent]:
         while True:
-            while self._queue:
+            while self._queue or self._dropped[0]:
+                if self._dropped[0]:
+                    # Tell the app what it missed before what comes next.
+                    count, chunks, size = self._dropped
+                    self._dropped = (0, 0, 0)
+                    yield EventsDropped(count, chunks, size)
+                    continue
                 yield self._queue.popleft()
             if self._finished:
                 if self._fatal is not None:
@@ -201,12 +285,12 @@ class RealtimeSession(Generic[TContext]):
 
     async def send_audio(self, audio: bytes) -> None:
         """Stream caller audio (in the session's input format)."""
-        self._supervisor.send_audio(audio)
+        self._supervisor.send_audio(audio, self._clock())
         await self._flush()
 
     async def send_text(self, text: str) -> None:
-        """Say something as the user in text; the agent answers."""
-        self._supervisor.send_text(text)
+        """Say something as the user in text; the agent answers (after input guardrails)."""
+        self._supervisor.send_text(text, self._clock())
         await self._flush()
 
     async def send_raw(self, event: Mapping[str, Any]) -> None:
@@ -227,7 +311,7 @@ class RealtimeSession(Generic[TContext]):
 
     async def end_turn(self) -> None:
         """Push-to-talk released: commit the caller's audio and ask for a response."""
-        self._supervisor.end_turn()
+        self._supervisor.end_turn(self._clock())
         await self._flush()
 
     async def update_agent(self, agent: RealtimeAgent[Any]) -> None:
@@ -236,6 +320,22 @@ class RealtimeSession(Generic[TContext]):
         self._agents.setdefault(agent.name, agent)
         self._supervisor.update_agent(agent, instructions)
         await self._flush()
+
+    async def approve(self, call_id: str, *, always: bool = False) -> bool:
+        """Run a call parked by `tool_approval_required`. `always=True` approves every later
+        call of that tool in this session. False when `call_id` is not waiting."""
+        decided = self._supervisor.approve(call_id, always=always)
+        await self._flush()
+        return decided
+
+    async def reject(
+        self, call_id: str, message: str | None = None, *, always: bool = False
+    ) -> bool:
+        """Refuse a parked call; the model is told `message` (or the configured rejection).
+        `always=True` rejects every later call of that tool. False when not waiting."""
+        decided = self._supervisor.reject(call_id, message, always=always)
+        await self._flush()
+        return decided
 
     def playback_position(self, item_id: str, played_ms: float, *, finished: bool = False) -> None:
         """Tell the session how much of an assistant item has really been played.
@@ -249,19 +349,117 @@ class RealtimeSession(Generic[TContext]):
 
     async def _read_loop(self) -> None:
         supervisor = self._supervisor
-        receive = self._transport.receive
+        while True:
+            receive = self._transport.receive
+            error: AgentKitError
+            try:
+                while True:
+                    frame = await receive()
+                    supervisor.receive_frame(frame, self._clock())
+                    await self._flush()
+            except ConnectionClosed as exc:
+                error = exc
+            except AgentKitError as exc:
+                error = exc
+            if self._closing:
+                return
+            reason, self._reconnect_reason = self._reconnect_reason, None
+            if self._reconnect_policy is None:
+                if not (isinstance(error, ConnectionClosed) and error.clean) or (
+                    reason is not None and self._fatal is None
+                ):
+                    self._fatal = error
+                await self.close()
+                return
+            if reason is None:
+                clean = isinstance(error, ConnectionClosed) and error.clean
+                reason = "server closed the connection" if clean else "connection lost"
+            if not await self._reconnect(reason, error):
+                return
+
+    async def _reconnect(self, reason: str, cause: AgentKitError) -> bool:
+        """Reconnect with backoff and replay; False when the session ended instead."""
+        policy = self._reconnect_policy
+        assert policy is not None
+        supervisor = self._supervisor
+        supervisor.disconnected(reconnecting=True)
+        await self._flush()
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._transport.close()
+            except Exception:
+                logger.debug("closing the dropped transport failed", exc_info=True)
+        last: BaseException = cause
+        for attempt in range(1, policy.max_attempts + 1):
+            # A renewal is planned, not a failure: its first attempt does not wait.
+            delay = (
+                0.0
+                if reason == "renewal" and attempt == 1
+                else backoff_delay(policy, attempt, self._random)
+            )
+            await self._deliver(Reconnecting(attempt, delay, reason))
+            if delay:
+                await anyio.sleep(delay)
+            if self._closing:
+                return False
+            if await self._open(self._new_transport(), text_only=False):
+                return True
+            last = self._last_connect_error or last
+        if policy.text_fallback is not None and not self._closing:
+            if await self._open(policy.text_fallback(), text_only=True):
+                return True
+            last = self._last_connect_error or last
+        error = ReconnectFailed(
+            f"could not reconnect after {policy.max_attempts} attempts ({reason}): {last}",
+            attempts=policy.max_attempts,
+        )
+        error.__cause__ = last
+        await self._deliver(ErrorEvent(error, "reconnect_failed"))
+        self._fatal = error
+        await self.close()
+        return False
+
+    _last_connect_error: BaseException | None = None
+
+    async def _open(self, transport: Transport, *, text_only: bool) -> bool:
+        """Connect `transport` and replay the conversation into it."""
+        supervisor = self._supervisor
         try:
-            while True:
-                frame = await receive()
-                supervisor.receive_frame(frame, self._clock())
+            await transport.connect()
+            self._transport = transport
+            agent = supervisor.agent
+            instructions = await agent.resolve_instructions(self._run_context(agent, None))
+            supervisor.connected(instructions, now=self._clock(), text_only=text_only)
+            await self._flush()
+        except (TransportError, OSError) as exc:
+            self._last_connect_error = exc
+            if supervisor.status is SessionStatus.CONNECTED:
+                supervisor.disconnected(reconnecting=True)
                 await self._flush()
-        except ConnectionClosed as exc:
-            if not self._closing and not exc.clean:
-                self._fatal = exc
-        except AgentKitError as exc:
-            self._fatal = exc
-        if not self._closing:
-            await self.close()
+            return False
+        return True
+
+    def _new_transport(self) -> Transport:
+        # Without a factory the same transport reconnects (a WebSocketTransport opens a new
+        # socket on `connect()`).
+        return self._transport_factory() if self._transport_factory is not None else self._transport
+
+    async def _timer_loop(self) -> None:
+        """Sleep until the supervisor's next deadline, then `tick()`."""
+        supervisor = self._supervisor
+        while not self._closing:
+            deadline = self._timer_deadline = supervisor.next_deadline()
+            self._timer_wakeup = anyio.Event()
+            if deadline is None:
+                await self._timer_wakeup.wait()
+                continue
+            delay = deadline - self._clock()
+            if delay > 0:
+                with anyio.move_on_after(delay):
+                    await self._timer_wakeup.wait()
+                continue
+            supervisor.tick(self._clock())
+            await self._flush_quietly()
 
     async def _flush(self) -> None:
         supervisor = self._supervisor
@@ -277,9 +475,30 @@ class RealtimeSession(Generic[TContext]):
             await self._deliver(event)
         for command in commands:
             self._execute(command)
+        deadline = supervisor.next_deadline()
+        waiting = self._timer_deadline
+        # Wake the timer only for an earlier deadline: a later one it finds when it wakes.
+        if deadline is not None and (waiting is None or deadline < waiting):
+            self._timer_deadline = deadline
+            self._timer_wakeup.set()
 
     async def _deliver(self, event: SessionEvent) -> None:
-        self._queue.append(event)
+        queue = self._queue
+        if len(queue) >= self._max_queued:
+            dropped = queue.popleft()
+            count, chunks, size = self._dropped
+            if isinstance(dropped, EventsDropped):
+                count, chunks, size = (
+                    count + dropped.count,
+                    chunks + dropped.audio_chunks,
+                    size + dropped.audio_bytes,
+                )
+            elif isinstance(dropped, AudioOut):
+                count, chunks, size = count + 1, chunks + 1, size + len(dropped.audio)
+            else:
+                count += 1
+            self._dropped = (count, chunks, size)
+        queue.append(event)
         self._wakeup.set()
         handlers = self._handlers.get(event.type)
         if handlers:
@@ -294,6 +513,7 @@ class RealtimeSession(Generic[TContext]):
     def _finish(self) -> None:
         self._finished = True
         self._wakeup.set()
+        self._timer_wakeup.set()
 
     def _execute(self, command: Command) -> None:
         task_group = self._task_group
@@ -310,16 +530,33 @@ class RealtimeSession(Generic[TContext]):
                 scope = anyio.CancelScope()
                 self._scopes[command.call_id] = scope
                 task_group.start_soon(self._run_handoff, command, scope)
+            case RunGuardrails():
+                if task_group is None or self._closing:
+                    return
+                task_group.start_soon(self._run_guardrails, command)
             case CancelTool():
                 cancelled = self._scopes.pop(command.call_id, None)
                 if cancelled is not None:
                     cancelled.cancel()
+            case Reconnect():
+                if task_group is None or self._closing:
+                    return
+                # Closing the transport ends the read loop, which then reconnects.
+                self._reconnect_reason = command.reason
+                task_group.start_soon(self._close_transport)
             case CloseSession():
-                self._fatal = command.error
+                if command.error is not None:
+                    self._fatal = command.error
                 if task_group is not None:
                     task_group.start_soon(self.close)
             case _:
                 assert_never(command)
+
+    async def _close_transport(self) -> None:
+        try:
+            await self._transport.close()
+        except Exception:
+            logger.debug("closing the transport failed", exc_info=True)
 
     async def _run_tool(self, command: RunTool, scope: anyio.CancelScope) -> None:
         with scope:
@@ -345,13 +582,25 @@ class RealtimeSession(Generic[TContext]):
                 self._supervisor.handoff_failed(command.call_id, outcome.refusal or "{}")
             await self._flush_quietly()
 
+    async def _run_guardrails(self, command: RunGuardrails) -> None:
+        ctx = self._run_context(command.agent, None)
+        verdict = await run_guardrails(
+            command.guardrails, ctx, command.text, run_sync=anyio.to_thread.run_sync
+        )
+        self._supervisor.guardrails_finished(command.check_id, verdict, self._clock())
+        await self._flush_quietly()
+
     async def _flush_quietly(self) -> None:
-        """Flush from a background task: a closed connection ends the session, not the task
-        group."""
+        """Flush from a background task: a closed connection ends the session (or, with a
+        reconnect policy, is left to the read loop, which notices it too)."""
         try:
             await self._flush()
         except ConnectionClosed:
-            if not self._closing:
+            if self._closing:
+                return
+            if self._reconnect_policy is not None:
+                await self._close_transport()
+            else:
                 await self.close()
 
     def _resolve_agent(self, target: RealtimeAgent[Any] | str) -> RealtimeAgent[Any] | None:

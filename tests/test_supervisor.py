@@ -207,6 +207,7 @@ def test_tool_output_then_one_response_create_after_response_done() -> None:
         "type": "function_call_output",
         "call_id": "call_1",
         "output": "found it",
+        "id": "ak_item_1",  # a client id: the echo refreshes the entry recorded when sent
     }
     done(sup, output=[call_item("call_1", "lookup")])
     assert types(sup) == ["response.create"]

@@ -32,6 +32,10 @@ from .errors import AgentKitError, SessionError
 from .events import (
     AgentEnd,
     AgentStart,
+    AssistantTranscript,
+    AssistantTranscriptDelta,
+    AudioInterrupted,
+    GuardrailTripped,
     RawServerEvent,
     SessionEvent,
     SessionStatus,
@@ -125,16 +129,22 @@ class SettleTracker:
     * a response was asked for (text sent, turn committed, VAD ended a turn, a greeting
       requested) and has not started;
     * a response is running (`AgentStart` without its `AgentEnd`);
+    * an assistant item has words but no final transcript yet: with output guardrails the
+      final transcript is released only once the whole text passed, which may be after
+      the response ended;
     * a completed response made function calls (tools or a handoff): the runtime sends their
       outputs, then one follow-up response, so the agent is not done until that one ran;
     * VAD heard the caller start speaking and not stop;
     * a barrier (`input_audio_buffer.clear` after streamed audio) is unanswered: until the
       server answers it, it may not have processed all the audio and its VAD events.
+
+    A guardrail trip makes the agent say its safe reply: one more response is expected.
     """
 
     def __init__(self) -> None:
         self.awaiting = 0
         self.active: set[str] = set()
+        self.open_items: dict[str, str] = {}  # assistant item id -> its response id
         self.follow_up = False
         self.speech_open = False
         self.barriers = 0
@@ -145,7 +155,12 @@ class SettleTracker:
     def settled(self) -> bool:
         """True when nothing more is coming for the last turn."""
         return not (
-            self.awaiting or self.active or self.follow_up or self.speech_open or self.barriers
+            self.awaiting
+            or self.active
+            or self.open_items
+            or self.follow_up
+            or self.speech_open
+            or self.barriers
         )
 
     def expect_response(self) -> None:
@@ -165,6 +180,19 @@ class SettleTracker:
             self.follow_up = False
         elif isinstance(event, AgentEnd):
             self.active.discard(event.response_id)
+            if event.status != "completed":
+                # A cut-off response's items get no final transcript.
+                for item_id, response_id in list(self.open_items.items()):
+                    if response_id == event.response_id:
+                        del self.open_items[item_id]
+        elif isinstance(event, AssistantTranscriptDelta):
+            self.open_items.setdefault(event.item_id, event.response_id)
+        elif isinstance(event, AssistantTranscript | AudioInterrupted):
+            self.open_items.pop(event.item_id, None)
+        elif isinstance(event, GuardrailTripped):
+            if event.item_id is not None:
+                self.open_items.pop(event.item_id, None)
+            self.awaiting += 1  # the safe reply
         elif isinstance(event, RawServerEvent):
             self._raw(event)
         elif isinstance(event, StatusChanged) and event.new is SessionStatus.DISCONNECTED:

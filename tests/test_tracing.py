@@ -1,0 +1,872 @@
+"""Tracing: the span tree, attributes, privacy and metrics of scripted sessions.
+
+The sessions are scripted as the runtime would feed `SessionTracer`: session events as
+delivered, decoded wire events as received, sent frames, and the context managers tools,
+handoffs and guardrails run under. The main script follows the customer-service example's
+`return.yaml` conversation (greeting, verification, handoff to returns, eligibility check,
+a barge-in), timed with a fake clock so durations are exact.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from agentkit import protocol as p
+from agentkit import tracing
+from agentkit._policy import GuardrailVerdict
+from agentkit.errors import ConfigError, ProviderError, TransportError
+from agentkit.events import (
+    AgentEnd,
+    AgentStart,
+    AssistantTranscript,
+    AssistantTranscriptDelta,
+    AudioInterrupted,
+    AudioOut,
+    ErrorEvent,
+    GuardrailTripped,
+    HandoffEvent,
+    Reconnected,
+    Reconnecting,
+    SessionLimitReached,
+    SessionStatus,
+    StatusChanged,
+    ToolApprovalRequired,
+    ToolApprovalResolved,
+    ToolEnd,
+    ToolStart,
+    UserTranscript,
+)
+from agentkit.guardrails import Guardrail
+from agentkit.tracing import Instrumentation, SessionTracer, TracingConfig
+
+USER_LINE = "Sure, it's 415 555 0142, and the order is A1001."
+VERIFY_ARGS = '{"phone_number": "415 555 0142", "order_number": "A1001"}'
+VERIFY_RESULT = '{"verified": true, "first_name": "Dana"}'
+ELIGIBILITY_ARGS = '{"order_number": "A1001", "sku": "HP-200", "condition": "opened"}'
+ELIGIBILITY_RESULT = '{"eligible": true, "refund": "$126.65"}'
+GREETING = "Thanks for calling Northwind Goods."
+CONTENT = [USER_LINE, VERIFY_ARGS, VERIFY_RESULT, ELIGIBILITY_ARGS, ELIGIBILITY_RESULT, GREETING]
+AUDIO = b"\x01\x02" * 2400  # 100 ms of PCM16 at 24 kHz
+USAGE = {
+    "total_tokens": 180,
+    "input_tokens": 120,
+    "output_tokens": 60,
+    "input_token_details": {"cached_tokens": 64, "audio_tokens": 40, "text_tokens": 80},
+    "output_token_details": {"audio_tokens": 50, "text_tokens": 10},
+}
+
+
+class Clock:
+    """A monotonic clock the script moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Harness:
+    """SDK providers with in-memory exporters, and one traced session over a fake clock."""
+
+    def __init__(self, *, capture_content: bool = False) -> None:
+        self.exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader()
+        self.instrumentation = Instrumentation(
+            TracingConfig(
+                tracer_provider=provider,
+                meter_provider=MeterProvider(metric_readers=[self.reader]),
+                capture_content=capture_content,
+            ),
+            environ={},
+        )
+        self.provider = provider
+        # What the app's own instrumented code (a tool's database calls) traces with.
+        self.app_tracer: trace.Tracer = provider.get_tracer("example.store")
+        self.clock = Clock()
+        self.tracer = self.start()
+
+    def start(self, agent: str = "authentication") -> SessionTracer:
+        return self.instrumentation.start_session(
+            model="gpt-realtime",
+            agent_name=agent,
+            transport="websocket",
+            dialect="ga",
+            clock=self.clock,
+        )
+
+    def at(self, t: float, *events: Any) -> None:
+        """Move the clock to `t` seconds after the start and observe `events`."""
+        self.clock.now = 100.0 + t
+        for event in events:
+            self.tracer.observe(event)
+
+    def send(self, t: float, frame: str) -> None:
+        self.clock.now = 100.0 + t
+        self.tracer.frame_sent(frame)
+
+    # -- reading the results --------------------------------------------------------------------
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.exporter.get_finished_spans())
+
+    def named(self, name: str) -> list[ReadableSpan]:
+        return [s for s in self.spans() if s.name == name]
+
+    def one(self, name: str) -> ReadableSpan:
+        found = self.named(name)
+        assert len(found) == 1, [s.name for s in self.spans()]
+        return found[0]
+
+    def parent_of(self, span: ReadableSpan) -> ReadableSpan:
+        assert span.parent is not None, span.name
+        by_id = {s.context.span_id: s for s in self.spans() if s.context is not None}
+        return by_id[span.parent.span_id]
+
+    def tree(self) -> list[str]:
+        """Every span as an indented line, children after their parent in start order."""
+        spans = sorted(self.spans(), key=lambda s: (s.start_time or 0, s.name))
+        children: dict[int | None, list[ReadableSpan]] = {}
+        for span in spans:
+            key = span.parent.span_id if span.parent is not None else None
+            children.setdefault(key, []).append(span)
+        lines: list[str] = []
+
+        def walk(parent: int | None, depth: int) -> None:
+            for span in children.get(parent, []):
+                lines.append("  " * depth + span.name)
+                assert span.context is not None
+                walk(span.context.span_id, depth + 1)
+
+        walk(None, 0)
+        return lines
+
+    def points(self, metric: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        assert data is not None
+        found: list[Any] = []
+        for resource in data.resource_metrics:
+            for scope in resource.scope_metrics:
+                for m in scope.metrics:
+                    if m.name == metric:
+                        found.extend(m.data.data_points)
+        return found
+
+    def histogram(self, metric: str, **attributes: Any) -> HistogramDataPoint:
+        matching = [
+            point
+            for point in self.points(metric)
+            if all(point.attributes.get(k) == v for k, v in attributes.items())
+        ]
+        assert len(matching) == 1, (metric, [dict(pt.attributes) for pt in self.points(metric)])
+        point = matching[0]
+        assert isinstance(point, HistogramDataPoint)
+        return point
+
+    def counts(self, metric: str, key: str) -> dict[Any, int]:
+        return {pt.attributes.get(key): pt.value for pt in self.points(metric)}
+
+
+def audio(response_id: str, item_id: str) -> AudioOut:
+    return AudioOut(AUDIO, item_id, 0, response_id)
+
+
+def done(response_id: str, status: str = "completed", reason: str | None = None) -> p.ResponseDone:
+    body: dict[str, Any] = {"id": response_id, "status": status, "usage": USAGE}
+    if reason is not None:
+        body["status_details"] = {"type": status, "reason": reason}
+    return p.ResponseDone(response_id, status, body)
+
+
+def run_return_call(h: Harness) -> list[Any]:
+    """The customer-service return call; returns the spans current in the handoff callback
+    and in the tool."""
+    current: list[Any] = []
+    create = p.encode_response_create(event_id="agentkit_rc_1")
+    # Greeting: the app asks for a response; the agent speaks first.
+    h.at(0.05, p.SessionCreated({"id": "sess_42", "object": "realtime.session"}))
+    h.send(0.1, create)
+    h.at(0.3, AgentStart("authentication", "resp_1"))
+    h.at(0.5, audio("resp_1", "item_a1"))
+    h.at(0.6, audio("resp_1", "item_a1"), AssistantTranscriptDelta("item_a1", "resp_1", "Thanks"))
+    h.at(1.9, AssistantTranscript("item_a1", GREETING), done("resp_1"))
+    h.at(2.0, AgentEnd("authentication", "resp_1", "completed"))
+    # Turn 1 (server VAD): verification.
+    h.at(3.0, p.InputAudioBufferSpeechStarted("item_u1", 2900))
+    h.at(5.0, p.InputAudioBufferSpeechStopped("item_u1", 4900))
+    h.at(5.2, AgentStart("authentication", "resp_2"))
+    h.at(5.3, UserTranscript("item_u1", USER_LINE))
+    h.at(5.5, ToolStart("call_verify", "verify_customer", VERIFY_ARGS, "authentication"))
+    h.at(5.6, done("resp_2"), AgentEnd("authentication", "resp_2", "completed"))
+    h.at(5.9, ToolEnd("call_verify", "verify_customer", VERIFY_RESULT, "authentication"))
+    h.send(5.9, create)
+    h.at(6.0, AgentStart("authentication", "resp_3"))
+    h.at(6.4, audio("resp_3", "item_a3"))
+    h.at(8.0, done("resp_3"), AgentEnd("authentication", "resp_3", "completed"))
+    # Turn 2: the caller wants a return; transfer to the returns agent, which checks.
+    h.at(9.0, p.InputAudioBufferSpeechStarted("item_u2", 8900))
+    h.at(11.0, p.InputAudioBufferSpeechStopped("item_u2", 10900))
+    with h.tracer.guardrails("input", ["civil_language", "prompt_injection"]) as check:
+        h.clock.now = 100 + 11.1
+        check.finished(GuardrailVerdict(), text="I'd like to return the headphones.")
+    h.at(11.2, AgentStart("authentication", "resp_4"))
+    h.at(11.3, UserTranscript("item_u2", "I'd like to return the headphones."))
+    h.clock.now = 100 + 11.4
+    with h.tracer.handoff("call_transfer", "transfer_to_returns") as call:
+        current.append(trace.get_current_span())  # on_handoff runs under the span
+        h.clock.now = 100 + 11.5
+        call.finished("returns")
+    h.at(11.5, HandoffEvent("authentication", "returns", "call_transfer"))
+    h.at(11.6, done("resp_4"), AgentEnd("authentication", "resp_4", "completed"))
+    h.send(11.6, create)
+    h.at(11.7, AgentStart("returns", "resp_5"))
+    h.at(11.8, ToolStart("call_check", "check_return_eligibility", ELIGIBILITY_ARGS, "returns"))
+    with h.tracer.tool_context("call_check"):
+        # The tool's own instrumented call (a database query, say).
+        current.append(trace.get_current_span())
+        with h.app_tracer.start_as_current_span("SELECT orders"):
+            pass
+    h.at(12.0, ToolEnd("call_check", "check_return_eligibility", ELIGIBILITY_RESULT, "returns"))
+    h.at(12.1, done("resp_5"), AgentEnd("returns", "resp_5", "completed"))
+    h.send(12.1, create)
+    h.at(12.2, AgentStart("returns", "resp_6"))
+    h.at(12.6, audio("resp_6", "item_a6"))
+    # Turn 3: the caller barges in while the returns agent is speaking.
+    h.at(
+        13.0,
+        p.InputAudioBufferSpeechStarted("item_u3", 12900),
+        AudioInterrupted("item_a6", 0, 400),
+    )
+    h.at(13.05, p.ConversationItemTruncated("item_a6", 0, 400))
+    h.at(13.1, done("resp_6", "cancelled", "turn_detected"))
+    h.at(13.1, AgentEnd("returns", "resp_6", "cancelled"))
+    h.at(14.0, p.InputAudioBufferSpeechStopped("item_u3", 13900))
+    h.at(14.2, UserTranscript("item_u3", "Yes, go ahead."))
+    h.clock.now = 100 + 15.0
+    h.tracer.end()
+    return current
+
+
+@pytest.fixture
+def harness() -> Harness:
+    return Harness()
+
+
+# -- the span tree ------------------------------------------------------------------------------
+
+
+def test_span_tree_of_the_return_call(harness: Harness) -> None:
+    in_handoff, in_tool = run_return_call(harness)
+    assert harness.tree() == [
+        "agentkit.session",
+        "  invoke_agent authentication",
+        "    generate_content gpt-realtime",
+        "    agentkit.user_turn",
+        "      generate_content gpt-realtime",
+        "        execute_tool verify_customer",
+        "      generate_content gpt-realtime",
+        "    agentkit.user_turn",
+        "      agentkit.guardrails",
+        "      generate_content gpt-realtime",
+        "        agentkit.handoff",
+        "      generate_content gpt-realtime",
+        "        execute_tool check_return_eligibility",
+        "          SELECT orders",
+        "      generate_content gpt-realtime",
+        "  invoke_agent returns",
+        "    agentkit.user_turn",
+    ]
+    assert in_handoff.name == "agentkit.handoff"
+    assert in_tool.name == "execute_tool check_return_eligibility"
+
+
+def test_session_and_agent_spans(harness: Harness) -> None:
+    run_return_call(harness)
+    session = harness.one("agentkit.session")
+    assert session.parent is None
+    assert dict(session.attributes or {}) == {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-realtime",
+        "agentkit.transport": "websocket",
+        "agentkit.dialect": "ga",
+        "gen_ai.conversation.id": "sess_42",
+        "agentkit.session.status": "closed",
+    }
+    assert session.end_time is not None and session.start_time is not None
+    assert (session.end_time - session.start_time) == pytest.approx(15e9, abs=2)
+    first, second = harness.named("invoke_agent authentication") + harness.named(
+        "invoke_agent returns"
+    )
+    assert first.attributes is not None and second.attributes is not None
+    assert first.attributes["gen_ai.operation.name"] == "invoke_agent"
+    assert first.attributes["gen_ai.agent.name"] == "authentication"
+    assert second.attributes["gen_ai.agent.name"] == "returns"
+    # One agent's stretch ends where the next begins: at the handoff.
+    assert first.end_time == second.start_time
+    assert second.start_time is not None and session.start_time is not None
+    assert second.start_time - session.start_time == pytest.approx(11.5e9, abs=2)
+
+
+def test_user_turn_spans_cover_the_speech(harness: Harness) -> None:
+    run_return_call(harness)
+    turns = harness.named("agentkit.user_turn")
+    assert [t.attributes and t.attributes["agentkit.turn.number"] for t in turns] == [1, 2, 3]
+    first = turns[0]
+    assert first.attributes is not None
+    assert first.attributes["agentkit.turn.detection"] == "server_vad"
+    assert first.attributes["agentkit.turn.item_id"] == "item_u1"
+    # Speech start to stop (3.0 → 5.0), although the transcript came at 5.3.
+    assert first.start_time is not None and first.end_time is not None
+    assert first.end_time - first.start_time == pytest.approx(2e9, abs=2)
+    assert "agentkit.user_turn.transcript" not in first.attributes
+    # The responses answering a turn are its children.
+    responses = harness.named("generate_content gpt-realtime")
+    assert harness.parent_of(responses[1]) is first
+
+
+def test_response_spans(harness: Harness) -> None:
+    run_return_call(harness)
+    responses = {
+        (s.attributes or {})["gen_ai.response.id"]: s
+        for s in harness.named("generate_content gpt-realtime")
+    }
+    assert sorted(responses) == [f"resp_{i}" for i in range(1, 7)]
+    greeting = responses["resp_1"]
+    assert greeting.attributes is not None
+    assert greeting.attributes["gen_ai.operation.name"] == "generate_content"
+    assert greeting.attributes["gen_ai.agent.name"] == "authentication"
+    assert greeting.attributes["agentkit.response.trigger"] == "client"
+    assert greeting.attributes["agentkit.response.status"] == "completed"
+    assert greeting.attributes["agentkit.response.interrupted"] is False
+    assert greeting.attributes["gen_ai.usage.input_tokens"] == 120
+    assert greeting.attributes["gen_ai.usage.output_tokens"] == 60
+    assert greeting.attributes["gen_ai.usage.cache_read.input_tokens"] == 64
+    assert greeting.attributes["agentkit.usage.output_audio_tokens"] == 50
+    assert greeting.attributes["gen_ai.response.finish_reasons"] == ("completed",)
+    # Requested at 0.1, first audio at 0.5: the span starts at the request.
+    assert greeting.attributes["agentkit.response.time_to_first_audio_s"] == pytest.approx(0.4)
+    assert greeting.start_time is not None and greeting.end_time is not None
+    assert greeting.end_time - greeting.start_time == pytest.approx(1.9e9, abs=2)
+    assert responses["resp_2"].attributes is not None
+    assert responses["resp_2"].attributes["agentkit.response.trigger"] == "server"
+    assert responses["resp_5"].attributes is not None
+    assert responses["resp_5"].attributes["gen_ai.agent.name"] == "returns"
+
+    cut = responses["resp_6"]
+    assert cut.attributes is not None
+    assert cut.attributes["agentkit.response.status"] == "cancelled"
+    assert cut.attributes["agentkit.response.status_reason"] == "turn_detected"
+    assert cut.attributes["agentkit.response.interrupted"] is True
+    assert [(e.name, dict(e.attributes or {})) for e in cut.events] == [
+        ("agentkit.interruption", {"agentkit.item.id": "item_a6", "agentkit.played_ms": 400}),
+        ("agentkit.truncation", {"agentkit.item.id": "item_a6", "agentkit.audio_end_ms": 400}),
+    ]
+
+
+def test_tool_handoff_and_guardrail_spans(harness: Harness) -> None:
+    run_return_call(harness)
+    verify = harness.one("execute_tool verify_customer")
+    assert dict(verify.attributes or {}) == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "verify_customer",
+        "gen_ai.tool.call.id": "call_verify",
+        "gen_ai.tool.type": "function",
+        "gen_ai.agent.name": "authentication",
+        "agentkit.tool.timeout": False,
+        "agentkit.tool.cancelled": False,
+    }
+    assert verify.status.status_code is StatusCode.UNSET
+    assert verify.start_time is not None and verify.end_time is not None
+    assert verify.end_time - verify.start_time == pytest.approx(0.4e9, abs=2)
+    assert (harness.parent_of(verify).attributes or {})["gen_ai.response.id"] == "resp_2"
+
+    handoff = harness.one("agentkit.handoff")
+    assert dict(handoff.attributes or {}) == {
+        "gen_ai.tool.name": "transfer_to_returns",
+        "gen_ai.tool.call.id": "call_transfer",
+        "agentkit.handoff.from": "authentication",
+        "agentkit.handoff.to": "returns",
+        "agentkit.handoff.new_agent_spoke": True,
+    }
+    # From the transfer call (11.4) to the returns agent's first audio (12.6).
+    assert handoff.start_time is not None and handoff.end_time is not None
+    assert handoff.end_time - handoff.start_time == pytest.approx(1.2e9, abs=2)
+
+    guardrails = harness.one("agentkit.guardrails")
+    assert dict(guardrails.attributes or {}) == {
+        "agentkit.guardrail.stage": "input",
+        "agentkit.guardrail.names": ("civil_language", "prompt_injection"),
+        "agentkit.guardrail.tripped": False,
+    }
+    assert harness.parent_of(guardrails).name == "agentkit.user_turn"
+
+
+def test_tool_code_nests_under_the_tool_span(harness: Harness) -> None:
+    tracer = harness.provider.get_tracer("example.store")
+    harness.at(1.0, AgentStart("returns", "resp_1"))
+    harness.at(1.1, ToolStart("call_1", "lookup_order", "{}", "returns"))
+    seen: dict[str, Any] = {}
+
+    def blocking_query() -> None:
+        seen["thread"] = threading.get_ident()
+        with tracer.start_as_current_span("SELECT sync"):
+            pass
+
+    async def tool() -> None:
+        with tracer.start_as_current_span("SELECT async"):
+            await anyio.sleep(0)
+        # A sync tool runs in a worker thread: the context must follow it there.
+        await anyio.to_thread.run_sync(blocking_query)
+
+    async def run_in_task() -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def run_tool() -> None:
+                with harness.tracer.tool_context("call_1"):
+                    await tool()
+
+            tg.start_soon(run_tool)
+
+    anyio.run(run_in_task)
+    assert seen["thread"] != threading.get_ident()
+    harness.at(1.5, ToolEnd("call_1", "lookup_order", "{}", "returns"))
+    tool_span = harness.one("execute_tool lookup_order")
+    assert harness.parent_of(harness.one("SELECT async")) == tool_span
+    assert harness.parent_of(harness.one("SELECT sync")) == tool_span
+    # Outside the context manager the tool span is not current.
+    assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+
+def all_values(spans: Sequence[ReadableSpan]) -> list[str]:
+    values: list[str] = []
+    for span in spans:
+        values.extend(str(v) for v in (span.attributes or {}).values())
+        for event in span.events:
+            values.extend(str(v) for v in (event.attributes or {}).values())
+    return values
+
+
+def test_content_is_not_recorded_by_default(harness: Harness) -> None:
+    run_return_call(harness)
+    values = all_values(harness.spans())
+    for text in [*CONTENT, "I'd like to return the headphones."]:
+        assert not any(text in v for v in values), text
+
+
+def test_content_is_recorded_when_turned_on() -> None:
+    h = Harness(capture_content=True)
+    run_return_call(h)
+    verify = h.one("execute_tool verify_customer")
+    assert verify.attributes is not None
+    assert verify.attributes["gen_ai.tool.call.arguments"] == VERIFY_ARGS
+    assert verify.attributes["gen_ai.tool.call.result"] == VERIFY_RESULT
+    turn = h.named("agentkit.user_turn")[0]
+    assert turn.attributes is not None
+    assert turn.attributes["agentkit.user_turn.transcript"] == USER_LINE
+    greeting = h.named("generate_content gpt-realtime")[0]
+    assert greeting.attributes is not None
+    assert greeting.attributes["agentkit.response.transcript"] == GREETING
+    guardrails = h.one("agentkit.guardrails")
+    assert (guardrails.attributes or {})["agentkit.guardrail.text"] == (
+        "I'd like to return the headphones."
+    )
+    # Audio never is, in any form.
+    assert not any(AUDIO.hex()[:32] in v or str(AUDIO)[:32] in v for v in all_values(h.spans()))
+
+
+def test_content_capture_follows_the_genai_environment_variable() -> None:
+    on = Instrumentation(environ={tracing.CAPTURE_CONTENT_ENV: "True"})
+    off = Instrumentation(environ={tracing.CAPTURE_CONTENT_ENV: "1"})
+    explicit = Instrumentation(
+        TracingConfig(capture_content=False), environ={tracing.CAPTURE_CONTENT_ENV: "true"}
+    )
+    assert (on.capture_content, off.capture_content, explicit.capture_content) == (
+        True,
+        False,
+        False,
+    )
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def test_latency_metrics_of_the_return_call(harness: Harness) -> None:
+    run_return_call(harness)
+    # End of speech → first audio: turn 1 (stopped 5.0, audio 6.4). Turn 2's first audio
+    # came at 12.6 after stopping at 11.0; turn 3 was never answered.
+    latency = harness.histogram(
+        "agentkit.turn.response_latency", **{"gen_ai.agent.name": "authentication"}
+    )
+    assert (latency.count, latency.sum) == (1, pytest.approx(1.4))
+    returns = harness.histogram(
+        "agentkit.turn.response_latency", **{"gen_ai.agent.name": "returns"}
+    )
+    assert (returns.count, returns.sum) == (1, pytest.approx(1.6))
+    assert returns.attributes["agentkit.turn.detection"] == "server_vad"
+    # response.create → first audio: greeting 0.4, after the tool 0.5, after the check 0.5.
+    ttfa = [pt for pt in harness.points("agentkit.response.time_to_first_audio")]
+    assert sorted(
+        (pt.attributes["gen_ai.agent.name"], pt.count, round(pt.sum, 6)) for pt in ttfa
+    ) == [
+        ("authentication", 2, 0.9),
+        ("returns", 1, 0.5),
+    ]
+    verify = harness.histogram("agentkit.tool.duration", **{"gen_ai.tool.name": "verify_customer"})
+    assert (verify.count, verify.sum) == (1, pytest.approx(0.4))
+    handoff = harness.histogram("agentkit.handoff.duration")
+    assert (handoff.count, handoff.sum) == (1, pytest.approx(1.2))
+    assert handoff.attributes["agentkit.handoff.to"] == "returns"
+    assert harness.counts("agentkit.interruptions", "gen_ai.agent.name") == {"returns": 1}
+    # One session opened and closed.
+    assert [pt.value for pt in harness.points("agentkit.sessions.active")] == [0]
+    assert harness.points("agentkit.tool.failures") == []
+
+
+def test_a_typed_turn_is_timed_from_when_it_was_sent(harness: Harness) -> None:
+    harness.clock.now = 100 + 1.0
+    harness.tracer.user_text("Where is my order?")
+    harness.send(1.0, p.encode_response_create())
+    harness.at(1.2, AgentStart("authentication", "resp_1"))
+    harness.at(1.75, audio("resp_1", "item_1"), audio("resp_1", "item_1"))
+    harness.at(2.0, AgentEnd("authentication", "resp_1", "completed"))
+    harness.tracer.end()
+    latency = harness.histogram("agentkit.turn.response_latency")
+    assert (latency.count, latency.sum) == (1, pytest.approx(0.75))
+    assert latency.attributes["agentkit.turn.detection"] == "text"
+    turn = harness.one("agentkit.user_turn")
+    assert turn.start_time == turn.end_time
+    assert harness.parent_of(harness.one("generate_content gpt-realtime")) == turn
+
+
+def test_push_to_talk_turn(harness: Harness) -> None:
+    harness.clock.now = 100 + 1.0
+    harness.tracer.turn_started()
+    harness.clock.now = 100 + 2.5
+    harness.tracer.turn_ended()
+    harness.send(2.5, p.encode_response_create())
+    harness.at(2.6, p.InputAudioBufferCommitted("item_ptt"), AgentStart("authentication", "r1"))
+    harness.at(2.9, audio("r1", "item_a"), UserTranscript("item_ptt", "hello"))
+    turn = harness.one("agentkit.user_turn")
+    assert turn.attributes is not None
+    assert turn.attributes["agentkit.turn.detection"] == "push_to_talk"
+    assert turn.attributes["agentkit.turn.item_id"] == "item_ptt"
+    assert turn.start_time is not None and turn.end_time is not None
+    assert turn.end_time - turn.start_time == pytest.approx(1.5e9, abs=2)
+    latency = harness.histogram("agentkit.turn.response_latency")
+    assert latency.sum == pytest.approx(0.4)
+
+
+def test_tool_failures_timeouts_and_cancellations(harness: Harness) -> None:
+    harness.at(1.0, AgentStart("returns", "resp_1"))
+    harness.at(1.0, ToolStart("c1", "start_return", "{}", "returns"))
+    harness.at(1.0, ToolStart("c2", "lookup_order", "{}", "returns"))
+    harness.at(1.0, ToolStart("c3", "list_offers", "{}", "returns"))
+    harness.at(9.0, ToolEnd("c1", "start_return", '{"error": "timeout"}', "returns", "timeout"))
+    harness.at(9.5, ToolEnd("c2", "lookup_order", '{"error": "error"}', "returns", "error"))
+    harness.at(9.7, ToolEnd("c3", "list_offers", '{"error": "cancelled"}', "returns", "cancelled"))
+    timed_out = harness.one("execute_tool start_return")
+    assert timed_out.attributes is not None
+    assert timed_out.attributes["agentkit.tool.timeout"] is True
+    assert timed_out.attributes["error.type"] == "timeout"
+    assert timed_out.status.status_code is StatusCode.ERROR
+    cancelled = harness.one("execute_tool list_offers")
+    assert cancelled.attributes is not None
+    assert cancelled.attributes["agentkit.tool.cancelled"] is True
+    # Interrupted by the caller is not a failure of the tool.
+    assert cancelled.status.status_code is StatusCode.UNSET
+    assert harness.counts("agentkit.tool.failures", "error.type") == {"timeout": 1, "error": 1}
+    duration = harness.histogram("agentkit.tool.duration", **{"gen_ai.tool.name": "start_return"})
+    assert duration.sum == pytest.approx(8.0)
+
+
+def test_approvals(harness: Harness) -> None:
+    harness.at(1.0, AgentStart("returns", "resp_1"))
+    harness.at(1.1, ToolApprovalRequired("c1", "start_return", "{}", "returns", 60.0, "reject"))
+    harness.at(1.1, ToolApprovalRequired("c2", "start_return", "{}", "returns", 60.0, "reject"))
+    harness.at(2.0, AgentEnd("returns", "resp_1", "completed"))
+    harness.at(4.0, ToolApprovalResolved("c1", "start_return", True, "app"))
+    harness.at(4.0, ToolStart("c1", "start_return", "{}", "returns"))
+    harness.at(4.5, ToolEnd("c1", "start_return", '{"rma": "R1"}', "returns"))
+    harness.at(5.0, ToolApprovalResolved("c2", "start_return", False, "timeout"))
+    harness.at(5.0, ToolEnd("c2", "start_return", '{"error": "rejected"}', "returns", "rejected"))
+    approvals = sorted(harness.named("agentkit.tool_approval"), key=lambda s: s.start_time or 0)
+    assert [
+        (
+            (s.attributes or {})["gen_ai.tool.call.id"],
+            (s.attributes or {})["agentkit.approval.approved"],
+            (s.attributes or {})["agentkit.approval.by"],
+        )
+        for s in approvals
+    ] == [("c1", True, "app"), ("c2", False, "timeout")]
+    response = harness.one("generate_content gpt-realtime")
+    # The approved call ran after its response ended, and still belongs to it.
+    assert harness.parent_of(harness.one("execute_tool start_return")) == response
+    assert all(harness.parent_of(s) == response for s in approvals)
+    assert harness.points("agentkit.tool.failures") == []
+
+
+def test_guardrail_trip(harness: Harness) -> None:
+    harness.at(1.0, AgentStart("returns", "resp_1"))
+    trip = Guardrail("no_card_numbers", lambda ctx, text: True, stage="output")
+    with harness.tracer.guardrails("output", ["no_card_numbers"]) as check:
+        check.finished(GuardrailVerdict(trip, {"matched": "4111"}, (("pii", "boom"),)))
+    harness.at(
+        1.2,
+        GuardrailTripped(
+            "no_card_numbers", "output", {"matched": "4111"}, "card 4111", "item_1", "resp_1", None
+        ),
+    )
+    harness.at(1.3, AgentEnd("returns", "resp_1", "cancelled"))
+    span = harness.one("agentkit.guardrails")
+    assert span.attributes is not None
+    assert span.attributes["agentkit.guardrail.tripped"] is True
+    assert span.attributes["agentkit.guardrail.name"] == "no_card_numbers"
+    assert span.attributes["agentkit.guardrail.errors"] == ("pii",)
+    assert harness.parent_of(span).name == "generate_content gpt-realtime"
+    response = harness.one("generate_content gpt-realtime")
+    assert [e.name for e in response.events] == ["agentkit.guardrail_tripped"]
+    assert "card 4111" not in all_values(harness.spans())
+    assert harness.counts("agentkit.guardrail.trips", "agentkit.guardrail.name") == {
+        "no_card_numbers": 1
+    }
+
+
+def test_refused_handoff(harness: Harness) -> None:
+    harness.at(1.0, AgentStart("authentication", "resp_1"))
+    with harness.tracer.handoff("c1", "transfer_to_sales") as call:
+        harness.clock.now = 100 + 1.3
+        call.finished(None, '{"error": "invalid_arguments"}')
+    span = harness.one("agentkit.handoff")
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == "refused"
+    assert "gen_ai.tool.call.result" not in span.attributes
+    assert span.status.status_code is StatusCode.ERROR
+    point = harness.histogram("agentkit.handoff.duration")
+    assert point.sum == pytest.approx(0.3)
+    assert point.attributes["error.type"] == "refused"
+
+
+def test_cancelled_handoff_closes_its_span(harness: Harness) -> None:
+    class Hangup(Exception):
+        pass
+
+    with pytest.raises(Hangup), harness.tracer.handoff("c1", "transfer_to_sales"):
+        raise Hangup
+    assert (harness.one("agentkit.handoff").attributes or {})["error.type"] == "Hangup"
+
+
+def test_app_switch_is_an_instant_handoff(harness: Harness) -> None:
+    harness.at(2.0, HandoffEvent("authentication", "sales", None))
+    span = harness.one("agentkit.handoff")
+    assert (span.attributes or {})["agentkit.handoff.trigger"] == "app"
+    assert span.start_time == span.end_time
+    assert harness.points("agentkit.handoff.duration") == []
+    assert harness.one("invoke_agent authentication").end_time == span.end_time
+
+
+def test_reconnects(harness: Harness) -> None:
+    harness.at(1.0, StatusChanged(SessionStatus.CONNECTED, SessionStatus.RECONNECTING))
+    harness.at(1.0, Reconnecting(1, 0.5, "connection lost"))
+    harness.at(2.0, Reconnecting(2, 1.0, "connection lost"))
+    harness.at(3.5, Reconnected(2, 7))
+    harness.at(10.0, Reconnecting(1, 0.5, "session_expired"))
+    harness.at(11.0, StatusChanged(SessionStatus.RECONNECTING, SessionStatus.DISCONNECTED))
+    harness.tracer.end()
+    spans = sorted(harness.named("agentkit.reconnect"), key=lambda s: s.start_time or 0)
+    assert [
+        (
+            (s.attributes or {})["agentkit.reconnect.attempt"],
+            (s.attributes or {})["agentkit.reconnect.outcome"],
+            s.status.status_code,
+        )
+        for s in spans
+    ] == [
+        (1, "failed", StatusCode.ERROR),
+        (2, "reconnected", StatusCode.UNSET),
+        (1, "gave_up", StatusCode.ERROR),
+    ]
+    assert (spans[1].attributes or {})["agentkit.reconnect.replayed_items"] == 7
+    assert (spans[0].attributes or {})["agentkit.reconnect.delay_s"] == 0.5
+    assert all(harness.parent_of(s).name == "agentkit.session" for s in spans)
+    assert harness.counts("agentkit.reconnects", "agentkit.reconnect.outcome") == {
+        "failed": 1,
+        "reconnected": 1,
+        "gave_up": 1,
+    }
+
+
+def test_errors_and_final_status(harness: Harness) -> None:
+    harness.send(0.5, p.encode_response_create(event_id="agentkit_rc_1"))
+    harness.at(0.6, ErrorEvent(ProviderError("busy"), "conversation_already_has_active_response"))
+    # The refused create does not time the server's own response.
+    harness.at(0.7, AgentStart("authentication", "resp_vad"))
+    harness.at(0.8, ErrorEvent(ProviderError("bad"), "invalid_value"))
+    harness.at(1.0, ToolStart("c1", "verify_customer", "{}", "authentication"))
+    harness.clock.now = 100 + 2.0
+    harness.tracer.end(TransportError("connection lost"))
+    harness.tracer.end()  # idempotent
+    session = harness.one("agentkit.session")
+    assert session.attributes is not None
+    assert session.attributes["agentkit.session.status"] == "failed"
+    assert session.attributes["error.type"] == "TransportError"
+    assert session.status.status_code is StatusCode.ERROR
+    assert [(e.attributes or {})["error.type"] for e in session.events] == [
+        "conversation_already_has_active_response",
+        "invalid_value",
+    ]
+    assert harness.counts("agentkit.errors", "error.type") == {
+        "conversation_already_has_active_response": 1,
+        "invalid_value": 1,
+    }
+    # Everything still open was closed with the session.
+    response = harness.one("generate_content gpt-realtime")
+    assert response.attributes is not None
+    assert response.attributes["agentkit.response.trigger"] == "server"
+    assert response.attributes["agentkit.response.status"] == "unfinished"
+    assert (harness.one("execute_tool verify_customer").attributes or {})["error.type"] == (
+        "session_ended"
+    )
+    assert [pt.value for pt in harness.points("agentkit.sessions.active")] == [0]
+
+
+def test_session_limit_status(harness: Harness) -> None:
+    harness.at(5.0, SessionLimitReached("idle_timeout", 5.0))
+    harness.tracer.end()
+    attributes = harness.one("agentkit.session").attributes or {}
+    assert attributes["agentkit.session.status"] == "limit_reached"
+    assert attributes["agentkit.session.limit"] == "idle_timeout"
+
+
+def test_active_sessions_counts_concurrent_sessions(harness: Harness) -> None:
+    second = harness.start("sales")
+    assert [pt.value for pt in harness.points("agentkit.sessions.active")] == [2]
+    second.end()
+    assert [pt.value for pt in harness.points("agentkit.sessions.active")] == [1]
+
+
+def test_a_failing_handler_never_reaches_the_session(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        type = "agent_start"  # looks like AgentStart, lacks its fields
+
+    with caplog.at_level(logging.WARNING, logger="agentkit.tracing"):
+        harness.tracer.observe(Broken())  # type: ignore[arg-type]
+    assert "tracing 'agent_start' failed" in caplog.text
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_no_sdk_configured_runs_on_the_no_op_api(caplog: pytest.LogCaptureFixture) -> None:
+    """The default config uses the global providers; without an SDK everything is a no-op
+    and nothing fails."""
+    h = Harness()
+    h.instrumentation = Instrumentation(environ={})
+    h.app_tracer = trace.get_tracer("example.store")
+    h.tracer = h.start()
+    with caplog.at_level(logging.DEBUG, logger="agentkit.tracing"):
+        run_return_call(h)
+    assert caplog.records == []
+    assert h.spans() == []
+
+
+def test_semconv_names_match_the_installed_conventions() -> None:
+    from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as g
+    from opentelemetry.semconv.attributes import error_attributes
+
+    ours = {name: getattr(tracing, name) for name in dir(tracing) if name.startswith("GEN_AI_")}
+    assert len(ours) == 16
+    for name, value in ours.items():
+        assert getattr(g, name) == value, name
+    assert tracing.ERROR_TYPE == error_attributes.ERROR_TYPE
+    operations = {v.value for v in g.GenAiOperationNameValues}
+    assert {"invoke_agent", "execute_tool", "generate_content"} <= operations
+    assert "openai" in {v.value for v in g.GenAiProviderNameValues}
+    assert "speech" in {v.value for v in g.GenAiOutputTypeValues}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        p.encode_response_create(),
+        p.encode_response_create(event_id="agentkit_rc_7"),
+        p.encode_response_create({"instructions": "Say hi"}, dialect="beta", event_id="x"),
+    ],
+)
+def test_response_create_frames_are_recognised(harness: Harness, frame: str) -> None:
+    harness.tracer.frame_sent(p.encode_input_audio_append(AUDIO))
+    harness.tracer.frame_sent(p.encode_response_cancel())
+    harness.tracer.frame_sent(frame)
+    harness.at(1.0, AgentStart("authentication", "resp_1"))
+    harness.at(1.0, AgentEnd("authentication", "resp_1", "completed"))
+    response = harness.one("generate_content gpt-realtime")
+    assert (response.attributes or {})["agentkit.response.trigger"] == "client"
+
+
+@pytest.fixture
+def console_output() -> io.StringIO:
+    return io.StringIO()
+
+
+def test_console_setup_prints_spans(console_output: io.StringIO) -> None:
+    setup = tracing.setup_tracing("console", environ={}, out=console_output, set_global=False)
+    assert setup.tracer_provider is not None
+    instrumentation = Instrumentation(setup.config, environ={})
+    session = instrumentation.start_session(
+        model="gpt-realtime", agent_name="triage", transport="memory", dialect="ga"
+    )
+    session.end()
+    setup.shutdown()
+    setup.shutdown()
+    out = console_output.getvalue()
+    assert '"name": "agentkit.session"' in out
+    assert '"name": "invoke_agent triage"' in out
+    assert "agentkit.sessions.active" in out
+    assert '"service.name": "agentkit"' in out
+
+
+def test_setup_reads_the_standard_environment(console_output: io.StringIO) -> None:
+    assert tracing.setup_tracing(environ={}).tracer_provider is None
+    assert tracing.setup_tracing(environ={"OTEL_TRACES_EXPORTER": "none"}).tracer_provider is None
+    disabled = tracing.setup_tracing("console", environ={"OTEL_SDK_DISABLED": "true"})
+    assert disabled.tracer_provider is None and disabled.config.enabled is False
+    setup = tracing.setup_tracing(
+        environ={"OTEL_TRACES_EXPORTER": "console"}, out=console_output, set_global=False
+    )
+    assert setup.tracer_provider is not None
+    setup.shutdown()
+    with pytest.raises(ConfigError, match="unknown trace exporter 'zipkin'"):
+        tracing.setup_tracing("zipkin", environ={})  # type: ignore[arg-type]
+
+
+def test_otlp_setup() -> None:
+    try:
+        import opentelemetry.exporter.otlp.proto.http  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r"pip install 'agentkit\[otlp\]'"):
+            tracing.setup_tracing("otlp", environ={}, set_global=False)
+        return
+    setup = tracing.setup_tracing("otlp", environ={}, set_global=False)
+    assert setup.tracer_provider is not None
+    setup.shutdown()
