@@ -193,6 +193,9 @@ async def test_manual_interrupt_over_websocket_truncates_and_cancels() -> None:
                         audio_chunks += 1
                         item_id = event.item_id
                         if audio_chunks == 3:
+                            # The app's player reports what it really played; the wall-clock
+                            # estimate is covered by the supervisor's fake-clock tests.
+                            session.playback_position(event.item_id, 250)
                             await session.interrupt()
                     elif event.type == "audio_interrupted":
                         played = event.played_ms
@@ -204,4 +207,5 @@ async def test_manual_interrupt_over_websocket_truncates_and_cancels() -> None:
                 while (item := session.history.get(item_id)) is None or item.audio_end_ms is None:
                     await anyio.sleep(0.01)
             # The server cut the item exactly where the session said playback was.
-            assert item.audio_end_ms == played > 0
+            assert played == 250
+            assert item.audio_end_ms == played
