@@ -22,14 +22,15 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import Any, Generic, assert_never
+from typing import TYPE_CHECKING, Any, Generic, assert_never
 
 import anyio
 import anyio.to_thread
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
-from ._policy import SessionPolicy, run_guardrails
+from ._policy import GuardrailVerdict, SessionPolicy, run_guardrails
 from ._reconnect import ReconnectPolicy, TransportFactory, backoff_delay
 from ._supervisor import (
     CancelTool,
@@ -57,8 +58,13 @@ from .events import (
 )
 from .history import History, HistoryItem
 from .limits import SessionLimits, SessionSlots
+from .protocol import decode_server_event
 from .settings import SessionSettings
 from .transports.base import ConnectionClosed, Transport
+
+if TYPE_CHECKING:
+    from ._tool_runner import HandoffOutcome
+    from .tracing import Instrumentation, SessionTracer
 
 __all__ = ["EventHandler", "RealtimeSession"]
 
@@ -107,6 +113,7 @@ class RealtimeSession(Generic[TContext]):
         transport_factory: TransportFactory | None = None,
         random_source: Callable[[], float] = random.random,
         slots: SessionSlots | None = None,
+        instrumentation: Instrumentation | None = None,
     ) -> None:
         self._limits = limits if limits is not None else SessionLimits()
         self._reconnect_policy = (
@@ -143,10 +150,18 @@ class RealtimeSession(Generic[TContext]):
         self._send_lock = anyio.Lock()
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._task_group: TaskGroup | None = None
+        # Background work (pump, timers, tools) runs in its own task group under its own
+        # cancel scope, so `close()` called from the body of `async with` stops that work
+        # without cancelling the caller's task (which hosts the outer task group).
+        self._work: TaskGroup | None = None
+        self._work_scope = anyio.CancelScope()
         self._closing = False
         self._finished = False
         self._fatal: AgentKitError | None = None
         self._reconnect_reason: str | None = None
+        self._instrumentation = instrumentation
+        # Set when the session starts, if tracing is on; every hook checks it for `None`.
+        self._tracer: SessionTracer | None = None
 
     # -- reading state ------------------------------------------------------------------------
 
@@ -181,10 +196,21 @@ class RealtimeSession(Generic[TContext]):
         if self._slots is not None:
             self._slots.acquire()  # raises SessionLimitError before anything starts
             self._holds_slot = True
+        instrumentation = self._instrumentation
+        if instrumentation is not None and instrumentation.active:
+            supervisor = self._supervisor
+            self._tracer = instrumentation.start_session(
+                model=supervisor.settings.model,
+                agent_name=supervisor.agent.name,
+                transport=_transport_kind(self._transport),
+                dialect=supervisor.dialect,
+                clock=self._clock,
+            )
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
         try:
+            await task_group.start(self._host_work)
             self._supervisor.connecting()
             await self._flush()
             await self._transport.connect()
@@ -199,14 +225,25 @@ class RealtimeSession(Generic[TContext]):
                     await self._deliver(event)
             self._finished = True
             self._fatal = exc if isinstance(exc, AgentKitError) else None
+            if self._tracer is not None:
+                self._tracer.end(exc)
             self._release_slot()
             task_group.cancel_scope.cancel()
             self._task_group = None
             await task_group.__aexit__(None, None, None)
             raise
-        task_group.start_soon(self._read_loop)
-        task_group.start_soon(self._timer_loop)
+        assert self._work is not None
+        self._work.start_soon(self._read_loop)
+        self._work.start_soon(self._timer_loop)
         return self
+
+    async def _host_work(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        with self._work_scope:
+            async with anyio.create_task_group() as work:
+                self._work = work
+                task_status.started()
+                await anyio.sleep_forever()
+        self._work = None
 
     async def __aexit__(
         self,
@@ -238,10 +275,11 @@ class RealtimeSession(Generic[TContext]):
             self._supervisor.commands()  # the cancellations were done above
             for event in self._supervisor.events_to_emit():
                 await self._deliver(event)
+        if self._tracer is not None:
+            self._tracer.end(self._fatal)
         self._release_slot()
         self._finish()
-        if self._task_group is not None:
-            self._task_group.cancel_scope.cancel()
+        self._work_scope.cancel()
 
     def _release_slot(self) -> None:
         if self._holds_slot and self._slots is not None:
@@ -290,6 +328,8 @@ class RealtimeSession(Generic[TContext]):
 
     async def send_text(self, text: str) -> None:
         """Say something as the user in text; the agent answers (after input guardrails)."""
+        if self._tracer is not None:
+            self._tracer.user_text(text)
         self._supervisor.send_text(text, self._clock())
         await self._flush()
 
@@ -306,11 +346,15 @@ class RealtimeSession(Generic[TContext]):
 
     async def start_turn(self) -> None:
         """Push-to-talk pressed (turn detection off): interrupt, clear the input buffer."""
+        if self._tracer is not None:
+            self._tracer.turn_started()
         self._supervisor.start_turn(self._clock())
         await self._flush()
 
     async def end_turn(self) -> None:
         """Push-to-talk released: commit the caller's audio and ask for a response."""
+        if self._tracer is not None:
+            self._tracer.turn_ended()
         self._supervisor.end_turn(self._clock())
         await self._flush()
 
@@ -349,13 +393,21 @@ class RealtimeSession(Generic[TContext]):
 
     async def _read_loop(self) -> None:
         supervisor = self._supervisor
+        tracer = self._tracer
         while True:
             receive = self._transport.receive
             error: AgentKitError
             try:
                 while True:
                     frame = await receive()
-                    supervisor.receive_frame(frame, self._clock())
+                    if tracer is None:
+                        supervisor.receive_frame(frame, self._clock())
+                    else:
+                        # Decoded once, seen by the tracer first: speech start and stop,
+                        # usage and truncations reach it only as wire events.
+                        event = decode_server_event(frame, supervisor.dialect)
+                        tracer.observe(event)
+                        supervisor.receive_event(event, self._clock())
                     await self._flush()
             except ConnectionClosed as exc:
                 error = exc
@@ -469,8 +521,14 @@ class RealtimeSession(Generic[TContext]):
             events = supervisor.events_to_emit()
             commands = supervisor.commands()
             send = self._transport.send
-            for frame in frames:
-                await send(frame)
+            tracer = self._tracer
+            if tracer is None:
+                for frame in frames:
+                    await send(frame)
+            else:
+                for frame in frames:
+                    await send(frame)
+                    tracer.frame_sent(frame)  # a response.create starts the first-audio clock
         for event in events:
             await self._deliver(event)
         for command in commands:
@@ -483,6 +541,8 @@ class RealtimeSession(Generic[TContext]):
             self._timer_wakeup.set()
 
     async def _deliver(self, event: SessionEvent) -> None:
+        if self._tracer is not None:
+            self._tracer.observe(event)
         queue = self._queue
         if len(queue) >= self._max_queued:
             dropped = queue.popleft()
@@ -516,7 +576,7 @@ class RealtimeSession(Generic[TContext]):
         self._timer_wakeup.set()
 
     def _execute(self, command: Command) -> None:
-        task_group = self._task_group
+        task_group = self._work
         match command:
             case RunTool():
                 if task_group is None or self._closing:
@@ -561,7 +621,15 @@ class RealtimeSession(Generic[TContext]):
     async def _run_tool(self, command: RunTool, scope: anyio.CancelScope) -> None:
         with scope:
             ctx = self._run_context(command.agent, command.call_id)
-            outcome = await self._tools.run(command.name, command.tool, command.arguments, ctx)
+            # Under its `execute_tool` span, so the tool's own spans nest there (worker
+            # threads too: anyio runs sync tools in a copy of this context).
+            traced: AbstractContextManager[None] = (
+                nullcontext() if self._tracer is None else self._tracer.tool_context(command.call_id)
+            )
+            with traced:
+                outcome = await self._tools.run(
+                    command.name, command.tool, command.arguments, ctx
+                )
             self._scopes.pop(command.call_id, None)
             self._supervisor.tool_finished(command.call_id, outcome.output, error=outcome.error)
             await self._flush_quietly()
@@ -569,24 +637,51 @@ class RealtimeSession(Generic[TContext]):
     async def _run_handoff(self, command: RunHandoff, scope: anyio.CancelScope) -> None:
         with scope:
             ctx = self._run_context(command.agent, command.call_id)
-            outcome = await self._tools.run_handoff(
-                command.handoff, command.arguments, ctx, self._resolve_agent
-            )
-            self._scopes.pop(command.call_id, None)
-            if outcome.target is not None:
-                self._agents.setdefault(outcome.target.name, outcome.target)
-                self._supervisor.handoff_finished(
-                    command.call_id, outcome.target, outcome.instructions
+            tracer = self._tracer
+            if tracer is None:
+                outcome = await self._tools.run_handoff(
+                    command.handoff, command.arguments, ctx, self._resolve_agent
                 )
+                self._handoff_done(command, outcome)
             else:
-                self._supervisor.handoff_failed(command.call_id, outcome.refusal or "{}")
+                # `on_handoff` and the target's instructions run under the handoff span.
+                with tracer.handoff(command.call_id, command.handoff.tool_name) as traced:
+                    outcome = await self._tools.run_handoff(
+                        command.handoff, command.arguments, ctx, self._resolve_agent
+                    )
+                    if self._handoff_done(command, outcome):
+                        assert outcome.target is not None
+                        traced.finished(outcome.target.name)
+                    else:
+                        traced.finished(None, outcome.refusal)
             await self._flush_quietly()
+
+    def _handoff_done(self, command: RunHandoff, outcome: HandoffOutcome) -> bool:
+        """Report a transfer's outcome to the supervisor; True when the agent changed."""
+        self._scopes.pop(command.call_id, None)
+        supervisor = self._supervisor
+        target = outcome.target
+        if target is None:
+            supervisor.handoff_failed(command.call_id, outcome.refusal or "{}")
+            return False
+        self._agents.setdefault(target.name, target)
+        supervisor.handoff_finished(command.call_id, target, outcome.instructions)
+        return supervisor.agent is target
 
     async def _run_guardrails(self, command: RunGuardrails) -> None:
         ctx = self._run_context(command.agent, None)
-        verdict = await run_guardrails(
-            command.guardrails, ctx, command.text, run_sync=anyio.to_thread.run_sync
-        )
+        verdict: GuardrailVerdict
+        if self._tracer is None:
+            verdict = await run_guardrails(
+                command.guardrails, ctx, command.text, run_sync=anyio.to_thread.run_sync
+            )
+        else:
+            names = [guardrail.name for guardrail in command.guardrails]
+            with self._tracer.guardrails(command.stage, names) as check:
+                verdict = await run_guardrails(
+                    command.guardrails, ctx, command.text, run_sync=anyio.to_thread.run_sync
+                )
+                check.finished(verdict, command.text)
         self._supervisor.guardrails_finished(command.check_id, verdict, self._clock())
         await self._flush_quietly()
 
@@ -620,3 +715,10 @@ class RealtimeSession(Generic[TContext]):
             history=supervisor.history.items(),
             _breadcrumb_sink=breadcrumb,
         )
+
+
+def _transport_kind(transport: Transport) -> str:
+    """`websocket`, `memory`, ... for `agentkit.transport` (the class name without
+    `Transport`)."""
+    name = type(transport).__name__
+    return name.removesuffix("Transport").lower() or name

@@ -441,3 +441,20 @@ async def test_a_failing_handler_does_not_end_the_session(caplog: pytest.LogCapt
         await session.send_text("still alive?")
         assert (await next_of(server, "conversation.item.create"))["item"]["role"] == "user"
     assert "app bug" in caplog.text
+
+
+async def test_close_inside_the_body_stops_the_session_and_lets_the_body_go_on() -> None:
+    client, server = pair()
+    session = RealtimeRunner(triage).session(client)
+    body_finished = False
+    async with session:
+        await next_of(server, "session.update")
+        await session.close()
+        # The body keeps running after close(): the app may still await things.
+        await anyio.sleep(0)
+        with anyio.fail_after(2):
+            events = [e async for e in session]
+        body_finished = True
+    assert body_finished
+    assert session.status is SessionStatus.DISCONNECTED
+    assert events[-1] == StatusChanged(SessionStatus.CONNECTED, SessionStatus.DISCONNECTED)
