@@ -54,6 +54,7 @@ from .runner import RealtimeRunner
 from .server import LocalRealtimeServer
 from .server.script import Script, load_script
 from .settings import SessionSettings
+from .tracing import TracingConfig, setup_tracing
 from .transports.websocket import OPENAI_REALTIME_URL, WebSocketTransport, realtime_url
 
 __all__ = [
@@ -95,11 +96,17 @@ class Target:
     context_factory: Callable[[], Any] | None = None
     all_agents: Mapping[str, RealtimeAgent[Any]] = field(default_factory=dict)
 
-    def runner(self, dialect: Dialect) -> RealtimeRunner[Any]:
+    def runner(
+        self, dialect: Dialect, tracing: TracingConfig | None = None
+    ) -> RealtimeRunner[Any]:
         """A runner for one session; `raw_events` on, for the VAD and `response.done` events
         the caller and the latency meter read."""
         runner: RealtimeRunner[Any] = RealtimeRunner(
-            self.starting_agent, settings=self.settings, dialect=dialect, raw_events=True
+            self.starting_agent,
+            settings=self.settings,
+            dialect=dialect,
+            raw_events=True,
+            tracing=tracing,
         )
         runner.agents.update(self.all_agents)
         return runner
@@ -327,6 +334,11 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-color", action="store_true", help="plain output, no colors")
     parser.add_argument(
+        "--trace", choices=("console", "otlp", "none"), default=None,
+        help="export OpenTelemetry traces and metrics: console (to stderr) or otlp "
+        "(OTEL_EXPORTER_OTLP_ENDPOINT, needs agentkit[otlp]); default: OTEL_TRACES_EXPORTER",
+    )
+    parser.add_argument(
         "--turn-timeout", type=float, default=30.0, metavar="SECONDS",
         help="how long one turn may take before the run fails (default 30)",
     )
@@ -367,8 +379,13 @@ def run_command(args: argparse.Namespace) -> int:
         )
     if not console.is_terminal:
         console.width = max(console.width, 120)
-    run = _Run(target, connection, plan, args, console)
-    return anyio.run(run.main)
+    # Reads the standard OTEL_* variables (and OTEL_TRACES_EXPORTER when --trace is absent).
+    tracing = setup_tracing(args.trace)
+    try:
+        run = _Run(target, connection, plan, args, console, tracing.config)
+        return anyio.run(run.main)
+    finally:
+        tracing.shutdown()  # exports the last spans and the metrics
 
 
 def _plan(args: argparse.Namespace, target: Target, connection: Connection) -> _Plan:
@@ -422,8 +439,12 @@ class _Run:
         plan: _Plan,
         args: argparse.Namespace,
         console: Console,
+        tracing: TracingConfig | None = None,
     ) -> None:
         self.target = target
+        # No exporter chosen: the runner's default, the global providers (an app launched
+        # under `opentelemetry-instrument` is traced by the SDK it installed).
+        self.tracing = tracing if tracing is not None and tracing.enabled else None
         self.connection = connection
         self.plan = plan
         self.args = args
@@ -481,7 +502,7 @@ class _Run:
         transport = WebSocketTransport(
             url, api_key=api_key, dialect=self.args.dialect, headers=dict(headers)
         )
-        runner = self.target.runner(self.args.dialect)
+        runner = self.target.runner(self.args.dialect, self.tracing)
         try:
             async with AsyncExitStack() as stack:
                 context = await _enter_context(stack, self.target.context_factory)

@@ -23,6 +23,7 @@ from .history import HistoryItem
 from .limits import SessionLimits, SessionSlots
 from .session import RealtimeSession
 from .settings import SessionSettings
+from .tracing import Instrumentation, TracingConfig
 from .transports.base import Transport
 from .transports.websocket import OPENAI_REALTIME_URL, WebSocketTransport, realtime_url
 
@@ -54,6 +55,10 @@ class RealtimeRunner(Generic[TContext]):
         limits: Session duration, idle timeout, queue and payload limits.
         max_concurrent_sessions: Sessions of this runner open at once; one more raises
             `SessionLimitError` when it starts. `None`: no cap.
+        tracing: OpenTelemetry traces and metrics of the sessions (see `TracingConfig`).
+            `None` (the default) uses the global providers: sessions are traced once an
+            OpenTelemetry SDK is installed, and cost nothing measurable until then.
+            `TracingConfig(enabled=False)` turns tracing off whatever is installed.
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class RealtimeRunner(Generic[TContext]):
         reconnect: ReconnectPolicy | None = None,
         limits: SessionLimits | None = None,
         max_concurrent_sessions: int | None = None,
+        tracing: TracingConfig | None = None,
     ) -> None:
         self._context_factory: Callable[[], Any] | None = None
         if isinstance(starting, RealtimeAgent):
@@ -96,6 +102,9 @@ class RealtimeRunner(Generic[TContext]):
         self.reconnect = reconnect
         self.limits = limits if limits is not None else SessionLimits()
         self.slots = SessionSlots(max_concurrent_sessions)
+        self.tracing = tracing if tracing is not None else TracingConfig()
+        # Once per runner: the instruments are registered here, not per session.
+        self._instrumentation = Instrumentation(self.tracing) if self.tracing.enabled else None
 
     def session(
         self,
@@ -144,6 +153,7 @@ class RealtimeRunner(Generic[TContext]):
             transport_factory=transport_factory,
             random_source=random_source,
             slots=self.slots,
+            instrumentation=self._instrumentation,
         )
 
     def websocket_session(

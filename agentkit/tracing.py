@@ -30,7 +30,9 @@ switch). Audio never is.
 Names follow the OpenTelemetry GenAI semantic conventions (`gen_ai.*`, checked against
 `opentelemetry-semantic-conventions` by the tests) where one exists, `agentkit.*` otherwise.
 The tracer and meter come from the global providers unless the `TracingConfig` injects its
-own; with no SDK configured every call lands in OpenTelemetry's no-op implementations.
+own. A session started with neither injected providers nor an SDK installed runs without a
+`SessionTracer` at all (`Instrumentation.active`), so unconfigured apps pay one `None` check
+per event.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .errors import ConfigError
-from .events import AudioOut, SessionStatus
+from .events import AudioOut, ErrorEvent, SessionStatus
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
@@ -64,7 +66,6 @@ if TYPE_CHECKING:
         AssistantTranscript,
         AssistantTranscriptDelta,
         AudioInterrupted,
-        ErrorEvent,
         GuardrailTripped,
         HandoffEvent,
         Reconnected,
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
         InputAudioBufferSpeechStarted,
         InputAudioBufferSpeechStopped,
         ResponseDone,
+        ServerError,
         ServerEvent,
         SessionCreated,
     )
@@ -101,6 +103,16 @@ __all__ = [
 ]
 
 logger = logging.getLogger("agentkit.tracing")
+
+# The API's default global meter provider. Private (there is no public name for it): if a
+# future API moves it, any meter provider counts as an SDK, which only costs no-op calls.
+_PROXY_METER_PROVIDER: type[metrics.MeterProvider] | None
+try:
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    _PROXY_METER_PROVIDER = _ProxyMeterProvider
+except ImportError:  # pragma: no cover
+    _PROXY_METER_PROVIDER = None
 
 CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 """The environment variable that turns content capture on when `capture_content` is unset
@@ -155,6 +167,8 @@ _DURATION_BUCKETS: Final = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 # A `response.create` frame as `protocol.encode_response_create` writes it: the `type` key
 # first (a test pins this).
 _RESPONSE_CREATE_PREFIX: Final = '{"type":"response.create"'
+# Items of finished responses remembered for interruptions (a few: only the latest plays).
+_PLAYED_ITEMS_KEPT: Final = 8
 # Tool endings that are not failures of the tool: the caller interrupted, the app said no.
 _NOT_FAILURES: Final = frozenset({"cancelled", "rejected"})
 
@@ -247,6 +261,7 @@ class Instrumentation:
         self, config: TracingConfig | None = None, *, environ: Mapping[str, str] | None = None
     ) -> None:
         config = config if config is not None else TracingConfig()
+        self._explicit = config.tracer_provider is not None or config.meter_provider is not None
         tracer_provider = config.tracer_provider or trace.get_tracer_provider()
         meter_provider = config.meter_provider or metrics.get_meter_provider()
         self.tracer = tracer_provider.get_tracer("agentkit")
@@ -256,6 +271,17 @@ class Instrumentation:
             env = os.environ if environ is None else environ
             capture = env.get(CAPTURE_CONTENT_ENV, "").strip().lower() == "true"
         self.capture_content = capture
+
+    @property
+    def active(self) -> bool:
+        """Whether a session started now would record anything: providers were injected, or
+        an SDK (any provider other than the API's default proxy) is installed globally.
+
+        Sessions check this when they start and skip tracing when it is false, so an app
+        that never configured OpenTelemetry pays one `None` check per event, not the no-op
+        API's calls. A global provider installed later is picked up by the next session.
+        """
+        return self._explicit or _global_sdk_installed()
 
     def start_session(
         self,
@@ -312,6 +338,10 @@ class _Response:
     requested_at: float | None
     first_audio: float | None = None
     interrupted: bool = False
+    # With content capture: the transcript so far (the final one, held back by output
+    # guardrails, often arrives after the response is done and its span has ended).
+    text: list[str] = field(default_factory=list)
+    transcript: str | None = None
 
 
 @dataclass(slots=True)
@@ -409,6 +439,9 @@ class SessionTracer:
         self._last_response: _Response | None = None
         self._audio_response: str | None = None  # the response whose first audio we saw
         self._item_response: dict[str, _Response] = {}
+        # Items of responses already done, by agent: playback outlives generation, so most
+        # barge-ins cut audio whose response has ended.
+        self._played_items: dict[str, str] = {}
         self._requests: deque[_Pending] = deque()
         self._tools: dict[str, tuple[Span, float]] = {}
         self._approvals: dict[str, Span] = {}
@@ -688,25 +721,41 @@ class SessionTracer:
     def _close_response(self, response: _Response, now: float) -> None:
         span = response.span
         span.set_attribute("agentkit.response.interrupted", response.interrupted)
+        transcript = response.transcript
+        if transcript is None:
+            transcript = "".join(response.text)
+        if transcript:
+            span.set_attribute("agentkit.response.transcript", transcript)
         span.end(self._ns(now))
         del self._responses[response.response_id]
         if self._audio_response == response.response_id:
             self._audio_response = None
-        # Interruptions name the item; forget the finished response's items.
+        # Interruptions name the item; forget the finished response's items but their agent.
+        played = self._played_items
         for item_id in [i for i, r in self._item_response.items() if r is response]:
             del self._item_response[item_id]
+            if len(played) >= _PLAYED_ITEMS_KEPT:
+                del played[next(iter(played))]
+            played[item_id] = response.agent_name
 
     def _on_audio_interrupted(self, event: AudioInterrupted) -> None:
         response = self._item_response.get(event.item_id)
         attributes = {**self._common}
+        details: dict[str, Any] = {
+            "agentkit.item.id": event.item_id,
+            "agentkit.played_ms": event.played_ms,
+        }
         if response is not None:
             response.interrupted = True
-            response.span.add_event(
-                "agentkit.interruption",
-                {"agentkit.item.id": event.item_id, "agentkit.played_ms": event.played_ms},
-                self._ns(self._clock()),
-            )
+            response.span.add_event("agentkit.interruption", details, self._ns(self._clock()))
             attributes[GEN_AI_AGENT_NAME] = response.agent_name
+        else:
+            # Generated in full, cut while playing: the response span has ended.
+            agent = self._played_items.get(event.item_id)
+            if agent is not None:
+                attributes[GEN_AI_AGENT_NAME] = agent
+                details[GEN_AI_AGENT_NAME] = agent
+            self._session_span.add_event("agentkit.interruption", details, self._ns(self._clock()))
         self._metrics.interruptions.add(1, attributes)
 
     def _on_user_transcript(self, event: UserTranscript) -> None:
@@ -719,15 +768,17 @@ class SessionTracer:
 
     def _on_assistant_delta(self, event: AssistantTranscriptDelta) -> None:
         # Only with content capture: text-only responses have no audio to map their items.
+        response = self._responses.get(event.response_id)
+        if response is None:
+            return
         if event.item_id not in self._item_response:
-            response = self._responses.get(event.response_id)
-            if response is not None:
-                self._item_response[event.item_id] = response
+            self._item_response[event.item_id] = response
+        response.text.append(event.delta)
 
     def _on_assistant_transcript(self, event: AssistantTranscript) -> None:
         response = self._item_response.get(event.item_id)
         if response is not None:
-            response.span.set_attribute("agentkit.response.transcript", event.transcript)
+            response.transcript = event.transcript
 
     def _on_tool_start(self, event: ToolStart) -> None:
         now = self._clock()
@@ -887,7 +938,9 @@ class SessionTracer:
         reconnect.span.end(self._ns(now))
         self._metrics.reconnects.add(1, {"agentkit.reconnect.outcome": outcome})
 
-    def _on_error(self, event: ErrorEvent) -> None:
+    def _on_error(self, event: ErrorEvent | ServerError) -> None:
+        if not isinstance(event, ErrorEvent):
+            return  # the wire `error` shares the name; its session `error` follows
         kind = event.code or type(event.error).__name__
         if event.code == "conversation_already_has_active_response" and self._requests:
             # Our response.create was refused: no response will answer it.
@@ -1127,6 +1180,16 @@ class GuardrailCheck:
             span.set_attribute("agentkit.guardrail.errors", [name for name, _ in verdict.errors])
         if text is not None and self._tracer._capture:
             span.set_attribute("agentkit.guardrail.text", text)
+
+
+def _global_sdk_installed() -> bool:
+    # Until an app calls `set_tracer_provider` / `set_meter_provider`, the API hands out
+    # proxies that forward to nothing.
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return True
+    return _PROXY_METER_PROVIDER is None or not isinstance(
+        metrics.get_meter_provider(), _PROXY_METER_PROVIDER
+    )
 
 
 def _error_type(error: BaseException) -> str:

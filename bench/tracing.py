@@ -1,27 +1,33 @@
 """What tracing costs a live call: CPU per session-second of two-way audio, in one run.
 
 A session-second is what the runtime does for one second of a conversation in which both
-sides talk: the caller's 50 frames of 20 ms audio encoded and queued, the model's 20 audio
-deltas of 50 ms decoded and handled by the real `Supervisor`, a few transcript deltas, and
+sides talk: the caller's 50 frames of 20 ms audio sent with `session.send_audio`, the
+model's 20 audio deltas of 50 ms and a few transcript deltas delivered to the app, and
 every fourth second a turn boundary (speech started/stopped, `response.created`, the
-transcript, `response.done` with usage). No sockets: the figure is the runtime's own CPU,
-the part tracing adds to.
+transcript, `response.done` with usage; the caller's speech cuts the previous answer's
+playback, so a truncation too).
 
-Three modes over the same frames:
+**session** (the figure that matters) runs the whole pump: a `RealtimeSession` from a
+`RealtimeRunner` over the in-memory transport pair, its read loop, timer loop, flushes and
+event queue, an app task iterating the events, and a feeder playing the server (pre-encoded
+frames pushed into the pair; the client's frames are left unread, so the server side costs
+next to nothing). **core** feeds the same frames to the sans-I/O `Supervisor` alone, fed to
+the tracer the way the session does: the tracer's share of the smallest possible base.
 
-* **off**: no `SessionTracer` at all (what `TracingConfig(enabled=False)` gives);
-* **no-op**: a `SessionTracer` on OpenTelemetry's no-op providers (what an app that never
-  configured an SDK gets by default);
+Modes, over the same frames:
+
+* **off**: `TracingConfig(enabled=False)`;
+* **unconfigured**: the default (`tracing=None`) with no SDK installed, what most apps get:
+  the session finds no provider and runs without a tracer (session only);
+* **no-op**: a tracer on OpenTelemetry's no-op providers, injected explicitly;
 * **sdk**: the OpenTelemetry SDK with a `SimpleSpanProcessor` into an in-memory exporter and
-  an in-memory metric reader (the exporter's own I/O is left out: it runs in the batch
-  processor's thread in production).
+  an in-memory metric reader (an exporter's own I/O is left out: in production it runs in
+  the batch processor's thread).
 
-The tracer is fed the way the runtime integration does: every decoded wire event before the
-supervisor handles it, every session event as delivered, every sent frame. Sessions are
-`--session-seconds` long, so session start and end are counted too. Each figure is the median
-of `--repeat` runs; the overhead is relative to **off**. The goal is under 5 %.
+Each figure is the median of `--repeat` runs (modes interleaved, so drift hits each alike);
+the overhead is relative to **off**. The goal is under 5 %.
 
-Run: `.venv/bin/python bench/tracing.py`.
+Run: `.venv/bin/python bench/tracing.py` (`--quick` for a smoke run).
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import anyio
 import orjson
 import pybase64
 from opentelemetry import metrics, trace
@@ -47,10 +55,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agentkit import protocol as p
 from agentkit._supervisor import Supervisor
 from agentkit.agent import RealtimeAgent
+from agentkit.events import AudioOut
+from agentkit.runner import RealtimeRunner
 from agentkit.tracing import Instrumentation, SessionTracer, TracingConfig
+from agentkit.transports import memory_transport_pair
 
 CALLER_FRAME = b"\x00\x01" * 480  # 20 ms of PCM16 at 24 kHz
 MODEL_DELTA = b"\x00\x01" * 1200  # 50 ms
+DELTAS_PER_SECOND = 20
 
 
 def wire(event: dict[str, object]) -> str:
@@ -81,7 +93,7 @@ def second_of_frames(second: int) -> list[str]:
             ),
         ]
     audio = pybase64.b64encode(MODEL_DELTA).decode()
-    for i in range(20):
+    for i in range(DELTAS_PER_SECOND):
         frames.append(
             wire(
                 {
@@ -124,10 +136,10 @@ def second_of_frames(second: int) -> list[str]:
     return frames
 
 
-def run_session(
+def run_core(
     seconds: list[list[str]], make_tracer: Callable[[Callable[[], float]], SessionTracer | None]
 ) -> None:
-    """One session through the supervisor, fed to a tracer the way the runtime would."""
+    """One session through the supervisor alone, fed to a tracer the way the session does."""
     clock = time.monotonic
     supervisor = Supervisor(RealtimeAgent(name="support", instructions="Help."))
     tracer = make_tracer(clock)
@@ -173,54 +185,101 @@ def instrumented(config: TracingConfig) -> Callable[[Callable[[], float]], Sessi
     return make
 
 
+AGENT = RealtimeAgent(name="support", instructions="Help.")
+
+
+async def run_sessions(seconds: list[list[str]], runner: RealtimeRunner[Any], count: int) -> None:
+    """`count` sessions through the full pump, one after another."""
+    for _ in range(count):
+        client, server = memory_transport_pair()
+        async with runner.session(client) as session:
+            audio_seen = 0
+
+            async def app() -> None:
+                nonlocal audio_seen
+                async for event in session:
+                    if type(event) is AudioOut:
+                        audio_seen += 1
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(app)
+                expected = 0
+                with anyio.fail_after(30):
+                    for frames in seconds:
+                        # The caller's second of audio and the model's, interleaved.
+                        for index, frame in enumerate(frames):
+                            await server.send_frame(frame)
+                            if index % 2 == 0:
+                                for _ in range(2):
+                                    await session.send_audio(CALLER_FRAME)
+                        expected += DELTAS_PER_SECOND
+                        while audio_seen < expected:  # let the session catch up
+                            await anyio.sleep(0)
+                tasks.cancel_scope.cancel()  # the app stops listening; the session closes
+        await server.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--session-seconds", type=int, default=60)
     parser.add_argument("--sessions", type=int, default=5, help="sessions per measurement")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.session_seconds, args.sessions, args.repeat = 8, 1, 1
 
     seconds = [second_of_frames(s) for s in range(args.session_seconds)]
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
-    modes: dict[str, Callable[[Callable[[], float]], SessionTracer | None]] = {
-        "off": lambda clock: None,
-        "no-op": instrumented(
-            TracingConfig(
-                tracer_provider=trace.NoOpTracerProvider(),
-                meter_provider=metrics.NoOpMeterProvider(),
-            )
-        ),
-        "sdk": instrumented(
-            TracingConfig(
-                tracer_provider=tracer_provider,
-                meter_provider=MeterProvider(metric_readers=[reader]),
-            )
-        ),
+    sdk = TracingConfig(
+        tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    no_op = TracingConfig(
+        tracer_provider=trace.NoOpTracerProvider(), meter_provider=metrics.NoOpMeterProvider()
+    )
+    runners: dict[str, RealtimeRunner[Any]] = {
+        "off": RealtimeRunner(AGENT, tracing=TracingConfig(enabled=False)),
+        "unconfigured": RealtimeRunner(AGENT),
+        "no-op": RealtimeRunner(AGENT, tracing=no_op),
+        "sdk": RealtimeRunner(AGENT, tracing=sdk),
     }
-    results: dict[str, list[float]] = {mode: [] for mode in modes}
+    cores: dict[str, Callable[[Callable[[], float]], SessionTracer | None]] = {
+        "off": lambda clock: None,
+        "no-op": instrumented(no_op),
+        "sdk": instrumented(sdk),
+    }
     total = args.session_seconds * args.sessions
+    session_results: dict[str, list[float]] = {mode: [] for mode in runners}
+    core_results: dict[str, list[float]] = {mode: [] for mode in cores}
+    spans = 0.0
     for _ in range(args.repeat):
-        # Interleaved, so drift (thermal, other load) hits every mode alike.
-        for mode, make in modes.items():
+        for mode, runner in runners.items():
+            exporter.clear()
+            start = time.process_time()
+            anyio.run(run_sessions, seconds, runner, args.sessions)
+            session_results[mode].append((time.process_time() - start) / total)
+            if mode == "sdk":
+                spans = len(exporter.get_finished_spans()) / args.sessions
+        for mode, make in cores.items():
             exporter.clear()
             start = time.process_time()
             for _ in range(args.sessions):
-                run_session(seconds, make)
-            results[mode].append((time.process_time() - start) / total)
-    spans = len(exporter.get_finished_spans()) / args.sessions
+                run_core(seconds, make)
+            core_results[mode].append((time.process_time() - start) / total)
 
-    base = statistics.median(results["off"])
     print(
         f"CPU per session-second of two-way audio ({args.session_seconds} s sessions, "
         f"{args.sessions} per run, median of {args.repeat}); sdk: {spans:.0f} spans per session"
     )
-    print(f"{'mode':<8}{'us/session-s':>14}{'overhead':>10}")
-    for mode, values in results.items():
-        median = statistics.median(values)
-        print(f"{mode:<8}{median * 1e6:>14.1f}{(median / base - 1) * 100:>9.2f}%")
+    for title, results in (("session", session_results), ("core", core_results)):
+        base = statistics.median(results["off"])
+        print(f"{title:<14}{'us/session-s':>14}{'overhead':>10}")
+        for mode, values in results.items():
+            median = statistics.median(values)
+            print(f"  {mode:<12}{median * 1e6:>14.1f}{(median / base - 1) * 100:>9.2f}%")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import logging
+import sqlite3
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,9 +28,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from agentkit import RealtimeAgent, ReconnectPolicy, blocked_terms, input_guardrail, tracing
 from agentkit import protocol as p
-from agentkit import tracing
+from agentkit import tool as tool_decorator
 from agentkit._policy import GuardrailVerdict
+from agentkit.caller import Caller, CallerTurn
 from agentkit.errors import ConfigError, ProviderError, TransportError
 from agentkit.events import (
     AgentEnd,
@@ -42,6 +46,7 @@ from agentkit.events import (
     HandoffEvent,
     Reconnected,
     Reconnecting,
+    SessionEvent,
     SessionLimitReached,
     SessionStatus,
     StatusChanged,
@@ -52,7 +57,16 @@ from agentkit.events import (
     UserTranscript,
 )
 from agentkit.guardrails import Guardrail
+from agentkit.loader import Definitions, load_definitions
+from agentkit.runner import RealtimeRunner
+from agentkit.server import LocalRealtimeServer, load_script
 from agentkit.tracing import Instrumentation, SessionTracer, TracingConfig
+from agentkit.transports import (
+    MemoryServerEnd,
+    WebSocketTransport,
+    memory_transport_pair,
+    realtime_url,
+)
 
 USER_LINE = "Sure, it's 415 555 0142, and the order is A1001."
 VERIFY_ARGS = '{"phone_number": "415 555 0142", "order_number": "A1001"}'
@@ -84,24 +98,23 @@ class Clock:
 class Harness:
     """SDK providers with in-memory exporters, and one traced session over a fake clock."""
 
-    def __init__(self, *, capture_content: bool = False) -> None:
+    def __init__(self, *, capture_content: bool = False, start: bool = True) -> None:
         self.exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.reader = InMemoryMetricReader()
-        self.instrumentation = Instrumentation(
-            TracingConfig(
-                tracer_provider=provider,
-                meter_provider=MeterProvider(metric_readers=[self.reader]),
-                capture_content=capture_content,
-            ),
-            environ={},
+        self.config = TracingConfig(
+            tracer_provider=provider,
+            meter_provider=MeterProvider(metric_readers=[self.reader]),
+            capture_content=capture_content,
         )
+        self.instrumentation = Instrumentation(self.config, environ={})
         self.provider = provider
         # What the app's own instrumented code (a tool's database calls) traces with.
         self.app_tracer: trace.Tracer = provider.get_tracer("example.store")
         self.clock = Clock()
-        self.tracer = self.start()
+        if start:
+            self.tracer = self.start()
 
     def start(self, agent: str = "authentication") -> SessionTracer:
         return self.instrumentation.start_session(
@@ -140,8 +153,9 @@ class Harness:
         by_id = {s.context.span_id: s for s in self.spans() if s.context is not None}
         return by_id[span.parent.span_id]
 
-    def tree(self) -> list[str]:
-        """Every span as an indented line, children after their parent in start order."""
+    def tree(self, *, without: tuple[str, ...] = ()) -> list[str]:
+        """Every span as an indented line, children after their parent in start order (spans
+        whose name starts with one of `without` left out)."""
         spans = sorted(self.spans(), key=lambda s: (s.start_time or 0, s.name))
         children: dict[int | None, list[ReadableSpan]] = {}
         for span in spans:
@@ -151,7 +165,8 @@ class Harness:
 
         def walk(parent: int | None, depth: int) -> None:
             for span in children.get(parent, []):
-                lines.append("  " * depth + span.name)
+                if not span.name.startswith(without or ("\0",)):
+                    lines.append("  " * depth + span.name)
                 assert span.context is not None
                 walk(span.context.span_id, depth + 1)
 
@@ -870,3 +885,503 @@ def test_otlp_setup() -> None:
     setup = tracing.setup_tracing("otlp", environ={}, set_global=False)
     assert setup.tracer_provider is not None
     setup.shutdown()
+
+
+# -- through the real session -------------------------------------------------------------------
+# The customer-service example's scripted calls, played through `RealtimeSession` against the
+# local server (fast pace) with the real tools, the caller's side driven by `Caller`.
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "customer_service"
+CONVERSATIONS = EXAMPLE / "conversations"
+DB_SPAN = "sqlite "
+
+
+class TracedDb:
+    """The example's database connection, its queries traced the way an instrumented driver
+    would: a span per `execute`, a child of whatever span is current (the tools are sync and
+    run in worker threads)."""
+
+    def __init__(self, db: sqlite3.Connection, tracer: trace.Tracer) -> None:
+        self._db = db
+        self._tracer = tracer
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        with self._tracer.start_as_current_span(DB_SPAN + sql.split()[0].upper()):
+            return self._db.execute(sql, *args)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._db.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._db.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+class Recorder:
+    """A `Caller` observer keeping the session events."""
+
+    def __init__(self) -> None:
+        self.events: list[SessionEvent] = []
+
+    def caller_turn(self, turn: CallerTurn) -> None:
+        pass
+
+    def turn_ended(self, at: float) -> None:
+        pass
+
+    def audio_sent(self, end_ms: float, at: float) -> None:
+        pass
+
+    def observe(self, event: SessionEvent, at: float) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture(scope="module")
+def definitions() -> Definitions:
+    pytest.importorskip("agentkit_helpdesk")
+    return load_definitions(EXAMPLE / "agents.yaml", env={})
+
+
+async def play_example(definitions: Definitions, name: str, h: Harness) -> Recorder:
+    """Play one conversation through a traced session; returns what the app saw."""
+    script = load_script(CONVERSATIONS / f"{name}.yaml")
+    recorder = Recorder()
+    assert definitions.context_factory is not None
+    support = definitions.context_factory()
+    support.db = TracedDb(support.db, h.app_tracer)
+    try:
+        async with LocalRealtimeServer(script=script, pace="fast") as server:
+            runner: RealtimeRunner[Any] = RealtimeRunner(
+                definitions, raw_events=True, tracing=h.config
+            )
+            transport = WebSocketTransport(
+                realtime_url(definitions.settings.model, server.url), api_key="sk-test"
+            )
+            async with runner.session(transport, context=support) as session, Caller(
+                session, definitions.settings, pace="fast", observers=[recorder],
+                turn_timeout=10,
+            ) as caller:
+                await caller.play(script)
+    finally:
+        support.close()
+    return recorder
+
+
+def attrs(span: ReadableSpan) -> dict[str, Any]:
+    return dict(span.attributes or {})
+
+
+def total_count(h: Harness, metric: str) -> int:
+    return sum(point.count for point in h.points(metric))
+
+
+async def test_return_call_through_the_session(definitions: Definitions) -> None:
+    h = Harness(start=False)
+    call = await play_example(definitions, "return", h)
+
+    # The tree (guardrail rounds and the tools' queries are checked below).
+    assert h.tree(without=("agentkit.guardrails", DB_SPAN)) == [
+        "agentkit.session",
+        "  invoke_agent authentication",
+        "    generate_content gpt-realtime",  # the greeting
+        "    agentkit.user_turn",  # phone and order number
+        "      generate_content gpt-realtime",
+        "        execute_tool verify_customer",
+        "      generate_content gpt-realtime",
+        "    agentkit.user_turn",  # a return: transfer, then the returns agent checks
+        "      generate_content gpt-realtime",
+        "        agentkit.handoff",
+        "      generate_content gpt-realtime",
+        "        execute_tool check_return_eligibility",
+        "      generate_content gpt-realtime",
+        "  invoke_agent returns",
+        "    agentkit.user_turn",  # "Yes, go ahead."
+        "      generate_content gpt-realtime",
+        "        execute_tool start_return",
+        "      generate_content gpt-realtime",
+    ]
+    spans = h.spans()
+    assert len({s.context.trace_id for s in spans if s.context is not None}) == 1
+    assert all(s.end_time is not None for s in spans)
+    assert [s.status.status_code for s in spans if s.status.status_code is not StatusCode.UNSET] == []
+
+    session = h.one("agentkit.session")
+    conversation_id = attrs(session).pop("gen_ai.conversation.id")
+    assert conversation_id.startswith("sess_")
+    assert {k: v for k, v in attrs(session).items() if k != "gen_ai.conversation.id"} == {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-realtime",
+        "agentkit.transport": "websocket",
+        "agentkit.dialect": "ga",
+        "agentkit.session.status": "closed",
+    }
+    assert [attrs(s)["gen_ai.agent.name"] for s in h.named("invoke_agent authentication")] == [
+        "authentication"
+    ]
+
+    # Responses: one span per response the app saw, in order, with the agent that spoke.
+    responses = sorted(h.named("generate_content gpt-realtime"), key=lambda s: s.start_time or 0)
+    starts = call.of(AgentStart)
+    assert [attrs(s)["gen_ai.response.id"] for s in responses] == [e.response_id for e in starts]
+    assert [attrs(s)["gen_ai.agent.name"] for s in responses] == [e.agent_name for e in starts]
+    assert [e.agent_name for e in starts] == ["authentication"] * 4 + ["returns"] * 4
+    for span in responses:
+        a = attrs(span)
+        assert a["gen_ai.operation.name"] == "generate_content"
+        assert a["gen_ai.output.type"] == "speech"
+        assert a["agentkit.response.status"] == "completed"
+        assert a["gen_ai.response.finish_reasons"] == ("completed",)
+        assert a["gen_ai.usage.input_tokens"] > 0
+        assert span.kind is trace.SpanKind.CLIENT
+    # Server VAD starts the response to each caller turn; the greeting and the answers after
+    # tools and the transfer are asked for by the session.
+    assert [attrs(s)["agentkit.response.trigger"] for s in responses] == [
+        "client", "server", "client", "server", "client", "client", "server", "client",
+    ]
+
+    # Caller turns: speech start → stop, numbered, named by their item.
+    turns = sorted(h.named("agentkit.user_turn"), key=lambda s: s.start_time or 0)
+    assert [attrs(t)["agentkit.turn.number"] for t in turns] == [1, 2, 3]
+    assert {attrs(t)["agentkit.turn.detection"] for t in turns} == {"server_vad"}
+    assert [attrs(t)["agentkit.turn.item_id"] for t in turns] == [
+        e.item_id for e in call.of(UserTranscript)
+    ]
+
+    # Tools: call ids from the session's events, parents the responses that made the calls.
+    tool_starts = {e.tool_name: e for e in call.of(ToolStart)}
+    for name, response_index in (
+        ("verify_customer", 1), ("check_return_eligibility", 4), ("start_return", 6),
+    ):
+        span = h.one(f"execute_tool {name}")
+        assert attrs(span) == {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.call.id": tool_starts[name].call_id,
+            "gen_ai.tool.type": "function",
+            "gen_ai.agent.name": tool_starts[name].agent_name,
+            "agentkit.tool.timeout": False,
+            "agentkit.tool.cancelled": False,
+        }
+        assert h.parent_of(span) == responses[response_index]
+        # The tool's own queries (a sync tool, in a worker thread) nest under its span.
+        queries = [s for s in spans if s.name.startswith(DB_SPAN) and h.parent_of(s) == span]
+        assert queries, name
+    assert all(h.parent_of(s).name.startswith("execute_tool ") for s in spans if s.name.startswith(DB_SPAN))
+
+    handoff = h.one("agentkit.handoff")
+    assert attrs(handoff) == {
+        "gen_ai.tool.name": "transfer_to_returns",
+        "gen_ai.tool.call.id": call.of(HandoffEvent)[0].call_id,
+        "agentkit.handoff.from": "authentication",
+        "agentkit.handoff.to": "returns",
+        "agentkit.handoff.new_agent_spoke": True,
+    }
+    assert h.parent_of(handoff) == responses[3]
+    # The transfer lasts until the returns agent is heard: after its first response began.
+    assert handoff.end_time is not None and responses[5].start_time is not None
+    assert handoff.end_time > responses[5].start_time
+
+    # Guardrails: every caller turn checked (input), every spoken answer checked (output).
+    rounds = h.named("agentkit.guardrails")
+    inputs = [g for g in rounds if attrs(g)["agentkit.guardrail.stage"] == "input"]
+    outputs = [g for g in rounds if attrs(g)["agentkit.guardrail.stage"] == "output"]
+    assert sorted(h.parent_of(g).context.span_id for g in inputs) == sorted(
+        t.context.span_id for t in turns
+    )
+    assert {attrs(g)["agentkit.guardrail.names"] for g in inputs} == {
+        ("civil_language", "prompt_injection")
+    }
+    assert {attrs(g)["agentkit.guardrail.names"] for g in outputs} == {("no_card_numbers",)}
+    assert {h.parent_of(g).name for g in outputs} == {"generate_content gpt-realtime"}
+    assert {attrs(g)["agentkit.guardrail.tripped"] for g in rounds} == {False}
+
+    # Privacy: nothing the caller, the agents or the tools said is in the trace.
+    values = " ".join(all_values(spans))
+    said = [e.transcript for e in call.of(UserTranscript)]
+    said += [e.transcript for e in call.of(AssistantTranscript)]
+    said += [e.arguments for e in call.of(ToolStart)] + [e.output for e in call.of(ToolEnd)]
+    assert len(said) == 3 + 4 + 3 + 3
+    assert [text for text in said if text in values] == []
+
+    # Metrics.
+    durations = {
+        pt.attributes["gen_ai.tool.name"]: pt for pt in h.points("agentkit.tool.duration")
+    }
+    assert sorted(durations) == ["check_return_eligibility", "start_return", "verify_customer"]
+    for name, point in durations.items():
+        assert point.count == 1
+        span = h.one(f"execute_tool {name}")
+        assert span.end_time is not None and span.start_time is not None
+        assert point.sum == pytest.approx((span.end_time - span.start_time) / 1e9, abs=1e-6)
+        assert dict(point.attributes) == {
+            "gen_ai.tool.name": name,
+            "gen_ai.agent.name": tool_starts[name].agent_name,
+        }
+    moved = h.histogram("agentkit.handoff.duration")
+    assert dict(moved.attributes) == {
+        "agentkit.handoff.from": "authentication",
+        "agentkit.handoff.to": "returns",
+    }
+    assert moved.count == 1
+    assert handoff.end_time is not None and handoff.start_time is not None
+    assert moved.sum == pytest.approx((handoff.end_time - handoff.start_time) / 1e9, abs=1e-6)
+    # One response latency per caller turn, each from the end of speech to the first audio.
+    latencies = h.points("agentkit.turn.response_latency")
+    assert sum(pt.count for pt in latencies) == 3
+    assert {pt.attributes["agentkit.turn.detection"] for pt in latencies} == {"server_vad"}
+    assert all(pt.min > 0 and pt.max < 10 for pt in latencies)
+    # Time to first audio: every response the session asked for that spoke.
+    spoke = [s for s in responses if "agentkit.response.time_to_first_audio_s" in attrs(s)]
+    asked = [s for s in spoke if attrs(s)["agentkit.response.trigger"] == "client"]
+    assert total_count(h, "agentkit.response.time_to_first_audio") == len(asked) == 4
+    assert h.points("agentkit.tool.failures") == []
+    assert [pt.value for pt in h.points("agentkit.sessions.active")] == [0]
+
+
+async def test_content_is_recorded_through_the_session_when_turned_on(
+    definitions: Definitions,
+) -> None:
+    h = Harness(start=False, capture_content=True)
+    call = await play_example(definitions, "return", h)
+    turns = sorted(h.named("agentkit.user_turn"), key=lambda s: s.start_time or 0)
+    assert [attrs(t)["agentkit.user_turn.transcript"] for t in turns] == [
+        e.transcript for e in call.of(UserTranscript)
+    ]
+    for start, end in zip(call.of(ToolStart), call.of(ToolEnd), strict=True):
+        span = h.one(f"execute_tool {start.tool_name}")
+        assert attrs(span)["gen_ai.tool.call.arguments"] == start.arguments
+        assert attrs(span)["gen_ai.tool.call.result"] == end.output
+    transcripts = [
+        attrs(s)["agentkit.response.transcript"]
+        for s in sorted(h.named("generate_content gpt-realtime"), key=lambda s: s.start_time or 0)
+        if "agentkit.response.transcript" in attrs(s)
+    ]
+    assert transcripts == [e.transcript for e in call.of(AssistantTranscript)]
+    checked = [attrs(g).get("agentkit.guardrail.text") for g in h.named("agentkit.guardrails")]
+    assert all(isinstance(text, str) and text for text in checked)
+
+
+@pytest.mark.parametrize("name", ["return", "sale", "escalation", "failed_authentication"])
+async def test_every_conversation_traces_a_consistent_tree(
+    definitions: Definitions, name: str
+) -> None:
+    h = Harness(start=False)
+    call = await play_example(definitions, name, h)
+    spans = h.spans()
+    by_id = {s.context.span_id: s for s in spans if s.context is not None}
+    roots = [s for s in spans if s.parent is None]
+    assert [r.name for r in roots] == ["agentkit.session"]
+    assert all(s.parent.span_id in by_id for s in spans if s.parent is not None)
+    handoffs = call.of(HandoffEvent)
+    assert [attrs(s)["gen_ai.agent.name"] for s in sorted(
+        (s for s in spans if s.name.startswith("invoke_agent ")), key=lambda s: s.start_time or 0
+    )] == [handoffs[0].from_agent] + [e.to_agent for e in handoffs]
+    assert [(attrs(s)["agentkit.handoff.from"], attrs(s)["agentkit.handoff.to"]) for s in sorted(
+        h.named("agentkit.handoff"), key=lambda s: s.start_time or 0
+    )] == [(e.from_agent, e.to_agent) for e in handoffs]
+    tools = sorted((s for s in spans if s.name.startswith("execute_tool ")), key=lambda s: s.start_time or 0)
+    assert [attrs(s)["gen_ai.tool.call.id"] for s in tools] == [e.call_id for e in call.of(ToolEnd)]
+    assert {h.parent_of(s).name for s in tools} == {"generate_content gpt-realtime"}
+    assert len(h.named("generate_content gpt-realtime")) == len(call.of(AgentStart))
+    script = load_script(CONVERSATIONS / f"{name}.yaml")
+    assert len(h.named("agentkit.user_turn")) == len(script.turns)
+    assert total_count(h, "agentkit.tool.duration") == len(tools)
+    assert total_count(h, "agentkit.turn.response_latency") == len(script.turns)
+    assert [pt.value for pt in h.points("agentkit.sessions.active")] == [0]
+    assert (attrs(h.one("agentkit.session"))["agentkit.session.status"]) == "closed"
+
+
+# -- the session's own hooks, over the in-memory transport ---------------------------------------
+
+
+@tool_decorator(needs_approval=True)
+async def wire_money(amount: int) -> str:
+    """Send money."""
+    return f"sent {amount}"
+
+
+bank = RealtimeAgent(
+    name="Bank",
+    instructions="Bank.",
+    tools=[wire_money],
+    input_guardrails=[input_guardrail(blocked_terms(["password"]), name="no_passwords")],
+)
+
+
+async def next_of(server: MemoryServerEnd, kind: str) -> dict[str, Any]:
+    with anyio.fail_after(2):
+        while True:
+            event = await server.receive_event()
+            if event["type"] == kind:
+                return event
+
+
+async def wait_for(condition: Any) -> None:
+    with anyio.fail_after(2):
+        while not condition():
+            await anyio.sleep(0.005)
+
+
+async def test_typed_turn_approval_and_app_calls_through_the_session() -> None:
+    h = Harness(start=False)
+    client, server = memory_transport_pair()
+    session = RealtimeRunner(bank, tracing=h.config).session(client)
+    async with session:
+        await next_of(server, "session.update")
+        # A typed turn: input guardrails, then the session asks for the answer.
+        await session.send_text("Send five to Ada.")
+        await next_of(server, "response.create")
+        await server.send_event({"type": "response.created", "response": {"id": "resp_1"}})
+        await server.send_event(
+            {
+                "type": "response.output_item.done",
+                "response_id": "resp_1",
+                "output_index": 0,
+                "item": {
+                    "id": "i_c1", "type": "function_call", "call_id": "c1",
+                    "name": "wire_money", "arguments": '{"amount": 5}',
+                },
+            }
+        )
+        await wait_for(lambda: session.pending_approvals == ["c1"])
+        assert await session.approve("c1")
+        await next_of(server, "conversation.item.create")
+        await server.send_event(
+            {"type": "response.done", "response": {"id": "resp_1", "status": "completed"}}
+        )
+        await next_of(server, "response.create")  # the follow-up after the tool
+        # Push-to-talk.
+        await session.start_turn()
+        await session.end_turn()
+        await next_of(server, "input_audio_buffer.commit")
+    await server.close()
+    assert h.tree(without=("agentkit.guardrails",)) == [
+        "agentkit.session",
+        "  invoke_agent Bank",
+        "    agentkit.user_turn",
+        "      generate_content gpt-realtime",
+        "        agentkit.tool_approval",
+        "        execute_tool wire_money",
+        "    agentkit.user_turn",
+    ]
+    turns = sorted(h.named("agentkit.user_turn"), key=lambda s: s.start_time or 0)
+    assert [attrs(t)["agentkit.turn.detection"] for t in turns] == ["text", "push_to_talk"]
+    response = h.one("generate_content gpt-realtime")
+    assert attrs(response)["agentkit.response.trigger"] == "client"
+    approval = h.one("agentkit.tool_approval")
+    assert attrs(approval)["agentkit.approval.approved"] is True
+    assert attrs(approval)["agentkit.approval.by"] == "app"
+    guardrails = h.one("agentkit.guardrails")
+    assert attrs(guardrails)["agentkit.guardrail.names"] == ("no_passwords",)
+    assert h.parent_of(guardrails) == turns[0]
+    assert attrs(h.one("agentkit.session"))["agentkit.transport"] == "memory"
+
+
+async def test_reconnect_and_its_replay_are_traced() -> None:
+    h = Harness(start=False)
+    pairs = [memory_transport_pair() for _ in range(2)]
+    transports = iter(pairs[1:])
+    runner = RealtimeRunner(
+        bank, reconnect=ReconnectPolicy(base_delay_s=0.01, jitter=0.0), tracing=h.config
+    )
+    session = runner.session(pairs[0][0], transport_factory=lambda: next(transports)[0])
+    async with session:
+        first, second = pairs[0][1], pairs[1][1]
+        await next_of(first, "session.update")
+        await session.send_text("hello")
+        await next_of(first, "response.create")
+        await first.abort()
+        await next_of(second, "session.update")
+        # The request the drop cut off is asked again, after the replay: its frame is seen.
+        await next_of(second, "response.create")
+        await second.send_event({"type": "response.created", "response": {"id": "resp_2"}})
+        await second.send_event(
+            {"type": "response.done", "response": {"id": "resp_2", "status": "completed"}}
+        )
+        await wait_for(lambda: h.named("generate_content gpt-realtime"))
+    await second.close()
+    reconnect = h.one("agentkit.reconnect")
+    assert h.parent_of(reconnect).name == "agentkit.session"
+    assert attrs(reconnect) == {
+        "agentkit.reconnect.attempt": 1,
+        "agentkit.reconnect.delay_s": pytest.approx(0.01),
+        "agentkit.reconnect.reason": "connection lost",
+        "agentkit.reconnect.replayed_items": 1,
+        "agentkit.reconnect.outcome": "reconnected",
+    }
+    assert h.counts("agentkit.reconnects", "agentkit.reconnect.outcome") == {"reconnected": 1}
+    assert attrs(h.one("generate_content gpt-realtime"))["agentkit.response.trigger"] == "client"
+    assert attrs(h.one("agentkit.session"))["agentkit.session.status"] == "closed"
+
+
+async def test_a_failed_connect_ends_the_session_span_as_failed() -> None:
+    class Refusing:
+        async def connect(self) -> None:
+            raise TransportError("connection refused")
+
+        async def send(self, frame: str) -> None:
+            raise AssertionError("nothing is sent before connecting")
+
+        async def receive(self) -> str:
+            raise AssertionError("unreachable")
+
+        async def close(self) -> None:
+            pass
+
+    h = Harness(start=False)
+    with pytest.raises(TransportError):
+        async with RealtimeRunner(bank, tracing=h.config).session(Refusing()):
+            raise AssertionError("the body must not run")
+    session = h.one("agentkit.session")
+    assert attrs(session)["agentkit.session.status"] == "failed"
+    assert attrs(session)["error.type"] == "TransportError"
+    assert attrs(session)["agentkit.transport"] == "refusing"
+    assert session.status.status_code is StatusCode.ERROR
+    assert [pt.value for pt in h.points("agentkit.sessions.active")] == [0]
+
+
+async def test_tracing_off_or_not_configured_costs_no_tracer() -> None:
+    h = Harness(start=False)
+    for tracing_config in (TracingConfig(enabled=False, tracer_provider=h.provider), None):
+        client, server = memory_transport_pair()
+        session = RealtimeRunner(bank, tracing=tracing_config).session(client)
+        async with session:
+            await next_of(server, "session.update")
+            # No SDK installed globally (the test process never installs one): no tracer.
+            assert session._tracer is None
+        await server.close()
+    assert h.spans() == []
+    assert Instrumentation(environ={}).active is False
+    assert Instrumentation(TracingConfig(tracer_provider=h.provider), environ={}).active
+
+
+def test_agentkit_run_trace_console(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("agentkit_helpdesk")
+    from agentkit import _run
+    from agentkit.cli import main
+
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    real_setup = tracing.setup_tracing
+    # Not globally: a test process can install a global provider only once.
+    monkeypatch.setattr(
+        _run, "setup_tracing", lambda exporter: real_setup(exporter, set_global=False)
+    )
+    status = main(["run", str(EXAMPLE / "agents.yaml"), "--pace", "fast", "--trace", "console"])
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+    assert "conversation completed" in out and '"name"' not in out  # spans go to stderr
+    for name in (
+        "agentkit.session", "invoke_agent returns", "execute_tool check_return_eligibility",
+        "agentkit.handoff", "agentkit.user_turn",
+    ):
+        assert f'"name": "{name}"' in err
+    assert '"agentkit.transport": "websocket"' in err
+    assert "agentkit.turn.response_latency" in err  # the metrics, exported at exit
