@@ -43,6 +43,7 @@ from rich.console import Console
 
 from . import audio as pcm
 from ._latency import LatencyMeter
+from ._reconnect import ReconnectPolicy
 from .agent import RealtimeAgent, walk_agents
 from .caller import Caller, CallerTurn, ConversationError, Pace
 from .console import ConsoleRenderer
@@ -107,6 +108,9 @@ class Target:
             dialect=dialect,
             raw_events=True,
             tracing=tracing,
+            # A live call should survive a dropped connection: reconnect with backoff and
+            # replay the conversation (see docs/resilience.md).
+            reconnect=ReconnectPolicy(),
         )
         runner.agents.update(self.all_agents)
         return runner
