@@ -28,9 +28,11 @@ sessions, items and responses, to GA shapes, so the supervisor knows one vocabul
 An audio delta arrives 10-50 times a second per session. It costs one `orjson.loads`, one
 dict lookup for the type, a handful of `type(x) is str` checks and one `pybase64.b64decode`
 into the `bytes` the app plays: no pydantic, no copy of the payload, no intermediate dicts.
-The hot event classes are built by a generated constructor that writes the slots directly,
-skipping the frozen dataclass `__init__` (which routes every field through
-`object.__setattr__` and costs about twice as much); the instances are the same frozen objects.
+The audio, transcript and text deltas are decoded inline in `decode_server_event`: each is
+filled as a *draft* (a plain slotted twin of its class, same layout) and sealed with
+`draft.__class__ = cls`, skipping the frozen dataclass `__init__` (which routes every field
+through `object.__setattr__` and costs about three times as much); the instances are the same
+frozen objects.
 The four delta events (audio, transcript, text, call arguments) carry only what a client acts
 on: no `event_id`, no `output_index`.
 
@@ -143,7 +145,7 @@ def _draft_class(cls: type) -> type[Any]:
     with `draft.__class__ = cls`, which CPython allows between two classes of the same layout.
     The result is an ordinary frozen `cls` instance (`type(x) is cls`, dataclass equality,
     `FrozenInstanceError` on assignment), built for about half the cost of the descriptor
-    setters and a quarter of the cost of `cls(...)`: a frozen dataclass's `__init__` calls
+    setters and a third of the cost of `cls(...)`: a frozen dataclass's `__init__` calls
     `object.__setattr__` once per field by name.
     """
     slots: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
