@@ -2,14 +2,13 @@
 
 Definitions come from examples/customer_service/agents.yaml (`load_definitions`); the
 conversation from tests/data/conversations/return_insult_drop.yaml. The local server's
-scripted model does not read response instructions, so the server here wraps it to speak a
-safe reply the way a real model follows "say exactly ..." instructions.
+scripted model speaks the guardrail's safe reply because it follows the "say exactly ..."
+response instructions the runtime sends; the drop fires in the server's first session only,
+so the client reconnects to the same server.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -26,55 +25,27 @@ from agentkit.events import (
 )
 from agentkit.loader import load_definitions
 from agentkit.runner import RealtimeRunner
-from agentkit.server import (
-    Fault,
-    LocalRealtimeServer,
-    Message,
-    ModelOutput,
-    ResponseRequest,
-    ScriptedModel,
-    load_script,
-)
+from agentkit.server import Fault, LocalRealtimeServer, load_script
 from agentkit.transports import WebSocketTransport, realtime_url
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = load_script(ROOT / "tests" / "data" / "conversations" / "return_insult_drop.yaml")
-_SAY_EXACTLY = re.compile(r'^Say exactly the following.*?: "(?P<reply>.*)"$', re.S)
-
-
-class SafeReplyModel:
-    """`ScriptedModel` plus: a response whose instructions say "say exactly X" says X."""
-
-    def __init__(self) -> None:
-        self.inner = ScriptedModel(SCRIPT)
-
-    def transcribe(self, audio_ms: float) -> str:
-        return self.inner.transcribe(audio_ms)
-
-    def respond(self, request: ResponseRequest) -> Sequence[ModelOutput]:
-        match = _SAY_EXACTLY.match(request.instructions)
-        if match is not None:
-            return [Message(match["reply"])]
-        return self.inner.respond(request)
 
 
 async def test_return_call_survives_an_insult_and_a_dropped_connection() -> None:
     definitions = load_definitions(ROOT / "examples" / "customer_service" / "agents.yaml")
     # Responses: verify (call, say), safe reply, handoff, eligibility (call, say): 6; the
     # 7th answers "Yes, go ahead." and the connection drops as it starts.
-    faults = [Fault("drop", at_event="response.created", occurrence=7)]
-    async with (
-        LocalRealtimeServer(model=SafeReplyModel, pace="fast", faults=faults) as faulty,
-        LocalRealtimeServer(model=SafeReplyModel, pace="fast") as clean,
-    ):
+    faults = [Fault("drop", at_event="response.created", occurrence=7, sessions=(1,))]
+    async with LocalRealtimeServer(script=SCRIPT, pace="fast", faults=faults) as server:
         runner = RealtimeRunner(
             definitions,
             reconnect=ReconnectPolicy(max_attempts=3, base_delay_s=0.05, jitter=0.0),
         )
-        clean_url = realtime_url("gpt-realtime", clean.url)
+        url = realtime_url("gpt-realtime", server.url)
         session = runner.session(
-            WebSocketTransport(realtime_url("gpt-realtime", faulty.url), api_key="sk-test"),
-            transport_factory=lambda: WebSocketTransport(clean_url, api_key="sk-test"),
+            WebSocketTransport(url, api_key="sk-test"),
+            transport_factory=lambda: WebSocketTransport(url, api_key="sk-test"),
         )
         events: list[SessionEvent] = []
 

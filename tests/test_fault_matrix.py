@@ -6,8 +6,8 @@ that the history after recovery holds every item and every tool output that exis
 the fault (in order), that the service's new conversation holds them too, and that the
 conversation goes on. The table in docs/resilience.md lists the same cases.
 
-The server applies its faults to every session it serves, so a reconnect goes to a second,
-clean server playing the same script (the server has no "first session only" fault yet).
+Every fault fires in the server's first session only (`sessions=(1,)`), so the client
+reconnects to the same server and its second session is clean.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from agentkit.events import (
 )
 from agentkit.history import HistoryItem
 from agentkit.runner import RealtimeRunner
-from agentkit.server import Fault, LocalRealtimeServer
+from agentkit.server import Fault, LocalRealtimeServer, ServerSession
 from agentkit.session import RealtimeSession
 from agentkit.transports import WebSocketTransport, realtime_url
 
@@ -92,7 +92,7 @@ FAST = ReconnectPolicy(max_attempts=3, base_delay_s=0.1, max_delay_s=0.2, jitter
 @dataclass
 class Run:
     session: RealtimeSession[Any]
-    clean: LocalRealtimeServer
+    server: LocalRealtimeServer
     events: list[SessionEvent] = field(default_factory=list)
     before_fault: list[HistoryItem] = field(default_factory=list)
 
@@ -111,8 +111,12 @@ class Run:
         assert isinstance(event, AssistantTranscript)
         return event.transcript
 
+    def latest(self) -> ServerSession:
+        """The server's newest live session (the one the client reconnected to)."""
+        return list(self.server.sessions.values())[-1]
+
     def server_items(self) -> list[dict[str, Any]]:
-        (core,) = self.clean.sessions.values()
+        core = self.latest()
         return [core.items[i].data for i in core.order]
 
 
@@ -124,17 +128,15 @@ async def scenario(
     factory_url: str | None = None,
     settings: SessionSettings | None = None,
 ) -> AsyncIterator[Run]:
-    async with (
-        LocalRealtimeServer(script=SCRIPT, pace="fast", faults=faults) as faulty,
-        LocalRealtimeServer(script=SCRIPT, pace="fast") as clean,
-    ):
+    async with LocalRealtimeServer(script=SCRIPT, pace="fast", faults=faults) as server:
         runner = RealtimeRunner(support, reconnect=policy, settings=settings)
-        url = factory_url or realtime_url("gpt-realtime", clean.url)
+        first = realtime_url("gpt-realtime", server.url)
+        url = factory_url or first
         session = runner.session(
-            WebSocketTransport(realtime_url("gpt-realtime", faulty.url), api_key="sk-test"),
+            WebSocketTransport(first, api_key="sk-test"),
             transport_factory=lambda: WebSocketTransport(url, api_key="sk-test"),
         )
-        run = Run(session, clean)
+        run = Run(session, server)
 
         def snapshot(event: Reconnecting) -> None:
             if event.attempt == 1:
@@ -163,7 +165,7 @@ async def replayed_on_server(run: Run, before: list[HistoryItem]) -> None:
     wanted = [w["id"] for w in replay_items(before)]
     with anyio.fail_after(2):
         while True:
-            on_server = [d["id"] for d in run.server_items()] if run.clean.sessions else []
+            on_server = [d["id"] for d in run.server_items()] if run.server.sessions else []
             if all(i in on_server for i in wanted):
                 break
             await anyio.sleep(0.01)
@@ -187,7 +189,7 @@ def pcm_tone(ms: int, amplitude: float = 0.5) -> bytes:
 
 
 async def test_drop_mid_response_reconnects_and_the_conversation_goes_on() -> None:
-    faults = [Fault("drop", at_event="response.output_audio.delta", occurrence=2)]
+    faults = [Fault("drop", at_event="response.output_audio.delta", occurrence=2, sessions=(1,))]
     async with scenario(faults) as run:
         await run.session.send_text("Where is my order 42?")
         await run.until(lambda e: isinstance(e, Reconnected))
@@ -210,7 +212,7 @@ async def test_drop_mid_response_reconnects_and_the_conversation_goes_on() -> No
 
 
 async def test_drop_between_a_call_and_its_output_delivers_the_output_after_reconnect() -> None:
-    faults = [Fault("drop", at_event="response.done", occurrence=1)]
+    faults = [Fault("drop", at_event="response.done", occurrence=1, sessions=(1,))]
     async with scenario(faults) as run:
         await run.session.send_text("Where is my order 42?")
         reconnected = await run.until(lambda e: isinstance(e, Reconnected))
@@ -232,13 +234,13 @@ async def test_drop_between_a_call_and_its_output_delivers_the_output_after_reco
 
 
 async def test_drop_during_a_handoff_restores_the_new_agent() -> None:
-    faults = [Fault("drop", at_event="response.done", occurrence=1)]
+    faults = [Fault("drop", at_event="response.done", occurrence=1, sessions=(1,))]
     async with scenario(faults) as run:
         await run.session.send_text("I want a refund")
         await run.until(lambda e: isinstance(e, Reconnected))
         await run.until(lambda e: isinstance(e, AssistantTranscript))
         assert run.session.current_agent is billing
-        (core,) = run.clean.sessions.values()
+        core = run.latest()
         # The replayed configuration is the new agent's.
         assert "billing" in core.session["instructions"]
         kinds = [(i.kind, i.name) for i in run.session.history.items()]
@@ -249,7 +251,7 @@ async def test_drop_during_a_handoff_restores_the_new_agent() -> None:
 
 
 async def test_drop_during_user_speech_reports_the_lost_audio_and_goes_on() -> None:
-    faults = [Fault("drop", at_event="input_audio_buffer.speech_started")]
+    faults = [Fault("drop", at_event="input_audio_buffer.speech_started", sessions=(1,))]
     async with scenario(faults) as run:
         dropped: list[InputAudioDropped] = []
         run.session.on("input_audio_dropped", dropped.append)
@@ -265,7 +267,15 @@ async def test_drop_during_user_speech_reports_the_lost_audio_and_goes_on() -> N
 
 
 async def test_server_close_mid_response_reconnects() -> None:
-    faults = [Fault("close", at_event="response.output_audio.delta", occurrence=1, close_code=1011)]
+    faults = [
+        Fault(
+            "close",
+            at_event="response.output_audio.delta",
+            occurrence=1,
+            close_code=1011,
+            sessions=(1,),
+        )
+    ]
     async with scenario(faults) as run:
         await run.session.send_text("Thanks, bye.")
         event = await run.until(lambda e: isinstance(e, Reconnecting))
@@ -279,7 +289,7 @@ async def test_server_close_mid_response_reconnects() -> None:
 
 async def test_session_expiry_reconnects_with_the_history() -> None:
     # Responses 1 and 2 are the lookup turn (the call, then the follow-up); 3 is the next turn.
-    faults = [Fault("expire", at_event="response.created", occurrence=3)]
+    faults = [Fault("expire", at_event="response.created", occurrence=3, sessions=(1,))]
     async with scenario(faults) as run:
         await run.session.send_text("Where is my order 42?")
         await answer_containing(run, "shipped")
@@ -322,7 +332,7 @@ async def test_proactive_renewal_between_turns() -> None:
 async def test_bad_server_events_are_reported_and_the_turn_completes(
     action: Any, check: Any
 ) -> None:
-    faults = [Fault(action, at_event="response.output_audio.delta", occurrence=1)]
+    faults = [Fault(action, at_event="response.output_audio.delta", occurrence=1, sessions=(1,))]
     async with scenario(faults) as run:
         assert await run.say("Thanks, bye.") == "Goodbye!"
         assert any(check(e) for e in run.events)
@@ -334,7 +344,7 @@ async def test_bad_server_events_are_reported_and_the_turn_completes(
 
 
 async def test_attempts_run_out_closed_status_and_an_error() -> None:
-    faults = [Fault("drop", at_event="response.done", occurrence=2)]
+    faults = [Fault("drop", at_event="response.done", occurrence=2, sessions=(1,))]
     policy = ReconnectPolicy(max_attempts=2, base_delay_s=0.02, max_delay_s=0.05, jitter=0.0)
     unreachable = "ws://127.0.0.1:9/v1/realtime?model=gpt-realtime"
     async with scenario(faults, policy=policy, factory_url=unreachable) as run:
@@ -358,7 +368,7 @@ async def test_attempts_run_out_text_fallback_keeps_the_conversation() -> None:
             jitter=0.0,
             text_fallback=lambda: WebSocketTransport(text_url, api_key="sk-test"),
         )
-        faults = [Fault("drop", at_event="response.created", occurrence=3)]
+        faults = [Fault("drop", at_event="response.created", occurrence=3, sessions=(1,))]
         unreachable = "ws://127.0.0.1:9/v1/realtime?model=gpt-realtime"
         async with scenario(faults, policy=policy, factory_url=unreachable) as run:
             await run.session.send_text("Where is my order 42?")

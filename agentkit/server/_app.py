@@ -6,8 +6,10 @@ Everything protocol-shaped lives in `_session.py`; this module only:
   `/openai/v1/realtime` (GA) and `/openai/realtime` (beta)), `POST /v1/realtime/client_secrets`,
   `GET /healthz`; authenticates (Bearer, `api-key`, `openai-insecure-api-key.<key>` subprotocol,
   ephemeral `ek_` keys with their expiry); picks the dialect;
-- pumps each session: feeds client frames in, sleeps until the core's next deadline, renders
-  GA events into each attached connection's dialect, applies the session's fault plan.
+- pumps each session: client messages go from `data_received` straight into the core (no
+  reader task per connection); one shared timer (`_Timers`) releases what every core has due
+  and writes each connection's events of a tick in one write, rendered in its dialect. A
+  session with faults gets its own pump task instead, since faults wait between events.
 
 `websockets`' HTTP parser only accepts GET, so `_HttpConnection` lets a POST through by
 reading its body itself and handing websockets the same request as a GET (the body kept on
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +36,7 @@ import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
@@ -55,6 +60,7 @@ _BETA_PROTOCOL = "openai-beta.realtime-v1"
 _MAX_HTTP_BODY = 1 << 20
 
 ModelFactory = Callable[[], ResponseModel]
+_DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 
 
 class _HttpConnection(ServerConnection):
@@ -66,6 +72,24 @@ class _HttpConnection(ServerConnection):
         self._passthrough = False
         self.http_method = "GET"
         self.http_body = b""
+        # Set by the server before the handshake completes: whole text messages go straight
+        # to it from `data_received`, skipping websockets' message assembler and the wake-up
+        # of a reader task per message (most of the receive cost at 10 appends/s/session).
+        self.on_message: Callable[[bytes], None] | None = None
+        self._fragments: list[bytes] = []
+
+    def process_event(self, event: Any) -> None:
+        handler = self.on_message
+        if handler is None or not isinstance(event, Frame) or event.opcode not in _DATA_OPCODES:
+            super().process_event(event)
+            return
+        if event.opcode is not Opcode.CONT:
+            self._fragments = []
+        self._fragments.append(bytes(event.data))
+        if event.fin:
+            message = self._fragments[0] if len(self._fragments) == 1 else b"".join(self._fragments)
+            self._fragments = []
+            handler(message)
 
     def data_received(self, data: bytes) -> None:
         if self._passthrough:
@@ -143,6 +167,8 @@ class _Hub:
     # The pump sleeps on one future per cycle, resolved by a timer at the core's deadline or
     # early by `wake()` (cheaper than `asyncio.wait_for` at thousands of cycles a second).
     waiter: asyncio.Future[None] | None = None
+    scheduled: float | None = None  # the deadline the shared timer holds for this session
+    busy: bool = False  # an async send (backpressure, close) is under way: no timer pumping
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -164,6 +190,62 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
+class _Timers:
+    """One timer for every session: a heap of (deadline, session) and a single `call_at`.
+
+    With hundreds of sessions each releasing an audio delta every 100 ms, a sleeping task per
+    session cost a future, a timer handle and a task switch per delta; here one callback
+    releases everything due across all sessions, synchronously.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, run: Callable[[_Hub, float], None]) -> None:
+        self._loop = loop
+        self._run = run
+        self._heap: list[tuple[float, int, _Hub]] = []
+        self._seq = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed_at = math.inf
+
+    def schedule(self, hub: _Hub, deadline: float) -> None:
+        """Make sure `hub` is pumped at `deadline` (earlier entries win; stale ones are skipped)."""
+        if hub.scheduled is not None and hub.scheduled <= deadline:
+            return
+        hub.scheduled = deadline
+        self._seq += 1
+        heapq.heappush(self._heap, (deadline, self._seq, hub))
+        if deadline < self._armed_at:
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_at = deadline
+        self._timer = self._loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._armed_at = math.inf
+        heap = self._heap
+        now = self._loop.time()
+        while heap and heap[0][0] <= now:
+            deadline, _, hub = heapq.heappop(heap)
+            if hub.scheduled != deadline:
+                continue  # superseded by an earlier entry, already pumped
+            hub.scheduled = None
+            self._run(hub, now)
+        while heap and heap[0][2].scheduled != heap[0][0]:
+            heapq.heappop(heap)
+        if heap:
+            self._arm(heap[0][0])
+
+    def cancel_all(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._armed_at = math.inf
+        self._heap.clear()
+
+
 class LocalRealtimeServer:
     """A local server speaking the OpenAI Realtime protocol (GA and beta) over WebSocket.
 
@@ -175,13 +257,14 @@ class LocalRealtimeServer:
 
     Args:
         script: a conversation script (path, YAML text, dict or `Script`) for the default
-            `ScriptedModel`; its `faults:` apply to every session.
+            `ScriptedModel`; its `faults:` are added to `faults`.
         model: a factory of `ResponseModel`s (one per session), instead of `script`.
         host, port: where to listen; port 0 picks a free port (see `port`, `url`).
         pace: `"realtime"` streams audio deltas as fast as they would play; `"fast"` sends
             everything at once (tests).
         api_keys: accepted API keys; `None` accepts any key (a key is still required).
-        faults: faults injected into every session (see `agentkit.server.faults`).
+        faults: faults injected into the sessions (see `agentkit.server.faults`): every
+            session, or the ones a fault's `sessions` lists (1 = the first session opened).
         max_session_duration_s: when sessions end with `session_expired` (default 60 min).
     """
 
@@ -215,12 +298,16 @@ class LocalRealtimeServer:
         self._server: Server | None = None
         self._hubs: dict[str, _Hub] = {}
         self._attach: dict[ServerConnection, _Attach] = {}
+        self._early: dict[ServerConnection, list[bytes]] = {}
         self._secrets: dict[str, _Secret] = {}
+        self._opened = 0  # sessions opened so far: the ordinal `Fault.sessions` refers to
+        self._timers: _Timers | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start listening."""
+        self._timers = _Timers(asyncio.get_running_loop(), self._pump_now)
         self._server = await serve(
             self._handle,
             self.host,
@@ -249,6 +336,8 @@ class LocalRealtimeServer:
             if hub.pump is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await hub.pump
+        if self._timers is not None:
+            self._timers.cancel_all()
         self._server = None
 
     async def __aenter__(self) -> LocalRealtimeServer:
@@ -377,6 +466,11 @@ class LocalRealtimeServer:
                 session_id = minted.session_id
                 minted.used = True
         self._attach[connection] = _Attach("beta" if beta else "ga", model, call_id, session, session_id)
+        if isinstance(connection, _HttpConnection):
+            # Messages that arrive before the handler attaches the session wait here, in order.
+            early: list[bytes] = []
+            connection.on_message = early.append
+            self._early[connection] = early
         return None
 
     def _mint(self, body: bytes) -> Response:
@@ -425,6 +519,7 @@ class LocalRealtimeServer:
 
     async def _handle(self, connection: ServerConnection) -> None:
         attach = self._attach.pop(connection, None)
+        early = self._early.pop(connection, [])
         if attach is None:  # pragma: no cover - process_request always records one
             return
         loop = asyncio.get_running_loop()
@@ -446,23 +541,39 @@ class LocalRealtimeServer:
             except _ClientError as exc:  # a minted session that no longer applies
                 await connection.close(1008, exc.message[:120])
                 return
-            hub = _Hub(core=core, faults=FaultPlan.of(self.faults))
+            self._opened += 1
+            hub = _Hub(core=core, faults=FaultPlan.of(self.faults, session_ordinal=self._opened))
             self._hubs[core.id] = hub
             core.start(loop.time())
-            hub.pump = asyncio.create_task(self._pump(hub))
+            if hub.faults.faults:
+                # Faults need awaits (delays, stalls, close handshakes) between events: such a
+                # session gets its own pump task. Every other session shares the timers.
+                hub.pump = asyncio.create_task(self._pump(hub))
         hub.connections[connection] = attach.dialect
-        hub.wake()
         core = hub.core
+        dialect = attach.dialect
+
+        def on_message(message: bytes) -> None:
+            if hub.ended:
+                return
+            now = loop.time()
+            core.receive(message, now, dialect)
+            # Most messages (audio appends) produce nothing to send: no wake-up.
+            deadline = core.next_deadline()
+            if deadline is None or deadline <= now:
+                self._wake(hub, now)
+
         try:
-            async for message in connection:
-                if hub.ended:
-                    break
-                now = loop.time()
-                core.receive(message, now, attach.dialect)
-                # Most frames (audio appends) produce nothing to send: leave the pump asleep.
-                deadline = core.next_deadline()
-                if deadline is None or deadline <= now:
-                    hub.wake()
+            if isinstance(connection, _HttpConnection):
+                connection.on_message = on_message
+                for message in early:
+                    on_message(message)
+                self._wake(hub, loop.time())
+                await connection.wait_closed()
+            else:  # pragma: no cover - the server always creates _HttpConnection
+                self._wake(hub, loop.time())
+                async for text in connection:
+                    on_message(text.encode() if isinstance(text, str) else text)
         except ConnectionClosed:
             pass
         finally:
@@ -471,10 +582,84 @@ class LocalRealtimeServer:
             if not hub.connections:
                 self._end(hub)
 
+    def _wake(self, hub: _Hub, now: float) -> None:
+        """Have `hub`'s due events sent now (its own pump, or the shared timers)."""
+        if hub.pump is not None:
+            hub.wake()
+        elif self._timers is not None:
+            self._timers.schedule(hub, now)
+
+    def _pump_now(self, hub: _Hub, now: float) -> None:
+        """Send what `hub`'s core has due, synchronously, one write per connection; then ask
+        the shared timers for the core's next deadline. A congested socket or a close hands
+        the rest to a task that can wait."""
+        if hub.ended or hub.busy:
+            return
+        core = hub.core
+        outs = core.poll(now)
+        if outs:
+            events: list[dict[str, Any]] = []
+            for index, out in enumerate(outs):
+                if isinstance(out, CloseConnection) or self._congested(hub):
+                    self._write_batch(hub, events)
+                    hub.busy = True
+                    asyncio.get_running_loop().create_task(self._send_async(hub, outs[index:]))
+                    return
+                events.append(out)
+            self._write_batch(hub, events)
+        deadline = core.next_deadline()
+        if deadline is None:
+            self._end(hub)
+        elif self._timers is not None and not hub.ended:
+            self._timers.schedule(hub, deadline)
+
+    @staticmethod
+    def _congested(hub: _Hub) -> bool:
+        return any(c.transport.get_write_buffer_size() > _WRITE_HIGH_WATER for c in hub.connections)
+
+    def _write_batch(self, hub: _Hub, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        ga: list[bytes] | None = None
+        beta: list[bytes] | None = None
+        for connection, dialect in list(hub.connections.items()):
+            if dialect == "ga":
+                if ga is None:
+                    ga = [orjson.dumps(event) for event in events]
+                texts = ga
+            else:
+                if beta is None:
+                    beta = [text for event in events if (text := _beta_text(event)) is not None]
+                texts = beta
+            if connection.protocol.state is not State.OPEN:
+                hub.connections.pop(connection, None)
+                continue
+            protocol = connection.protocol
+            for text in texts:
+                protocol.send_text(text)
+            chunks = protocol.data_to_send()
+            connection.transport.write(b"".join(chunks) if len(chunks) != 1 else chunks[0])
+
+    async def _send_async(self, hub: _Hub, outs: list[dict[str, Any] | CloseConnection]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            for out in outs:
+                if not await self._deliver(hub, out):
+                    self._end(hub)
+                    return
+        finally:
+            hub.busy = False
+        if not hub.ended:
+            self._wake(hub, loop.time())
+
     def _end(self, hub: _Hub) -> None:
         hub.ended = True
         self._hubs.pop(hub.core.id, None)
         hub.wake()
+        if hub.pump is None and hub.connections:
+            # A session that ended on its own (expired, max duration): close what is attached.
+            for connection in list(hub.connections):
+                connection.transport.abort() if connection.protocol.state is not State.OPEN else None
 
     async def _pump(self, hub: _Hub) -> None:
         loop = asyncio.get_running_loop()
@@ -554,13 +739,9 @@ class LocalRealtimeServer:
                 text = ga_text
             else:
                 if beta_text is None:
-                    try:
-                        rendered = server_event_ga_to_beta(event)
-                    except CompileError as exc:
-                        rendered = {"type": "error", "event_id": event.get("event_id"), "error": {"type": "invalid_request_error", "code": "unsupported_in_beta", "message": str(exc), "param": exc.field, "event_id": None}}
-                    if rendered is None:
+                    beta_text = _beta_text(event)
+                    if beta_text is None:
                         continue
-                    beta_text = orjson.dumps(rendered)
                 text = beta_text
             try:
                 await _send_text_frame(connection, text)
@@ -596,6 +777,15 @@ async def _send_text_frame(connection: ServerConnection, utf8: bytes) -> None:
     for data in connection.protocol.data_to_send():
         if data:
             transport.write(data)
+
+
+def _beta_text(event: dict[str, Any]) -> bytes | None:
+    """`event` rendered in the beta dialect (`None`: beta has no such event)."""
+    try:
+        rendered = server_event_ga_to_beta(event)
+    except CompileError as exc:
+        rendered = {"type": "error", "event_id": event.get("event_id"), "error": {"type": "invalid_request_error", "code": "unsupported_in_beta", "message": str(exc), "param": exc.field, "event_id": None}}
+    return None if rendered is None else orjson.dumps(rendered)
 
 
 _event_counter = iter(range(1, 1 << 62))

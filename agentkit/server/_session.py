@@ -15,6 +15,7 @@ transcript. Everything is GA-shaped; the beta dialect is a rendering at the edge
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -630,7 +631,7 @@ class ServerSession:
     def _add_user_audio(self, item_id: str, data: bytes, now: float, heard: str | None = None) -> None:
         fmt = self.input_format
         ms = audio.duration_ms(len(data), fmt)
-        text = self.model.transcribe(ms) if heard is None else heard
+        text = self.model.transcribe(ms, self._entries_before(None)) if heard is None else heard
         previous = self.order[-1] if self.order else None
         item: JSON = {"id": item_id, "object": "realtime.item", "type": "message", "role": "user", "status": "completed", "content": [{"type": "input_audio", "transcript": None}]}
         self._insert(_Item(item, audio=data, audio_format=fmt, heard=text), previous)
@@ -682,7 +683,7 @@ class ServerSession:
         for part in item.get("content", []):
             if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
                 audio_bytes = pybase64.b64decode(part.pop("audio"))
-                heard = part.get("transcript") or self.model.transcribe(audio.duration_ms(len(audio_bytes), self.input_format))
+                heard = part.get("transcript") or self.model.transcribe(audio.duration_ms(len(audio_bytes), self.input_format), self._entries_before(after))
             elif part.get("type") in ("input_text", "output_text"):
                 heard = (heard + " " + part.get("text", "")).strip()
         self._insert(_Item(item, audio=audio_bytes, audio_format=self.input_format, heard=heard), after if after != "root" else "root")
@@ -747,6 +748,14 @@ class ServerSession:
 
     # --- responses -------------------------------------------------------------------------------
 
+    def _entries_before(self, previous: str | None) -> tuple[ConversationEntry, ...]:
+        """The conversation up to and including `previous` (`None`: all of it; `"root"`:
+        nothing) — what a new item inserted there follows."""
+        if previous == "root":
+            return ()
+        end = len(self.order) if previous is None else self.order.index(previous) + 1
+        return self._entries([self.items[i] for i in self.order[:end]])
+
     def _entries(self, items: Sequence[_Item]) -> tuple[ConversationEntry, ...]:
         entries: list[ConversationEntry] = []
         for item in items:
@@ -790,6 +799,7 @@ class ServerSession:
             out_of_band=out_of_band,
             idle_timeout=idle,
             metadata=metadata,
+            response_instructions=params.get("instructions") if isinstance(params.get("instructions"), str) else None,
         )
         outputs = self.model.respond(request)
         response = _Response(
@@ -905,8 +915,7 @@ class ServerSession:
     def _plan_audio(self, response: _Response, plan: _OutputPlan, index: int, offset: float, fast: bool) -> float:
         rid, item_id = response.id, plan.item["id"]
         fmt = response.audio_format
-        pcm = audio.synthesize_speech(plan.transcript, words_per_minute=self.options.words_per_minute)
-        encoded = audio.encode_from_pcm16(pcm, fmt)
+        encoded, chunks_b64 = _spoken(plan.transcript, self.options.words_per_minute, fmt, self.options.audio_chunk_ms)
         plan.audio = encoded
         total_ms = audio.duration_ms(len(encoded), fmt)
         words = plan.transcript.split(" ") if plan.transcript.strip() else []
@@ -918,9 +927,8 @@ class ServerSession:
         chunk = audio.bytes_for_ms(self.options.audio_chunk_ms, fmt)
         timeline: list[tuple[float, int, JSON, tuple[Any, ...]]] = []
         for n, pos in enumerate(range(0, len(encoded), chunk)):
-            piece = encoded[pos : pos + chunk]
             t = float(n * self.options.audio_chunk_ms)
-            timeline.append((t, 0, {"type": "response.output_audio.delta", "response_id": rid, "item_id": item_id, "output_index": index, "content_index": 0, "delta": pybase64.b64encode(piece).decode()}, ("audio", index, pos + len(piece))))
+            timeline.append((t, 0, {"type": "response.output_audio.delta", "response_id": rid, "item_id": item_id, "output_index": index, "content_index": 0, "delta": chunks_b64[n]}, ("audio", index, min(len(encoded), pos + chunk))))
         chars = 0
         for w, word in enumerate(words):
             delta = word if w == 0 else " " + word
@@ -1074,6 +1082,17 @@ def _format_name(value: Any, param: str) -> AudioFormat:
     if value.get("type") == "audio/pcm" and value.get("rate", 24000) != 24000:
         raise _ClientError(f"Invalid value for '{param}.rate': only 24000 is supported.", "invalid_value", f"{param}.rate")
     return _FORMAT_NAMES[value["type"]]
+
+
+@functools.lru_cache(maxsize=256)
+def _spoken(text: str, words_per_minute: int, fmt: AudioFormat, chunk_ms: int) -> tuple[bytes, tuple[str, ...]]:
+    """The audio of `text` in `fmt` and its base64 delta chunks, computed once per sentence:
+    scripted models say the same sentences over and over, and synthesis plus base64 were the
+    bulk of planning a response."""
+    encoded = audio.encode_from_pcm16(audio.synthesize_speech(text, words_per_minute=words_per_minute), fmt)
+    chunk = audio.bytes_for_ms(chunk_ms, fmt)
+    pieces = tuple(pybase64.b64encode(encoded[pos : pos + chunk]).decode() for pos in range(0, len(encoded), chunk))
+    return encoded, pieces
 
 
 def _copy(value: JSON) -> JSON:

@@ -22,6 +22,12 @@ Actions:
 | `expire` | end the session as the service does: `error` `session_expired`, then close 1001 |
 | `rate_limit` | send `rate_limits.updated` with 0 remaining and an `error` `rate_limit_exceeded` |
 
+Which sessions: by default a fault fires in every session the server serves. `sessions: [1]`
+limits it to the listed sessions, counted 1, 2, 3... in the order the server opened them
+(sideband connections join a session and do not count). That is how a reconnect test breaks
+the first connection and lets the client reconnect to the *same* server: the reconnected
+session is session 2, where the fault does not fire.
+
 `FaultPlan` is pure: `on_event(event_type)` returns the actions to apply for that event.
 """
 
@@ -53,6 +59,9 @@ class Fault:
     code: str = "server_error"
     message: str = "The server had an error while processing your request."
     close_code: int = 1011
+    sessions: tuple[int, ...] | None = None
+    """1-based ordinals of the sessions (in the order the server opened them) the fault fires
+    in; `None`: every session."""
 
     def __post_init__(self) -> None:
         if (self.after_events is None) == (self.at_event is None):
@@ -61,6 +70,19 @@ class Fault:
             raise ValueError(f"unknown fault action {self.action!r}")
         if self.action == "delay" and self.delay_ms is None:
             raise ValueError("a delay fault needs delay_ms")
+        if self.sessions is not None:
+            if not isinstance(self.sessions, tuple):
+                # A list is the natural thing to pass; keep the dataclass hashable and frozen.
+                object.__setattr__(self, "sessions", tuple(self.sessions))
+            assert self.sessions is not None
+            if not self.sessions or any(
+                not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in self.sessions
+            ):
+                raise ValueError("sessions must list session ordinals, 1 or more (1 = the first)")
+
+    def applies_to(self, session_ordinal: int) -> bool:
+        """Whether the fault fires in the `session_ordinal`-th session of the server (1-based)."""
+        return self.sessions is None or session_ordinal in self.sessions
 
 
 @dataclass
@@ -73,9 +95,12 @@ class FaultPlan:
     _fired: set[int] = field(default_factory=set)
 
     @classmethod
-    def of(cls, faults: Iterable[Fault]) -> FaultPlan:
-        """A fresh plan (counters at zero) for `faults`."""
-        return cls(tuple(faults))
+    def of(cls, faults: Iterable[Fault], *, session_ordinal: int | None = None) -> FaultPlan:
+        """A fresh plan (counters at zero) for `faults`; with `session_ordinal`, only the faults
+        that fire in that session (see `Fault.sessions`)."""
+        if session_ordinal is None:
+            return cls(tuple(faults))
+        return cls(tuple(f for f in faults if f.applies_to(session_ordinal)))
 
     def on_event(self, event_type: str) -> list[Fault]:
         """Count one outgoing event; return the faults that fire just before it."""
@@ -106,6 +131,7 @@ _FIELDS: Final[dict[str, type | tuple[type, ...]]] = {
     "code": str,
     "message": str,
     "close_code": int,
+    "sessions": (list, int),
 }
 
 
@@ -134,8 +160,26 @@ def parse_fault(
                 f"got {value!r}",
                 location=locate(where),
                 path=where,
-                expected=getattr(expected, "__name__", "number"),
+                expected="list of session numbers" if key == "sessions" else getattr(expected, "__name__", "number"),
             )
+        if key == "sessions":
+            numbers = value if isinstance(value, list) else [value]
+            for index, number in enumerate(numbers):
+                if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+                    item = f"{where}[{index}]" if isinstance(value, list) else where
+                    raise ConfigError(
+                        f"got {number!r}",
+                        location=locate(item),
+                        path=item,
+                        expected="session number, 1 or more (1 = the first session)",
+                    )
+            if not numbers:
+                raise ConfigError(
+                    "an empty list would never fire; leave sessions out to fire in every session",
+                    location=locate(where),
+                    path=where,
+                    expected="list of session numbers",
+                )
     if data.get("action") not in _ACTIONS:
         where = f"{path}.action"
         raise ConfigError(
@@ -145,6 +189,10 @@ def parse_fault(
             expected=" | ".join(_ACTIONS),
         )
     try:
-        return Fault(**dict(data))
+        fields = dict(data)
+        sessions = fields.get("sessions")
+        if sessions is not None:
+            fields["sessions"] = (sessions,) if isinstance(sessions, int) else tuple(sessions)
+        return Fault(**fields)
     except ValueError as exc:
         raise ConfigError(str(exc), location=locate(path), path=path) from exc

@@ -106,6 +106,15 @@ class VoiceActivityDetector:
 
     def feed(self, samples: npt.NDArray[np.int16]) -> list[VadEvent]:
         """Consume samples; return the speech start/stop events they complete."""
+        if not self._in_speech and not self._pending.size and samples.size % self._frame == 0:
+            # Waiting for speech (most of a call): when even the chunk's peak is below the
+            # threshold no frame's mean square can exceed it — two reductions instead of a
+            # float copy and a per-frame sum of squares.
+            peak = max(int(samples.max()), -int(samples.min())) if samples.size else 0
+            if peak * peak <= self._min_mean_square:
+                self._run = 0
+                self._frames_seen += samples.size // self._frame
+                return []
         if self._pending.size:
             samples = np.concatenate([self._pending, samples])
         whole = samples.size // self._frame

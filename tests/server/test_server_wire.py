@@ -237,3 +237,68 @@ async def test_healthz_and_unknown_route() -> None:
 
         assert await asyncio.to_thread(get, "/healthz") == 200
         assert await asyncio.to_thread(get, "/nope") == 404
+
+
+async def test_fault_fires_only_in_the_chosen_sessions() -> None:
+    faults = [Fault(action="drop", at_event="response.created", sessions=(1, 3))]
+    async with LocalRealtimeServer(script=SCRIPT, pace="fast", faults=faults) as server:
+        _, first = await _run_until_closed(server)
+        second = await WireClient.open(server.url)
+        await second.until("conversation.created")
+        await second.send({"type": "response.create"})
+        assert (await second.until("response.done"))["response"]["status"] == "completed"
+        # A sideband attach joins session 2: it does not count as a session of its own.
+        side = await WireClient.open(server.url + f"?call_id={list(server.sessions)[-1]}")
+        await side.send({"type": "response.create"})
+        assert (await side.until("response.done"))["response"]["status"] == "completed"
+        await side.close()
+        await second.close()
+        _, third = await _run_until_closed(server)
+    assert isinstance(first, ConnectionClosed) and first.rcvd is None
+    assert isinstance(third, ConnectionClosed) and third.rcvd is None
+
+
+async def test_response_instructions_say_exactly_is_spoken() -> None:
+    async with LocalRealtimeServer(script=SCRIPT, pace="fast") as server:
+        client = await WireClient.open(server.url)
+        await client.until("conversation.created")
+        await client.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Where is my order 42?"}]}})
+        say = 'Say exactly the following to the caller, word for word, and nothing else: "One moment, please."'
+        await client.send({"type": "response.create", "response": {"instructions": say}})
+        assert (await client.until("response.output_audio_transcript.done"))["transcript"] == "One moment, please."
+        await client.until("response.done")
+        # Out of band as well, and the scripted turn is still ahead: the directive took no turn.
+        await client.send({"type": "response.create", "response": {"conversation": "none", "instructions": "Say: Noted."}})
+        assert (await client.until("response.output_audio_transcript.done"))["transcript"] == "Noted."
+        await client.until("response.done")
+        await client.send({"type": "response.create"})
+        assert (await client.until("response.output_audio_transcript.done"))["transcript"] == "Let me check."
+        await client.close()
+
+
+async def test_a_turn_resumes_in_a_new_session_from_the_replayed_history() -> None:
+    tools = [{"type": "function", "name": "lookup_order", "parameters": {}}]
+    async with LocalRealtimeServer(script=SCRIPT, pace="fast") as server:
+        first = await WireClient.open(server.url)
+        await first.send({"type": "session.update", "session": {"type": "realtime", "tools": tools}})
+        await first.say("Where is my order 42?")
+        call = await first.until("response.function_call_arguments.done")
+        await first.until("response.done")
+        await first.close()  # the connection is gone before the tool output could be sent
+        # The client reconnects and replays the conversation, as agentkit's runtime does:
+        # caller's line as text, the assistant's words as text, the call, then its output.
+        second = await WireClient.open(server.url)
+        await second.send({"type": "session.update", "session": {"type": "realtime", "tools": tools}})
+        replay = [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Where is my order 42?"}]},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Let me check."}]},
+            {"type": "function_call", "name": "lookup_order", "call_id": call["call_id"], "arguments": call["arguments"]},
+            {"type": "function_call_output", "call_id": call["call_id"], "output": '{"status": "shipped"}'},
+        ]
+        for item in replay:
+            await second.send({"type": "conversation.item.create", "item": item})
+        await second.send({"type": "response.create"})
+        done = await second.until("response.done")
+        (item,) = done["response"]["output"]
+        assert item["content"][0]["transcript"] == "It shipped."
+        await second.close()
