@@ -44,13 +44,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 # -- the example, end to end ------------------------------------------------------------------
 
 
-def test_example_runs_its_return_script(capsys: pytest.CaptureFixture[str]) -> None:
+def test_example_runs_its_default_script(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, str(EXAMPLE), "--pace", "fast")
     assert status == 0, out + err
     assert "local realtime server" in out
     # The transcript: who speaks, with the lines built from the tools' answers.
     assert "authentication  Thanks Maya, you're verified. What can I do for you today?" in out
-    assert "caller          Yes, go ahead.  (voice)" in out
+    assert "caller          Sorry. Yes, please go ahead.  (voice)" in out
+    # The impatient turn trips the input guardrail; the safe reply is spoken instead.
+    assert "⚠ guardrail civil_language tripped on input" in out
+    assert "returns         I want to help you with this. Let's keep it civil" in out
+    assert "error" not in out
     assert "returns         Done. Your return number is RMA-A1001-001" in out
     # Tool calls with their arguments and results.
     assert 'verify_customer(phone_number="415 555 0142", order_number="A1001")' in out
@@ -62,12 +66,12 @@ def test_example_runs_its_return_script(capsys: pytest.CaptureFixture[str]) -> N
     # The latency summary: one row per caller turn, p50/p95, and per tool.
     assert "Response latency: end of caller speech → first agent audio" in out
     turns = [line for line in out.splitlines() if " voice " in line and line.rstrip().endswith(" ms")]
-    assert len(turns) == 3
+    assert len(turns) == 4
     assert " p50 " in out and " p95 " in out
     assert "Tool round trip" in out
     for tool in ("verify_customer", "check_return_eligibility", "start_return"):
         assert any(line.strip().startswith(tool) and line.rstrip().endswith(" ms") for line in out.splitlines())
-    assert "✓ conversation completed: 3 caller turns, 3 tool calls, 1 handoff" in out
+    assert "✓ conversation completed: 4 caller turns, 3 tool calls, 1 handoff" in out
     assert "\x1b[" not in out  # not a terminal: plain text
     assert err == ""
 

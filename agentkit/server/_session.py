@@ -242,6 +242,10 @@ class ServerSession:
         self.conversation_id = self._new_id("conv")
         self.items: dict[str, _Item] = {}
         self.order: list[str] = []
+        # Every caller line this session heard, in order, deleted items included: which
+        # scripted line a new audio turn is follows what the caller already said, even when
+        # the client removed a line from the conversation (an input guardrail does that).
+        self._caller_lines: list[ConversationEntry] = []
         self._heap: list[tuple[float, int, _Out]] = []
         self._ready: list[JSON | CloseConnection] = []
         self._seq = itertools.count()
@@ -631,7 +635,7 @@ class ServerSession:
     def _add_user_audio(self, item_id: str, data: bytes, now: float, heard: str | None = None) -> None:
         fmt = self.input_format
         ms = audio.duration_ms(len(data), fmt)
-        text = self.model.transcribe(ms, self._entries_before(None)) if heard is None else heard
+        text = self.model.transcribe(ms, tuple(self._caller_lines)) if heard is None else heard
         previous = self.order[-1] if self.order else None
         item: JSON = {"id": item_id, "object": "realtime.item", "type": "message", "role": "user", "status": "completed", "content": [{"type": "input_audio", "transcript": None}]}
         self._insert(_Item(item, audio=data, audio_format=fmt, heard=text), previous)
@@ -651,6 +655,8 @@ class ServerSession:
     def _insert(self, item: _Item, previous: str | None) -> None:
         item_id = item.data["id"]
         self.items[item_id] = item
+        if item.data.get("type") == "message" and item.data.get("role") == "user":
+            self._caller_lines.append(ConversationEntry(kind="user", text=item.heard))
         if previous is None:
             self.order.append(item_id)
         elif previous == "root":

@@ -338,6 +338,22 @@ def test_manual_commit_and_transcription() -> None:
     assert any(e["type"] == "response.function_call_arguments.done" for e in out)
 
 
+def test_a_deleted_caller_line_still_counts_for_the_next_audio_turn() -> None:
+    # An input guardrail deletes the offending user item; the caller's next audio turn is
+    # still the script's next line, not the deleted one again.
+    h = Harness()
+    transcription = {"model": "gpt-4o-transcribe"}
+    h.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None, "transcription": transcription}}}})
+    h.append(audio.synthesize_speech("Where is my order 42?", engine="synthetic"))
+    first = next(e for e in h.send({"type": "input_audio_buffer.commit"}) if e["type"] == "input_audio_buffer.committed")
+    deleted = h.send({"type": "conversation.item.delete", "item_id": first["item_id"]})
+    assert h.types(deleted) == ["conversation.item.deleted"]
+    h.append(audio.synthesize_speech("Thanks, that is all.", engine="synthetic"))
+    out = h.send({"type": "input_audio_buffer.commit"})
+    completed = next(e for e in out if e["type"] == "conversation.item.input_audio_transcription.completed")
+    assert completed["transcript"] == "Thanks, that is all."
+
+
 def test_voice_cannot_change_after_audio() -> None:
     h = Harness()
     assert not [e for e in h.send({"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"voice": "ash"}}}}) if e["type"] == "error"]
