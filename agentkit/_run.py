@@ -25,6 +25,7 @@ complete (the summary is still printed).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import inspect
@@ -385,6 +386,11 @@ def run_command(args: argparse.Namespace) -> int:
         console.width = max(console.width, 120)
     # Reads the standard OTEL_* variables (and OTEL_TRACES_EXPORTER when --trace is absent).
     tracing = setup_tracing(args.trace)
+    # Everything loaded so far (definitions, pydantic, websockets, OpenTelemetry) lives as
+    # long as the process: move it out of the collector's reach, or each full collection
+    # walks it again and pauses the call for tens of milliseconds (see docs/run.md).
+    gc.collect()
+    gc.freeze()
     try:
         run = _Run(target, connection, plan, args, console, tracing.config)
         return anyio.run(run.main)

@@ -367,6 +367,10 @@ class Supervisor:
         frames, self._frames = self._frames, []
         return frames
 
+    def has_data_to_send(self) -> bool:
+        """Whether `data_to_send()` would return frames (without draining them)."""
+        return bool(self._frames)
+
     def events_to_emit(self) -> list[SessionEvent]:
         """The events for the app, in order; drains the buffer."""
         events, self._events = self._events, []
@@ -513,25 +517,34 @@ class Supervisor:
 
     def next_deadline(self) -> float | None:
         """When `tick()` must be called next (monotonic seconds), if ever."""
-        deadlines: list[float] = [
-            a.deadline for a in self._approvals.values() if a.deadline is not None
-        ]
-        deadlines.extend(self._gate.values())
+        # The session asks after every flush: no list is built unless approvals or held
+        # turns are waiting.
+        deadline: float | None = None
+        if self._approvals or self._gate:
+            deadlines = [a.deadline for a in self._approvals.values() if a.deadline is not None]
+            deadlines.extend(self._gate.values())
+            deadline = min(deadlines, default=None)
         if self._ended:
-            return min(deadlines, default=None)
+            return deadline
         limits = self.limits
         if limits.max_duration_s is not None and self._started_at is not None:
-            deadlines.append(self._started_at + limits.max_duration_s)
+            at = self._started_at + limits.max_duration_s
+            if deadline is None or at < deadline:
+                deadline = at
         if limits.idle_timeout_s is not None and self._last_activity is not None and self._online:
-            deadlines.append(self._last_activity + limits.idle_timeout_s)
+            at = self._last_activity + limits.idle_timeout_s
+            if deadline is None or at < deadline:
+                deadline = at
         if (
             self.renew_after_s is not None
             and self._connected_at is not None
             and self._online
             and not self._renew_due
         ):
-            deadlines.append(self._connected_at + self.renew_after_s)
-        return min(deadlines, default=None)
+            at = self._connected_at + self.renew_after_s
+            if deadline is None or at < deadline:
+                deadline = at
+        return deadline
 
     def tick(self, now: float) -> None:
         """Apply whatever is due at `now`: approval timeouts, held responses whose input
@@ -867,7 +880,11 @@ class Supervisor:
                 state = self._responses.get(rid)
                 if state is not None:
                     state.interrupted = True
-                if rid == self._active_response:
+                finished = any(
+                    isinstance(e, p.ResponseDone) and e.response_id == rid
+                    for e in self._held
+                )
+                if rid == self._active_response and not finished:
                     cancelled = rid
                     self._cancel(rid)
             self._deleted_by_us.add(check.item_id)
@@ -1202,6 +1219,10 @@ class Supervisor:
             # response`: a server-started response covers what we wanted; or a rate limit).
             self._create_in_flight = None
             self._maybe_create_response()
+        if event.code == "response_cancel_not_active" and self._cancel_sent is not None:
+            # Our cancel crossed the response's end on the wire: the response is over, which
+            # is what the cancel wanted. Not an error the app should see.
+            return
         error = event.to_exception()
         self._events.append(ErrorEvent(error, event.code))
         if event.code in _FATAL_CODES:

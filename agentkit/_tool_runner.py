@@ -133,14 +133,42 @@ class ToolRunner:
         self.error_formatter = error_formatter
         self._limiter = anyio.CapacityLimiter(max_threads)
 
+    def timeout_for(self, tool: FunctionTool | None) -> float | None:
+        """The seconds `tool` may run: its own `timeout`, else the runner's default."""
+        if tool is not None and tool.timeout is not None:
+            return tool.timeout
+        return self.default_timeout
+
+    def timed_out(self, name: str, timeout: float) -> ToolOutcome:
+        """The outcome of a call that ran past `timeout` (for a caller that owns the
+        deadline, see `run(scope=...)`)."""
+        return self._fail(
+            ToolFailure(
+                "timeout",
+                name,
+                f"the tool did not finish within {timeout:g}s",
+                TimeoutError(),
+            )
+        )
+
     async def run(
         self,
         name: str,
         tool: FunctionTool | None,
         arguments: str,
         ctx: RunContext[Any],
+        *,
+        scope: anyio.CancelScope | None = None,
     ) -> ToolOutcome:
-        """Validate, run and serialise one call. Never raises except for cancellation."""
+        """Validate, run and serialise one call. Never raises except for cancellation.
+
+        Args:
+            scope: The caller's cancel scope around this call. When given, the timeout is
+                set as that scope's deadline instead of nesting a second scope (one scope
+                per call is cheaper): a timeout then cancels the caller's scope, and the
+                caller reports it with `timed_out()` once the scope has caught the
+                cancellation past its deadline.
+        """
         if tool is None:
             agent = ctx.agent
             offered = sorted(t.name for t in agent.tools) if agent is not None else []
@@ -158,15 +186,13 @@ class ToolRunner:
             return self._fail(ToolFailure("invalid_arguments", name, exc.message, exc))
         timeout = tool.timeout if tool.timeout is not None else self.default_timeout
         try:
-            with anyio.fail_after(timeout):
-                if tool.is_async:
-                    value = await call()
-                else:
-                    # abandon_on_cancel: a timed-out sync tool cannot be stopped, but the
-                    # session stops waiting for it and the thread's result is dropped.
-                    value = await anyio.to_thread.run_sync(
-                        call, limiter=self._limiter, abandon_on_cancel=True
-                    )
+            if scope is not None:
+                if timeout is not None:
+                    scope.deadline = min(scope.deadline, anyio.current_time() + timeout)
+                value = await self._call(tool, call)
+            else:
+                with anyio.fail_after(timeout):
+                    value = await self._call(tool, call)
         except TimeoutError as exc:
             return self._fail(
                 ToolFailure("timeout", name, f"the tool did not finish within {timeout:g}s", exc)
@@ -178,6 +204,13 @@ class ToolRunner:
             return ToolOutcome(serialize_tool_output(value))
         except Exception as exc:
             return self._fail(ToolFailure("error", name, f"unserialisable result: {exc}", exc))
+
+    async def _call(self, tool: FunctionTool, call: Callable[[], Any]) -> Any:
+        if tool.is_async:
+            return await call()
+        # abandon_on_cancel: a timed-out sync tool cannot be stopped, but the session stops
+        # waiting for it and the thread's result is dropped.
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter, abandon_on_cancel=True)
 
     async def run_handoff(
         self,

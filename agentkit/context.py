@@ -24,7 +24,9 @@ class RunContext(Generic[TContext]):
     Attributes:
         context: The developer's own object given to the runner (a DB handle, the caller's id...).
         agent: The agent active when the call was made.
-        history: The conversation so far, as the runtime mirrors it (oldest first).
+        history: The conversation so far, as the runtime mirrors it (oldest first): in a
+            session, a read-only `HistoryView` of the items there were when the call was
+            made, snapshotted when first read (taking it costs nothing per call).
     """
 
     context: TContext

@@ -11,11 +11,11 @@ the app can hold them without seeing later changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-__all__ = ["History", "HistoryItem", "ItemKind"]
+__all__ = ["History", "HistoryItem", "HistoryView", "ItemKind"]
 
 ItemKind = Literal["message", "function_call", "function_call_output", "breadcrumb", "other"]
 
@@ -155,11 +155,12 @@ class History:
     `get()`, `len()` and iteration, which give frozen `HistoryItem` snapshots.
     """
 
-    __slots__ = ("_entries", "_local_ids", "_order")
+    __slots__ = ("_entries", "_local_ids", "_order", "_sequence")
 
     def __init__(self, initial: Iterable[HistoryItem] = ()) -> None:
         self._entries: dict[str, _Entry] = {}
         self._order: list[str] = []
+        self._sequence: list[_Entry] = []  # the entries in `_order`'s order, for `view()`
         self._local_ids = 0
         for item in initial:
             self._insert(self._entry_from_item(item), None)
@@ -170,6 +171,15 @@ class History:
         """Every item, oldest first (O(n): call it when you need it, not per delta)."""
         entries = self._entries
         return [entries[item_id].snapshot() for item_id in self._order]
+
+    def view(self) -> HistoryView:
+        """The items as they stand now, snapshotted only when first read.
+
+        Taking a view costs one copy of a list of references, however long the history:
+        the runtime gives one to every tool call (`RunContext.history`), and most tools
+        never read it.
+        """
+        return HistoryView(tuple(self._sequence))
 
     def get(self, item_id: str) -> HistoryItem | None:
         """The item with this id, if the conversation has it."""
@@ -256,7 +266,9 @@ class History:
         entry = self._entries.pop(item_id, None)
         if entry is None:
             return None
-        self._order.remove(item_id)
+        index = self._order.index(item_id)
+        del self._order[index]
+        del self._sequence[index]
         return entry.snapshot()
 
     def mark_guardrail(self, item_id: str, guardrail: str) -> HistoryItem | None:
@@ -318,10 +330,67 @@ class History:
         order = self._order
         if previous_item_id is None or not order or order[-1] == previous_item_id:
             order.append(entry.item_id)
+            self._sequence.append(entry)
             return
         try:
             index = order.index(previous_item_id)
         except ValueError:
             order.append(entry.item_id)
+            self._sequence.append(entry)
         else:
             order.insert(index + 1, entry.item_id)
+            self._sequence.insert(index + 1, entry)
+
+
+class HistoryView(Sequence[HistoryItem]):
+    """A read-only sequence of the items a `History` held when the view was taken
+    (`History.view()`), oldest first: what `RunContext.history` is.
+
+    Which items it holds, and their order, are fixed when it is taken; their frozen
+    `HistoryItem` snapshots are made on first read (so a text still streaming then reads as
+    far as it got), and kept. It compares equal to a list of the same items.
+    """
+
+    __slots__ = ("_entries", "_items")
+
+    def __init__(self, entries: tuple[_Entry, ...] = ()) -> None:
+        self._entries = entries
+        self._items: list[HistoryItem] | None = None
+
+    def _materialised(self) -> list[HistoryItem]:
+        items = self._items
+        if items is None:
+            items = self._items = [entry.snapshot() for entry in self._entries]
+            self._entries = ()
+        return items
+
+    def __len__(self) -> int:
+        items = self._items
+        return len(self._entries) if items is None else len(items)
+
+    @overload
+    def __getitem__(self, index: int) -> HistoryItem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[HistoryItem]: ...
+
+    def __getitem__(self, index: int | slice) -> HistoryItem | list[HistoryItem]:
+        return self._materialised()[index]
+
+    def __iter__(self) -> Iterator[HistoryItem]:
+        return iter(self._materialised())
+
+    def __reversed__(self) -> Iterator[HistoryItem]:
+        return reversed(self._materialised())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HistoryView):
+            return self._materialised() == other._materialised()
+        if isinstance(other, list):
+            return self._materialised() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HistoryView({self._materialised()!r})"

@@ -22,7 +22,6 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, assert_never
 
@@ -145,9 +144,15 @@ class RealtimeSession(Generic[TContext]):
         self._queue: deque[SessionEvent] = deque()
         self._dropped = (0, 0, 0)  # events, audio chunks, audio bytes
         self._wakeup = anyio.Event()
+        # The running backend's own `Event` class: `anyio.Event()` looks the backend up on
+        # every call, and the iterator makes one each time it waits (once per event when
+        # the app keeps up).
+        self._new_event: Callable[[], anyio.Event] = type(self._wakeup)
         self._timer_wakeup = anyio.Event()
         self._timer_deadline: float | None = None
-        self._send_lock = anyio.Lock()
+        # fast_acquire: the default acquire adds two checkpoints (one a shielded `sleep(0)`)
+        # to every flush that sends something.
+        self._send_lock = anyio.Lock(fast_acquire=True)
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._task_group: TaskGroup | None = None
         # Background work (pump, timers, tools) runs in its own task group under its own
@@ -316,8 +321,8 @@ class RealtimeSession(Generic[TContext]):
                 if self._fatal is not None:
                     raise self._fatal
                 return
-            self._wakeup = anyio.Event()
-            await self._wakeup.wait()
+            self._wakeup = wakeup = self._new_event()
+            await wakeup.wait()
 
     # -- app calls ------------------------------------------------------------------------------
 
@@ -501,7 +506,7 @@ class RealtimeSession(Generic[TContext]):
         supervisor = self._supervisor
         while not self._closing:
             deadline = self._timer_deadline = supervisor.next_deadline()
-            self._timer_wakeup = anyio.Event()
+            self._timer_wakeup = self._new_event()
             if deadline is None:
                 await self._timer_wakeup.wait()
                 continue
@@ -515,30 +520,50 @@ class RealtimeSession(Generic[TContext]):
 
     async def _flush(self) -> None:
         supervisor = self._supervisor
-        async with self._send_lock:
-            # Drain all three at once, so frames go out in the order they were decided.
-            frames = supervisor.data_to_send()
+        lock = self._send_lock
+        if supervisor.has_data_to_send() or lock.locked():
+            async with lock:
+                # Drain all three at once, so frames go out in the order they were decided.
+                frames = supervisor.data_to_send()
+                events = supervisor.events_to_emit()
+                commands = supervisor.commands()
+                send = self._transport.send
+                tracer = self._tracer
+                if tracer is None:
+                    for frame in frames:
+                        await send(frame)
+                else:
+                    for frame in frames:
+                        await send(frame)
+                        tracer.frame_sent(frame)  # a response.create starts the first-audio clock
+        else:
+            # Nothing to send and no flush between its drain and its delivery: the lock
+            # orders nothing here, so skip it (most inbound frames, every audio delta).
             events = supervisor.events_to_emit()
             commands = supervisor.commands()
-            send = self._transport.send
-            tracer = self._tracer
-            if tracer is None:
-                for frame in frames:
-                    await send(frame)
+        if events:
+            queue = self._queue
+            if (
+                self._tracer is None
+                and not self._handlers
+                and len(queue) + len(events) <= self._max_queued
+            ):
+                # What `_deliver` does when nobody observes and nothing overflows.
+                queue.extend(events)
+                self._wakeup.set()
             else:
-                for frame in frames:
-                    await send(frame)
-                    tracer.frame_sent(frame)  # a response.create starts the first-audio clock
-        for event in events:
-            await self._deliver(event)
-        for command in commands:
-            self._execute(command)
+                for event in events:
+                    await self._deliver(event)
+        if commands:
+            for command in commands:
+                self._execute(command)
         deadline = supervisor.next_deadline()
-        waiting = self._timer_deadline
-        # Wake the timer only for an earlier deadline: a later one it finds when it wakes.
-        if deadline is not None and (waiting is None or deadline < waiting):
-            self._timer_deadline = deadline
-            self._timer_wakeup.set()
+        if deadline is not None:
+            waiting = self._timer_deadline
+            # Wake the timer only for an earlier deadline: a later one it finds when it wakes.
+            if waiting is None or deadline < waiting:
+                self._timer_deadline = deadline
+                self._timer_wakeup.set()
 
     async def _deliver(self, event: SessionEvent) -> None:
         if self._tracer is not None:
@@ -619,20 +644,32 @@ class RealtimeSession(Generic[TContext]):
             logger.debug("closing the transport failed", exc_info=True)
 
     async def _run_tool(self, command: RunTool, scope: anyio.CancelScope) -> None:
+        call_id = command.call_id
+        tools = self._tools
+        outcome = None
+        # One cancel scope per call: an interruption cancels it (`CancelTool`), and the
+        # runner sets the tool's timeout as its deadline.
         with scope:
-            ctx = self._run_context(command.agent, command.call_id)
-            # Under its `execute_tool` span, so the tool's own spans nest there (worker
-            # threads too: anyio runs sync tools in a copy of this context).
-            traced: AbstractContextManager[None] = (
-                nullcontext() if self._tracer is None else self._tracer.tool_context(command.call_id)
-            )
-            with traced:
-                outcome = await self._tools.run(
-                    command.name, command.tool, command.arguments, ctx
+            ctx = self._run_context(command.agent, call_id)
+            if self._tracer is None:
+                outcome = await tools.run(
+                    command.name, command.tool, command.arguments, ctx, scope=scope
                 )
-            self._scopes.pop(command.call_id, None)
-            self._supervisor.tool_finished(command.call_id, outcome.output, error=outcome.error)
-            await self._flush_quietly()
+            else:
+                # Under its `execute_tool` span, so the tool's own spans nest there (worker
+                # threads too: anyio runs sync tools in a copy of this context).
+                with self._tracer.tool_context(call_id):
+                    outcome = await tools.run(
+                        command.name, command.tool, command.arguments, ctx, scope=scope
+                    )
+        if self._scopes.get(call_id) is not scope:
+            return  # cancelled by an interruption or by close(): the supervisor answered it
+        del self._scopes[call_id]
+        if outcome is None:
+            # The scope caught a cancellation nobody asked for: its deadline, the timeout.
+            outcome = tools.timed_out(command.name, tools.timeout_for(command.tool) or 0.0)
+        self._supervisor.tool_finished(call_id, outcome.output, error=outcome.error)
+        await self._flush_quietly()
 
     async def _run_handoff(self, command: RunHandoff, scope: anyio.CancelScope) -> None:
         with scope:
@@ -712,7 +749,9 @@ class RealtimeSession(Generic[TContext]):
         return RunContext(
             context=self.context,
             agent=agent,
-            history=supervisor.history.items(),
+            # A view, not a copy: most tools never read the history, and copying it cost
+            # O(length) per call.
+            history=supervisor.history.view(),
             _breadcrumb_sink=breadcrumb,
         )
 

@@ -6,17 +6,15 @@ CPU 1), loopback only:
 
 1. **Tool turnaround.** The time between `response.function_call_arguments.done` reaching the
    client's socket and the `function_call_output` item, then the `response.create`, leaving
-   it, with a trivial async tool. An instrumented WebSocket proxy in front of the server (in
-   the server's process) timestamps both at the client's socket: *after* it wrote the
-   `arguments.done` frame to the client, *when* it read the client's frames. Everything the
-   client does in between is in the interval: decoding `arguments.done`, `output_item.done`,
-   `conversation.item.done`, `response.done` (which both clients must wait for before a
-   `response.create`), dispatching the tool, encoding and sending. So is a constant the
-   client does not cause: loopback, the proxy's own event loop and websockets framing. That
-   constant is measured by a **floor** client (raw `websockets` + orjson, the least any
-   client can do: answer on `output_item.done`, ask on `response.done`) through the same
-   proxy. A framework's *added* time at pXX is its pXX minus the floor's median: the whole
-   tail is charged to the framework, none to noise.
+   it, with a trivial async tool. A probe wraps the `websockets` connection class all three
+   clients use (`SocketProbe`): *in* when the event loop hands it the bytes holding
+   `arguments.done`, *out* when it writes a frame. Everything the client does in between is in
+   the interval: decoding `arguments.done`, `output_item.done`, `conversation.item.done`,
+   `response.done` (which both frameworks must wait for before a `response.create`),
+   dispatching the tool, encoding and sending. A **floor** client (raw `websockets` + orjson,
+   the least any client can do) measures what `websockets` itself costs; a framework's
+   *added* time at pXX is its pXX minus the floor's median: the whole tail is charged to the
+   framework, none to noise.
 2. **CPU per session-second of two-way audio.** K sessions each stream 100 ms of PCM16 up
    every 100 ms (real time) while the server (real-time pace) speaks a long answer after
    another; the client consumes every event. Client CPU (`time.process_time`) over the
@@ -64,6 +62,7 @@ AUDIO_SCRIPT: dict[str, Any] = {"turns": [], "fallback": LONG_REPLY}
 CHUNK = bytes(4800)  # 100 ms of 24 kHz PCM16 silence: the server VAD hears no turn
 MODEL_QUERY = "?model=gpt-realtime"
 FRAMEWORKS = ("agentkit", "openai-agents")
+GC_MODE = "freeze"  # set from --gc; passed to every client process
 
 
 def tool_script(calls: int) -> dict[str, Any]:
@@ -532,12 +531,30 @@ async def idle_memory(framework: str, url: str, sessions: int, traced: bool) -> 
     }
 
 
+def _import_client(framework: str) -> None:
+    """What a client process loads at startup, before it takes calls."""
+    import websockets.asyncio.client  # noqa: F401
+
+    if framework == "agentkit":
+        import agentkit.runner
+        import agentkit.transports  # noqa: F401
+    elif framework == "openai-agents":
+        import agents
+        import agents.realtime  # noqa: F401
+
+
 def worker(args: argparse.Namespace) -> None:
     _pin(1)
     import logging
 
     logging.disable(logging.WARNING)  # the peer logs at warning level on some server events
     scenario, framework, url = args.worker, args.framework, args.url
+    if args.gc == "freeze":
+        # The same for the three clients: what a service does once its startup is done
+        # (docs/run.md). Without it, each full collection walks the startup heap again.
+        _import_client(framework)
+        gc.collect()
+        gc.freeze()
     job: Callable[[], Awaitable[dict[str, Any]]]
     if scenario == "tool":
         job = lambda: tool_turnaround(framework, url, args.sessions, args.calls)  # noqa: E731
@@ -562,7 +579,7 @@ class Server:
 
 def run_worker(scenario: str, framework: str, url: str, **options: Any) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", scenario, "--framework", framework]
-    command += ["--url", url]
+    command += ["--url", url, "--gc", GC_MODE]
     for key, value in options.items():
         command += [f"--{key}", str(value)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
@@ -597,6 +614,13 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("tools", "audio", "memory"), action="append", help="run only these"
     )
+    parser.add_argument(
+        "--gc",
+        choices=("freeze", "default"),
+        default="freeze",
+        help="every client process freezes its startup heap (gc.freeze) before its "
+        "workload (default), or leaves the collector as it is",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--framework", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -608,6 +632,8 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    global GC_MODE
+    GC_MODE = args.gc
     if args.quick:
         args.calls, args.warmup, args.sessions, args.seconds = 60, 10, 3, 3.0
         args.calls_per_session = 35
@@ -625,7 +651,8 @@ def main() -> None:
         server.urls = json.loads(process.stdout.readline())
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; server in its own process"
-            " (CPU 0), each client in a fresh process (CPU 1); loopback\n"
+            " (CPU 0), each client in a fresh process (CPU 1); loopback; client gc: "
+            f"{'gc.freeze() after startup (all three)' if args.gc == 'freeze' else 'default'}\n"
         )
         parts = args.only or ["tools", "audio", "memory"]
         if "tools" in parts:

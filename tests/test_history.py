@@ -100,3 +100,22 @@ def test_seeding_and_notes() -> None:
 def test_event_names_match_the_event_union() -> None:
     names = {cls.type for cls in typing.get_args(events.SessionEvent)}
     assert names == set(typing.get_args(events.SessionEventName))
+
+
+def test_view_holds_the_items_of_its_time_and_snapshots_on_first_read() -> None:
+    from agentkit.history import HistoryView
+
+    history = History([HistoryItem.user("hi", item_id="u1")])
+    history.upsert({"id": "a1", "type": "message", "role": "assistant", "status": "in_progress"})
+    history.append_text("a1", "Hel")
+    view = history.view()
+    assert isinstance(view, HistoryView) and len(view) == 2
+    history.append_text("a1", "lo")  # read at first access: as far as it got
+    history.add_note("later")  # taken after the view: not in it
+    history.delete("u1")  # deleted after the view: still in it
+    assert [item.item_id for item in view] == ["u1", "a1"]
+    assert view[1].text == "Hello" and view[-1] is view[1]
+    history.append_text("a1", "!")  # snapshotted now: frozen from here on
+    assert view[1].text == "Hello"
+    assert view == [view[0], view[1]] and view[:1] == [view[0]]
+    assert History().view() == []
