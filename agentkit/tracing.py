@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from .errors import ConfigError
 from .events import AudioOut, ErrorEvent, SessionStatus
@@ -165,7 +166,8 @@ _LATENCY_BUCKETS: Final = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3
 _DURATION_BUCKETS: Final = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
 
 # A `response.create` frame as `protocol.encode_response_create` writes it: the `type` key
-# first (a test pins this).
+# first (a test pins this). Most frames sent are audio appends: the first character of their
+# type (index 9, after `{"type":"`) rejects them for half the cost of `startswith` alone.
 _RESPONSE_CREATE_PREFIX: Final = '{"type":"response.create"'
 # Items of finished responses remembered for interruptions (a few: only the latest plays).
 _PLAYED_ITEMS_KEPT: Final = 8
@@ -326,6 +328,7 @@ class _Turn:
     item_id: str | None = None
     speech_end: float | None = None
     ended: bool = False
+    item_recorded: bool = False  # the item id went in with the start attributes
 
 
 @dataclass(slots=True)
@@ -338,6 +341,10 @@ class _Response:
     requested_at: float | None
     first_audio: float | None = None
     interrupted: bool = False
+    # What the response learns while it runs (time to first audio, usage, status), set on
+    # its span in one call when it ends: each `set_attribute` costs the SDK a lock and a
+    # cleaning pass of its own.
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
     # With content capture: the transcript so far (the final one, held back by output
     # guardrails, often arrives after the response is done and its span has ended).
     text: list[str] = field(default_factory=list)
@@ -451,6 +458,7 @@ class SessionTracer:
         self._reconnect: _Reconnect | None = None
         self._limit: str | None = None
         self._ended = False
+        self._attribute_sets: dict[tuple[str, str | None], dict[str, str]] = {}
         self._metrics.active_sessions.add(1, self._common)
         # Dispatch on the event's `type` string: one dict lookup per event, no isinstance
         # chain on the audio path, and events this version does not know are ignored.
@@ -504,6 +512,11 @@ class SessionTracer:
 
     def frame_sent(self, frame: str) -> None:
         """A client frame went out; a `response.create` starts the time-to-first-audio clock."""
+        try:
+            if frame[9] != "r":  # a literal: a slice or a global costs as much as it saves
+                return
+        except IndexError:
+            return  # shorter than any client event
         if frame.startswith(_RESPONSE_CREATE_PREFIX):
             self._requests.append(_Pending(self._clock()))
 
@@ -512,10 +525,8 @@ class SessionTracer:
         turn = self._begin_turn("text")
         now = turn.started
         turn.speech_end = now
-        if self._capture:
-            turn.span.set_attribute("agentkit.user_turn.transcript", text)
         self._latency_from = (now, "text")
-        self._end_turn(turn)
+        self._end_turn(turn, text if self._capture else None)
 
     def turn_started(self) -> None:
         """Push-to-talk pressed: the caller starts speaking."""
@@ -617,8 +628,7 @@ class SessionTracer:
             if self._awaiting_speaker is not None:
                 self._end_handoff(self._awaiting_speaker, now, spoke=False)
             for call_id, (span, _) in list(self._tools.items()):
-                span.set_attribute("agentkit.tool.cancelled", True)
-                span.set_attribute(ERROR_TYPE, "session_ended")
+                span.set_attributes({"agentkit.tool.cancelled": True, ERROR_TYPE: "session_ended"})
                 span.end(end_ns)
                 del self._tools[call_id]
             for span in self._approvals.values():
@@ -626,7 +636,7 @@ class SessionTracer:
                 span.end(end_ns)
             self._approvals.clear()
             for response in list(self._responses.values()):
-                response.span.set_attribute("agentkit.response.status", "unfinished")
+                response.attributes["agentkit.response.status"] = "unfinished"
                 self._close_response(response, now)
             for turn in list(self._open_turns.values()):
                 self._end_turn(turn)
@@ -636,16 +646,18 @@ class SessionTracer:
                 self._end_reconnect("gave_up", now)
             self._agent_span.end(end_ns)
             span = self._session_span
+            attributes: dict[str, AttributeValue] = {}
             if error is not None:
                 status = "failed"
-                span.set_attribute(ERROR_TYPE, _error_type(error))
+                attributes[ERROR_TYPE] = _error_type(error)
                 span.set_status(Status(StatusCode.ERROR, _error_type(error)))
             elif self._limit is not None:
                 status = "limit_reached"
-                span.set_attribute("agentkit.session.limit", self._limit)
+                attributes["agentkit.session.limit"] = self._limit
             else:
                 status = "closed"
-            span.set_attribute("agentkit.session.status", status)
+            attributes["agentkit.session.status"] = status
+            span.set_attributes(attributes)
             span.end(end_ns)
         finally:
             self._metrics.active_sessions.add(-1, self._common)
@@ -661,22 +673,16 @@ class SessionTracer:
         now = self._clock()
         response.first_audio = now
         since = response.requested_at if response.requested_at is not None else response.started
-        response.span.set_attribute("agentkit.response.time_to_first_audio_s", now - since)
+        response.attributes["agentkit.response.time_to_first_audio_s"] = now - since
         if response.requested_at is not None:
             self._metrics.time_to_first_audio.record(
-                now - response.requested_at,
-                {**self._common, GEN_AI_AGENT_NAME: response.agent_name},
+                now - response.requested_at, self._agent_attributes(response.agent_name)
             )
         if self._latency_from is not None:
             start, detection = self._latency_from
             self._latency_from = None
             self._metrics.response_latency.record(
-                now - start,
-                {
-                    **self._common,
-                    GEN_AI_AGENT_NAME: response.agent_name,
-                    "agentkit.turn.detection": detection,
-                },
+                now - start, self._agent_attributes(response.agent_name, detection)
             )
         handoff = self._awaiting_speaker
         if handoff is not None and handoff.to_agent == response.agent_name:
@@ -715,17 +721,19 @@ class SessionTracer:
         response = self._responses.get(event.response_id)
         if response is None:
             return
-        response.span.set_attribute("agentkit.response.status", event.status)
+        response.attributes["agentkit.response.status"] = event.status
         self._close_response(response, self._clock())
 
     def _close_response(self, response: _Response, now: float) -> None:
         span = response.span
-        span.set_attribute("agentkit.response.interrupted", response.interrupted)
+        attributes = response.attributes
+        attributes["agentkit.response.interrupted"] = response.interrupted
         transcript = response.transcript
         if transcript is None:
             transcript = "".join(response.text)
         if transcript:
-            span.set_attribute("agentkit.response.transcript", transcript)
+            attributes["agentkit.response.transcript"] = transcript
+        span.set_attributes(attributes)
         span.end(self._ns(now))
         del self._responses[response.response_id]
         if self._audio_response == response.response_id:
@@ -740,21 +748,23 @@ class SessionTracer:
 
     def _on_audio_interrupted(self, event: AudioInterrupted) -> None:
         response = self._item_response.get(event.item_id)
-        attributes = {**self._common}
         details: dict[str, Any] = {
             "agentkit.item.id": event.item_id,
             "agentkit.played_ms": event.played_ms,
         }
+        attributes: Mapping[str, str]
         if response is not None:
             response.interrupted = True
             response.span.add_event("agentkit.interruption", details, self._ns(self._clock()))
-            attributes[GEN_AI_AGENT_NAME] = response.agent_name
+            attributes = self._agent_attributes(response.agent_name)
         else:
             # Generated in full, cut while playing: the response span has ended.
             agent = self._played_items.get(event.item_id)
             if agent is not None:
-                attributes[GEN_AI_AGENT_NAME] = agent
+                attributes = self._agent_attributes(agent)
                 details[GEN_AI_AGENT_NAME] = agent
+            else:
+                attributes = self._common
             self._session_span.add_event("agentkit.interruption", details, self._ns(self._clock()))
         self._metrics.interruptions.add(1, attributes)
 
@@ -762,9 +772,7 @@ class SessionTracer:
         turn = self._open_turns.get(event.item_id)
         if turn is None:
             return
-        if self._capture:
-            turn.span.set_attribute("agentkit.user_turn.transcript", event.transcript)
-        self._end_turn(turn)
+        self._end_turn(turn, event.transcript if self._capture else None)
 
     def _on_assistant_delta(self, event: AssistantTranscriptDelta) -> None:
         # Only with content capture: text-only responses have no audio to map their items.
@@ -808,17 +816,20 @@ class SessionTracer:
         span, started = entry
         now = self._clock()
         error = event.error
-        span.set_attribute("agentkit.tool.timeout", error == "timeout")
-        span.set_attribute("agentkit.tool.cancelled", error == "cancelled")
+        ended: dict[str, AttributeValue] = {
+            "agentkit.tool.timeout": error == "timeout",
+            "agentkit.tool.cancelled": error == "cancelled",
+        }
         if self._capture:
-            span.set_attribute(GEN_AI_TOOL_CALL_RESULT, event.output)
+            ended[GEN_AI_TOOL_CALL_RESULT] = event.output
         attributes = {GEN_AI_TOOL_NAME: event.tool_name, GEN_AI_AGENT_NAME: event.agent_name}
         if error is not None:
-            span.set_attribute(ERROR_TYPE, error)
+            ended[ERROR_TYPE] = error
             attributes[ERROR_TYPE] = error
             if error not in _NOT_FAILURES:
                 span.set_status(Status(StatusCode.ERROR, error))
                 self._metrics.tool_failures.add(1, attributes)
+        span.set_attributes(ended)
         span.end(self._ns(now))
         self._metrics.tool_duration.record(now - started, attributes)
 
@@ -844,8 +855,9 @@ class SessionTracer:
         span = self._approvals.pop(event.call_id, None)
         if span is None:
             return
-        span.set_attribute("agentkit.approval.approved", event.approved)
-        span.set_attribute("agentkit.approval.by", event.by)
+        span.set_attributes(
+            {"agentkit.approval.approved": event.approved, "agentkit.approval.by": event.by}
+        )
         span.end(self._ns(self._clock()))
         if not event.approved:
             self._call_parents.pop(event.call_id, None)
@@ -945,7 +957,7 @@ class SessionTracer:
         if event.code == "conversation_already_has_active_response" and self._requests:
             # Our response.create was refused: no response will answer it.
             self._requests.popleft()
-        self._metrics.errors.add(1, {**self._common, ERROR_TYPE: kind})
+        self._metrics.errors.add(1, {**self._common, ERROR_TYPE: kind})  # rare: not cached
         attributes = {ERROR_TYPE: kind}
         if self._capture:
             # Messages may quote what the model sent (a malformed call's arguments).
@@ -958,8 +970,7 @@ class SessionTracer:
     # -- wire events ----------------------------------------------------------------------------
 
     def _on_speech_started(self, event: InputAudioBufferSpeechStarted) -> None:
-        turn = self._begin_turn("server_vad")
-        turn.item_id = event.item_id
+        turn = self._begin_turn("server_vad", event.item_id)
         self._open_turns[event.item_id] = turn
 
     def _on_speech_stopped(self, event: InputAudioBufferSpeechStopped) -> None:
@@ -980,15 +991,15 @@ class SessionTracer:
         response = self._responses.get(event.response_id)
         if response is None or not response.span.is_recording():
             return
-        span = response.span
+        attributes = response.attributes  # set on the span when the response ends
         body = event.response
         details = body.get("status_details")
         reason = details.get("reason") if isinstance(details, Mapping) else None
         if isinstance(reason, str):
-            span.set_attribute("agentkit.response.status_reason", reason)
+            attributes["agentkit.response.status_reason"] = reason
             if reason == "turn_detected":
                 response.interrupted = True
-        span.set_attribute(GEN_AI_RESPONSE_FINISH_REASONS, [reason or event.status])
+        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [reason or event.status]
         usage = body.get("usage")
         if isinstance(usage, Mapping):
             for key, name in (
@@ -997,20 +1008,20 @@ class SessionTracer:
             ):
                 value = usage.get(key)
                 if isinstance(value, int):
-                    span.set_attribute(name, value)
+                    attributes[name] = value
             input_details = usage.get("input_token_details")
             if isinstance(input_details, Mapping):
                 cached = input_details.get("cached_tokens")
                 if isinstance(cached, int):
-                    span.set_attribute(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cached)
+                    attributes[GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
                 audio = input_details.get("audio_tokens")
                 if isinstance(audio, int):
-                    span.set_attribute("agentkit.usage.input_audio_tokens", audio)
+                    attributes["agentkit.usage.input_audio_tokens"] = audio
             output_details = usage.get("output_token_details")
             if isinstance(output_details, Mapping):
                 audio = output_details.get("audio_tokens")
                 if isinstance(audio, int):
-                    span.set_attribute("agentkit.usage.output_audio_tokens", audio)
+                    attributes["agentkit.usage.output_audio_tokens"] = audio
 
     def _on_truncated(self, event: ConversationItemTruncated) -> None:
         response = self._item_response.get(event.item_id)
@@ -1032,6 +1043,18 @@ class SessionTracer:
 
     def _ns(self, t: float) -> int:
         return self._epoch_ns + int(t * 1e9)
+
+    def _agent_attributes(self, agent: str, detection: str | None = None) -> Mapping[str, str]:
+        """A metric point's attributes, built once per agent (and turn detection): the SDK
+        copies and hashes them on every point, they are never mutated."""
+        key = (agent, detection)
+        attributes = self._attribute_sets.get(key)
+        if attributes is None:
+            attributes = {**self._common, GEN_AI_AGENT_NAME: agent}
+            if detection is not None:
+                attributes["agentkit.turn.detection"] = detection
+            self._attribute_sets[key] = attributes
+        return attributes
 
     def _start_agent(self, name: str, now: float) -> tuple[Span, Context]:
         span = self._tracer.start_span(
@@ -1055,7 +1078,7 @@ class SessionTracer:
             return self._turn.context
         return self._agent_context
 
-    def _begin_turn(self, detection: TurnDetection) -> _Turn:
+    def _begin_turn(self, detection: TurnDetection, item_id: str | None = None) -> _Turn:
         now = self._clock()
         previous = self._turn
         if previous is not None and not previous.ended:
@@ -1072,31 +1095,49 @@ class SessionTracer:
             # The caller spoke before the new agent did: the transfer is over, silently.
             self._end_handoff(self._awaiting_speaker, now, spoke=False)
         self._turn_count += 1
+        attributes: dict[str, AttributeValue] = {
+            "agentkit.turn.number": self._turn_count,
+            "agentkit.turn.detection": detection,
+            GEN_AI_AGENT_NAME: self._agent_name,
+        }
+        if item_id is not None:
+            # Server VAD names the item up front: one SDK call fewer when the turn ends.
+            attributes["agentkit.turn.item_id"] = item_id
         span = self._tracer.start_span(
             USER_TURN_SPAN,
             context=self._agent_context,
-            attributes={
-                "agentkit.turn.number": self._turn_count,
-                "agentkit.turn.detection": detection,
-                GEN_AI_AGENT_NAME: self._agent_name,
-            },
+            attributes=attributes,
             start_time=self._ns(now),
         )
-        turn = _Turn(span, trace.set_span_in_context(span), detection, now)
+        turn = _Turn(
+            span,
+            trace.set_span_in_context(span),
+            detection,
+            now,
+            item_id=item_id,
+            item_recorded=item_id is not None,
+        )
         self._turn = turn
         self._last_response = None
         self._latency_from = None
         return turn
 
-    def _end_turn(self, turn: _Turn) -> None:
+    def _end_turn(self, turn: _Turn, transcript: str | None = None) -> None:
         """End a turn span at the end of its speech, even when closed later (its transcript
-        comes after the caller stopped talking)."""
+        comes after the caller stopped talking). `transcript`: to record (content capture
+        already checked)."""
         if turn.ended:
             return
         turn.ended = True
+        attributes: dict[str, AttributeValue] = {}
         if turn.item_id is not None:
             self._open_turns.pop(turn.item_id, None)
-            turn.span.set_attribute("agentkit.turn.item_id", turn.item_id)
+            if not turn.item_recorded:
+                attributes["agentkit.turn.item_id"] = turn.item_id
+        if transcript is not None:
+            attributes["agentkit.user_turn.transcript"] = transcript
+        if attributes:
+            turn.span.set_attributes(attributes)
         end = turn.speech_end if turn.speech_end is not None else self._clock()
         turn.span.end(self._ns(end))
 
@@ -1171,15 +1212,15 @@ class GuardrailCheck:
     def finished(self, verdict: GuardrailVerdict, text: str | None = None) -> None:
         """Record which guardrail tripped (if any) and which ones raised. `text`, the text
         that was checked, is recorded only with content capture."""
-        span = self._span
         tripped = verdict.tripped
-        span.set_attribute("agentkit.guardrail.tripped", tripped is not None)
+        attributes: dict[str, AttributeValue] = {"agentkit.guardrail.tripped": tripped is not None}
         if tripped is not None:
-            span.set_attribute("agentkit.guardrail.name", tripped.name)
+            attributes["agentkit.guardrail.name"] = tripped.name
         if verdict.errors:
-            span.set_attribute("agentkit.guardrail.errors", [name for name, _ in verdict.errors])
+            attributes["agentkit.guardrail.errors"] = [name for name, _ in verdict.errors]
         if text is not None and self._tracer._capture:
-            span.set_attribute("agentkit.guardrail.text", text)
+            attributes["agentkit.guardrail.text"] = text
+        self._span.set_attributes(attributes)
 
 
 def _global_sdk_installed() -> bool:

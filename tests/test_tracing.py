@@ -832,6 +832,7 @@ def test_semconv_names_match_the_installed_conventions() -> None:
 def test_response_create_frames_are_recognised(harness: Harness, frame: str) -> None:
     harness.tracer.frame_sent(p.encode_input_audio_append(AUDIO))
     harness.tracer.frame_sent(p.encode_response_cancel())
+    harness.tracer.frame_sent("{}")  # shorter than the type's first character: no error
     harness.tracer.frame_sent(frame)
     harness.at(1.0, AgentStart("authentication", "resp_1"))
     harness.at(1.0, AgentEnd("authentication", "resp_1", "completed"))
