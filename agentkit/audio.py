@@ -37,6 +37,7 @@ import numpy.typing as npt
 __all__ = [
     "PCM16_SAMPLE_RATE",
     "AudioFormat",
+    "SpeechEngine",
     "alaw_decode",
     "alaw_encode",
     "bytes_for_ms",
@@ -309,12 +310,16 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+SpeechEngine = Literal["auto", "synthetic", "espeak"]
+"""Which voice `synthesize_speech` uses: espeak-ng when installed (`auto`), or always one."""
+
+
 def synthesize_speech(
     text: str,
     *,
     sample_rate: int = PCM16_SAMPLE_RATE,
     words_per_minute: int = 165,
-    engine: Literal["auto", "synthetic", "espeak"] = "auto",
+    engine: SpeechEngine = "auto",
 ) -> bytes:
     """PCM16 mono speech for `text`, deterministic for the same arguments.
 

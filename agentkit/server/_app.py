@@ -41,6 +41,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
+from ..audio import SpeechEngine
 from ..dialects import Dialect, server_event_ga_to_beta
 from ..errors import CompileError
 from ._session import CloseConnection, Pace, ServerSession, SessionOptions, _ClientError
@@ -281,6 +282,7 @@ class LocalRealtimeServer:
         max_session_duration_s: float = 3600.0,
         audio_chunk_ms: int = 100,
         words_per_minute: int = 165,
+        speech_engine: SpeechEngine = "auto",
     ) -> None:
         if script is not None and model is not None:
             raise ValueError("pass either script= or model=, not both")
@@ -295,6 +297,7 @@ class LocalRealtimeServer:
         self.max_session_duration_s = max_session_duration_s
         self.audio_chunk_ms = audio_chunk_ms
         self.words_per_minute = words_per_minute
+        self.speech_engine: SpeechEngine = speech_engine
         self._server: Server | None = None
         self._hubs: dict[str, _Hub] = {}
         self._attach: dict[ServerConnection, _Attach] = {}
@@ -505,6 +508,7 @@ class LocalRealtimeServer:
             max_duration_s=self.max_session_duration_s,
             audio_chunk_ms=self.audio_chunk_ms,
             words_per_minute=self.words_per_minute,
+            speech_engine=self.speech_engine,
             model=str(chosen),
         )
 

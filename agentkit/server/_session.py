@@ -28,7 +28,7 @@ import orjson
 import pybase64
 
 from .. import audio
-from ..audio import AudioFormat
+from ..audio import AudioFormat, SpeechEngine
 from ..dialects import Dialect, client_event_beta_to_ga
 from ..errors import CompileError
 from .model import ConversationEntry, FunctionCall, Message, ResponseModel, ResponseRequest
@@ -99,6 +99,9 @@ class SessionOptions:
     max_duration_s: float = 3600.0
     audio_chunk_ms: int = 100
     words_per_minute: int = 165
+    speech_engine: SpeechEngine = "auto"
+    """`auto`: espeak-ng when installed (intelligible), else the synthetic voice, whose
+    durations are exact (`synthetic`: always, for tests that check audio arithmetic)."""
     model: str = "gpt-realtime"
     voice: str = "marin"
     request_limit: int = 5000
@@ -921,7 +924,7 @@ class ServerSession:
     def _plan_audio(self, response: _Response, plan: _OutputPlan, index: int, offset: float, fast: bool) -> float:
         rid, item_id = response.id, plan.item["id"]
         fmt = response.audio_format
-        encoded, chunks_b64 = _spoken(plan.transcript, self.options.words_per_minute, fmt, self.options.audio_chunk_ms)
+        encoded, chunks_b64 = _spoken(plan.transcript, self.options.words_per_minute, fmt, self.options.audio_chunk_ms, self.options.speech_engine)
         plan.audio = encoded
         total_ms = audio.duration_ms(len(encoded), fmt)
         words = plan.transcript.split(" ") if plan.transcript.strip() else []
@@ -1091,11 +1094,11 @@ def _format_name(value: Any, param: str) -> AudioFormat:
 
 
 @functools.lru_cache(maxsize=256)
-def _spoken(text: str, words_per_minute: int, fmt: AudioFormat, chunk_ms: int) -> tuple[bytes, tuple[str, ...]]:
+def _spoken(text: str, words_per_minute: int, fmt: AudioFormat, chunk_ms: int, engine: SpeechEngine = "auto") -> tuple[bytes, tuple[str, ...]]:
     """The audio of `text` in `fmt` and its base64 delta chunks, computed once per sentence:
     scripted models say the same sentences over and over, and synthesis plus base64 were the
     bulk of planning a response."""
-    encoded = audio.encode_from_pcm16(audio.synthesize_speech(text, words_per_minute=words_per_minute), fmt)
+    encoded = audio.encode_from_pcm16(audio.synthesize_speech(text, words_per_minute=words_per_minute, engine=engine), fmt)
     chunk = audio.bytes_for_ms(chunk_ms, fmt)
     pieces = tuple(pybase64.b64encode(encoded[pos : pos + chunk]).decode() for pos in range(0, len(encoded), chunk))
     return encoded, pieces

@@ -47,7 +47,8 @@ class Harness:
         self.core = ServerSession(
             model=ScriptedModel(load_script(script)),
             now=self.now,
-            options=SessionOptions(pace=pace, **options),  # type: ignore[arg-type]
+            # The synthetic voice's durations are exact; espeak-ng's (when installed) are not.
+            options=SessionOptions(pace=pace, **{"speech_engine": "synthetic", **options}),  # type: ignore[arg-type]
         )
         self.core.start(self.now)
         self.events: list[dict[str, Any]] = []
