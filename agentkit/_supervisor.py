@@ -47,15 +47,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, assert_never
+from typing import Any, Final, Literal, get_args
 
 import orjson
 
 from . import protocol as p
 from ._policy import GuardrailVerdict, SessionPolicy
 from ._reconnect import replay_frames, replay_items
+from ._sealed import sealed_constructor
 from .agent import RealtimeAgent
 from .compiler import compile_agent_swap
 from .dialects import Dialect
@@ -267,6 +268,20 @@ class _Approval:
     tool: FunctionTool
     arguments: str
     deadline: float | None
+
+
+# The events and commands made per frame are sealed, not constructed (see `agentkit._sealed`).
+_new_AudioOut = sealed_constructor(AudioOut)
+_new_AssistantTranscriptDelta = sealed_constructor(AssistantTranscriptDelta)
+_new_HistoryAdded = sealed_constructor(HistoryAdded)
+_new_HistoryUpdated = sealed_constructor(HistoryUpdated)
+_new_AgentStart = sealed_constructor(AgentStart)
+_new_AgentEnd = sealed_constructor(AgentEnd)
+_new_ToolStart = sealed_constructor(ToolStart)
+_new_ToolEnd = sealed_constructor(ToolEnd)
+_new_RunTool = sealed_constructor(RunTool)
+_new_UserTranscriptDelta = sealed_constructor(UserTranscriptDelta)
+_new_HistoryItem = sealed_constructor(HistoryItem)
 
 
 class Supervisor:
@@ -487,7 +502,9 @@ class Supervisor:
                     continue
                 # The drop ended this response: the new service session knows nothing of it.
                 state.done = True
-                self._events.append(AgentEnd(state.agent_name, state.response_id, "disconnected"))
+                self._events.append(
+                    _new_AgentEnd(state.agent_name, state.response_id, "disconnected")
+                )
                 if state.pending or state.calls:
                     self._check_follow_up(state)
                 else:
@@ -738,7 +755,9 @@ class Supervisor:
         else:
             output = self.policy.rejection_output(message)
             self._send_output(call, output)
-            self._events.append(ToolEnd(call_id, call.name, output, call.agent.name, "rejected"))
+            self._events.append(
+                _new_ToolEnd(call_id, call.name, output, call.agent.name, "rejected")
+            )
             self._after_output(call)
         if always:
             self.policy.remember(call.name, approved)
@@ -770,7 +789,7 @@ class Supervisor:
             )
             output = output[:limit] + "\n[output truncated: it was too long]"
         self._send_output(call, output)
-        self._events.append(ToolEnd(call_id, call.name, output, call.agent.name, error))
+        self._events.append(_new_ToolEnd(call_id, call.name, output, call.agent.name, error))
         self._after_output(call)
 
     def handoff_finished(
@@ -863,7 +882,7 @@ class Supervisor:
     ) -> None:
         item = self.history.mark_guardrail(check.item_id, guardrail.name)
         if item is not None:
-            self._events.append(HistoryUpdated(item))
+            self._events.append(_new_HistoryUpdated(item))
         cancelled: str | None = None
         if check.typed:
             # Never sent: the model does not see it. Later typed messages still go in order.
@@ -881,8 +900,7 @@ class Supervisor:
                 if state is not None:
                     state.interrupted = True
                 finished = any(
-                    isinstance(e, p.ResponseDone) and e.response_id == rid
-                    for e in self._held
+                    isinstance(e, p.ResponseDone) and e.response_id == rid for e in self._held
                 )
                 if rid == self._active_response and not finished:
                     cancelled = rid
@@ -945,7 +963,7 @@ class Supervisor:
             self._send(p.encode_item_delete(check.item_id))
         item = self.history.mark_guardrail(check.item_id, guardrail.name)
         if item is not None:
-            self._events.append(HistoryUpdated(item))
+            self._events.append(_new_HistoryUpdated(item))
         reply, instructions = self.policy.reply_after_trip(guardrail, "output")
         self._events.append(
             GuardrailTripped(
@@ -974,7 +992,7 @@ class Supervisor:
 
     def receive_event(self, event: p.ServerEvent, now: float) -> None:
         """Handle one decoded wire event."""
-        if self._gated_responses and not isinstance(event, p.ResponseCreated):
+        if self._gated_responses and type(event) is not p.ResponseCreated:
             rid = getattr(event, "response_id", None)
             if rid is not None and rid in self._gated_responses:
                 # Held until the caller's turn passed its input checks (see module docs).
@@ -982,117 +1000,133 @@ class Supervisor:
                 return
         if self.raw_events:
             self._events.append(RawServerEvent(event))
-        match event:
-            case p.ResponseOutputAudioDelta():
-                self._on_audio(event, now)
-            case p.ResponseOutputAudioTranscriptDelta() | p.ResponseOutputTextDelta():
-                if event.response_id not in self._interrupted_responses:
-                    self.history.append_text(event.item_id, event.delta)
-                    self._events.append(
-                        AssistantTranscriptDelta(event.item_id, event.response_id, event.delta)
-                    )
-                    self._track_output(event.item_id, event.response_id, len(event.delta))
-            case p.ResponseOutputAudioTranscriptDone():
-                self._on_assistant_text_done(event.item_id, event.response_id, event.transcript)
-            case p.ResponseOutputTextDone():
-                self._on_assistant_text_done(event.item_id, event.response_id, event.text)
-            case p.ResponseOutputAudioDone():
-                if event.response_id not in self._interrupted_responses:
-                    self._events.append(AudioEnd(event.item_id, event.content_index))
-            case p.InputAudioTranscriptionDelta():
-                self.history.append_text(event.item_id, event.delta)
-                self._events.append(UserTranscriptDelta(event.item_id, event.delta))
-            case p.InputAudioTranscriptionCompleted():
-                self._activity(now)
-                item = self.history.set_text(event.item_id, event.transcript)
-                self._events.append(UserTranscript(event.item_id, event.transcript))
-                if item is not None:
-                    self._events.append(HistoryUpdated(item))
-                if event.item_id in self._gate:
-                    self._start_check(
-                        _Check("input", event.item_id, event.transcript),
-                        tuple(self.agent.input_guardrails),
-                    )
-            case p.InputAudioTranscriptionFailed():
-                if event.item_id in self._gate:
-                    # Nothing to check: let the response through rather than hold it forever.
-                    self._release_gate(event.item_id, now)
-            case p.InputAudioBufferCommitted():
-                self._activity(now)
-                if self.agent.input_guardrails and self._transcribed:
-                    self._gate[event.item_id] = now + self.policy.guardrails.input_check_timeout_s
-            case p.InputAudioBufferSpeechStarted():
-                self._activity(now)
-                self._interrupt(now, manual=False)
-            case p.ResponseCreated():
-                self._activity(now)
-                if self._gate:
-                    self._gated_responses.add(event.response_id)
-                self._on_response_created(event.response_id)
-            case p.ResponseDone():
-                self._activity(now)
-                self._on_response_done(event, now)
-            case p.ResponseOutputItemDone():
-                if event.response_id not in self._blocked_responses:
-                    self._maybe_start_call(event.item, event.response_id, now)
-            case (
-                p.ConversationItemAdded()
-                | p.ConversationItemCreated()
-                | p.ConversationItemDone()
-                | p.ConversationItemRetrieved()
-            ):
-                previous = (
-                    None
-                    if isinstance(event, p.ConversationItemRetrieved)
-                    else event.previous_item_id
+        # One dict lookup on the exact class instead of a `match` that tries up to 37 class
+        # patterns in turn (a rate-limit update used to pay for all of them). The table is
+        # exhaustive over `ServerEvent`: checked at import (below the class) and by a test,
+        # since a dict dispatch cannot end in `assert_never`.
+        _HANDLERS[type(event)](self, event, now)
+
+    # -- wire event handlers, one per `ServerEvent` member (see `_HANDLERS`) -------------------
+
+    def _on_transcript_delta(
+        self,
+        event: p.ResponseOutputAudioTranscriptDelta | p.ResponseOutputTextDelta,
+        now: float,
+    ) -> None:
+        if event.response_id not in self._interrupted_responses:
+            self.history.append_text(event.item_id, event.delta)
+            self._events.append(
+                _new_AssistantTranscriptDelta(event.item_id, event.response_id, event.delta)
+            )
+            if self.agent.output_guardrails:
+                self._track_output(event.item_id, event.response_id, len(event.delta))
+
+    def _on_transcript_done(self, event: p.ResponseOutputAudioTranscriptDone, now: float) -> None:
+        self._on_assistant_text_done(event.item_id, event.response_id, event.transcript)
+
+    def _on_text_done(self, event: p.ResponseOutputTextDone, now: float) -> None:
+        self._on_assistant_text_done(event.item_id, event.response_id, event.text)
+
+    def _on_audio_done(self, event: p.ResponseOutputAudioDone, now: float) -> None:
+        if event.response_id not in self._interrupted_responses:
+            self._events.append(AudioEnd(event.item_id, event.content_index))
+
+    def _on_user_transcript_delta(self, event: p.InputAudioTranscriptionDelta, now: float) -> None:
+        self.history.append_text(event.item_id, event.delta)
+        self._events.append(_new_UserTranscriptDelta(event.item_id, event.delta))
+
+    def _on_user_transcript(self, event: p.InputAudioTranscriptionCompleted, now: float) -> None:
+        self._activity(now)
+        item = self.history.set_text(event.item_id, event.transcript)
+        self._events.append(UserTranscript(event.item_id, event.transcript))
+        if item is not None:
+            self._events.append(_new_HistoryUpdated(item))
+        if event.item_id in self._gate:
+            self._start_check(
+                _Check("input", event.item_id, event.transcript),
+                tuple(self.agent.input_guardrails),
+            )
+
+    def _on_user_transcript_failed(
+        self, event: p.InputAudioTranscriptionFailed, now: float
+    ) -> None:
+        if event.item_id in self._gate:
+            # Nothing to check: let the response through rather than hold it forever.
+            self._release_gate(event.item_id, now)
+
+    def _on_committed(self, event: p.InputAudioBufferCommitted, now: float) -> None:
+        self._activity(now)
+        if self.agent.input_guardrails and self._transcribed:
+            self._gate[event.item_id] = now + self.policy.guardrails.input_check_timeout_s
+
+    def _on_speech_started(self, event: p.InputAudioBufferSpeechStarted, now: float) -> None:
+        self._activity(now)
+        self._interrupt(now, manual=False)
+
+    def _on_response_created_event(self, event: p.ResponseCreated, now: float) -> None:
+        self._activity(now)
+        if self._gate:
+            self._gated_responses.add(event.response_id)
+        self._on_response_created(event.response_id)
+
+    def _on_response_done_event(self, event: p.ResponseDone, now: float) -> None:
+        self._activity(now)
+        self._on_response_done(event, now)
+
+    def _on_output_item_done(self, event: p.ResponseOutputItemDone, now: float) -> None:
+        if event.response_id not in self._blocked_responses:
+            self._maybe_start_call(event.item, event.response_id, now)
+
+    def _on_item(
+        self,
+        event: p.ConversationItemAdded | p.ConversationItemCreated | p.ConversationItemDone,
+        now: float,
+    ) -> None:
+        self._upsert_item(event.item, event.previous_item_id)
+
+    def _on_item_retrieved(self, event: p.ConversationItemRetrieved, now: float) -> None:
+        self._upsert_item(event.item, None)
+
+    def _upsert_item(self, wire: Mapping[str, Any], previous_item_id: str | None) -> None:
+        result = self.history.upsert(wire, previous_item_id, agent_name=self.agent.name)
+        if result is not None:
+            item, is_new = result
+            self._events.append(_new_HistoryAdded(item) if is_new else _new_HistoryUpdated(item))
+
+    def _on_item_truncated(self, event: p.ConversationItemTruncated, now: float) -> None:
+        truncated = self.history.mark_truncated(event.item_id, event.audio_end_ms)
+        if truncated is not None:
+            self._events.append(_new_HistoryUpdated(truncated))
+
+    def _on_item_deleted(self, event: p.ConversationItemDeleted, now: float) -> None:
+        if event.item_id in self._deleted_by_us:
+            # We took it out of the model's context (a guardrail trip); the history keeps
+            # it, marked.
+            self._deleted_by_us.discard(event.item_id)
+        else:
+            deleted = self.history.delete(event.item_id)
+            if deleted is not None:
+                self._events.append(
+                    _new_HistoryUpdated(dataclasses.replace(deleted, status="deleted"))
                 )
-                result = self.history.upsert(event.item, previous, agent_name=self.agent.name)
-                if result is not None:
-                    item, is_new = result
-                    self._events.append(HistoryAdded(item) if is_new else HistoryUpdated(item))
-            case p.ConversationItemTruncated():
-                truncated = self.history.mark_truncated(event.item_id, event.audio_end_ms)
-                if truncated is not None:
-                    self._events.append(HistoryUpdated(truncated))
-            case p.ConversationItemDeleted():
-                if event.item_id in self._deleted_by_us:
-                    # We took it out of the model's context (a guardrail trip); the history
-                    # keeps it, marked.
-                    self._deleted_by_us.discard(event.item_id)
-                else:
-                    deleted = self.history.delete(event.item_id)
-                    if deleted is not None:
-                        self._events.append(
-                            HistoryUpdated(dataclasses.replace(deleted, status="deleted"))
-                        )
-            case p.SessionCreated() | p.SessionUpdated():
-                self._on_session(event.session)
-            case p.ServerError():
-                self._on_error(event)
-            case p.MalformedServerEvent():
-                self._events.append(ErrorEvent(event.to_exception(), "malformed_event"))
-            case p.UnknownServerEvent():
-                if not self.raw_events:  # kept, never dropped
-                    self._events.append(RawServerEvent(event))
-            case (
-                p.InputAudioBufferSpeechStopped()
-                | p.InputAudioBufferCleared()
-                | p.InputAudioBufferTimeoutTriggered()
-                | p.ResponseOutputItemAdded()
-                | p.ResponseContentPartAdded()
-                | p.ResponseContentPartDone()
-                | p.ResponseFunctionCallArgumentsDelta()
-                | p.ResponseFunctionCallArgumentsDone()
-                | p.RateLimitsUpdated()
-                | p.OutputAudioBufferStarted()
-                | p.OutputAudioBufferStopped()
-                | p.OutputAudioBufferCleared()
-            ):
-                # Nothing to decide: the app sees them with raw_events=True. Function calls
-                # start on `output_item.done`, which carries the whole call.
-                pass
-            case _:
-                assert_never(event)
+
+    def _on_session_event(self, event: p.SessionCreated | p.SessionUpdated, now: float) -> None:
+        self._on_session(event.session)
+
+    def _on_error_event(self, event: p.ServerError, now: float) -> None:
+        self._on_error(event)
+
+    def _on_malformed(self, event: p.MalformedServerEvent, now: float) -> None:
+        self._events.append(ErrorEvent(event.to_exception(), "malformed_event"))
+
+    def _on_unknown(self, event: p.UnknownServerEvent, now: float) -> None:
+        if not self.raw_events:  # kept, never dropped
+            self._events.append(RawServerEvent(event))
+
+    def _on_nothing(self, event: p.ServerEvent, now: float) -> None:
+        # Nothing to decide: the app sees these with raw_events=True. Function calls start
+        # on `output_item.done`, which carries the whole call.
+        return
 
     @property
     def _transcribed(self) -> bool:
@@ -1117,7 +1151,7 @@ class Supervisor:
             )
         playback.received_ms += len(event.audio) / self._bytes_per_ms
         self._events.append(
-            AudioOut(event.audio, event.item_id, event.content_index, event.response_id)
+            _new_AudioOut(event.audio, event.item_id, event.content_index, event.response_id)
         )
 
     def _track_output(self, item_id: str, response_id: str, added: int) -> None:
@@ -1159,7 +1193,7 @@ class Supervisor:
         item = self.history.set_text(item_id, text)
         self._events.append(AssistantTranscript(item_id, text))
         if item is not None:
-            self._events.append(HistoryUpdated(item))
+            self._events.append(_new_HistoryUpdated(item))
 
     def _on_response_created(self, response_id: str) -> None:
         self._active_response = response_id
@@ -1171,7 +1205,7 @@ class Supervisor:
             # answered by it and stays queued).
             self._want_response = False
         self._responses.setdefault(response_id, _Response(response_id, self.agent.name))
-        self._events.append(AgentStart(self.agent.name, response_id))
+        self._events.append(_new_AgentStart(self.agent.name, response_id))
 
     def _on_response_done(self, event: p.ResponseDone, now: float) -> None:
         response_id = event.response_id
@@ -1191,7 +1225,7 @@ class Supervisor:
         state.done = True
         if self._active_response == response_id:
             self._active_response = None
-        self._events.append(AgentEnd(state.agent_name, response_id, event.status))
+        self._events.append(_new_AgentEnd(state.agent_name, response_id, event.status))
         self._interrupted_responses.discard(response_id)
         self._check_follow_up(state)
         self._maybe_create_response()
@@ -1284,8 +1318,8 @@ class Supervisor:
         self._dispatch(call, target, arguments)
 
     def _dispatch(self, call: _Call, tool: FunctionTool | None, arguments: str) -> None:
-        self._events.append(ToolStart(call.call_id, call.name, arguments, call.agent.name))
-        self._commands.append(RunTool(call.call_id, call.name, arguments, tool, call.agent))
+        self._events.append(_new_ToolStart(call.call_id, call.name, arguments, call.agent.name))
+        self._commands.append(_new_RunTool(call.call_id, call.name, arguments, tool, call.agent))
 
     def _send_output(self, call: _Call, output: str) -> None:
         del self._calls[call.call_id]
@@ -1296,12 +1330,19 @@ class Supervisor:
         # Recorded before it is sent: an output made while the connection is down is
         # replayed after the reconnect.
         self.history.add_local(
-            HistoryItem(
+            _new_HistoryItem(
                 item_id,
                 "function_call_output",
-                status="completed",
-                call_id=call.call_id,
-                output=output,
+                None,  # role
+                "",  # text
+                "completed",
+                call.call_id,
+                None,  # name
+                None,  # arguments
+                output,
+                None,  # audio_end_ms
+                None,  # agent_name: add_local sets it
+                None,  # guardrail
             ),
             agent_name=call.agent.name,
         )
@@ -1405,10 +1446,69 @@ class Supervisor:
             output = _json({"error": "cancelled: the caller interrupted before the tool finished"})
             self._send_output(call, output)
             self._events.append(
-                ToolEnd(call.call_id, call.name, output, call.agent.name, "cancelled")
+                _new_ToolEnd(call.call_id, call.name, output, call.agent.name, "cancelled")
             )
             self._after_output(call)
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+_Handler = Callable[[Supervisor, Any, float], None]
+
+# The wire-event dispatch of `Supervisor.receive_event`: exactly one handler per member of
+# `ServerEvent`, keyed on the event's class (decoded events are never subclassed).
+_HANDLERS: Final[dict[type, _Handler]] = {
+    p.ResponseOutputAudioDelta: Supervisor._on_audio,
+    p.ResponseOutputAudioTranscriptDelta: Supervisor._on_transcript_delta,
+    p.ResponseOutputTextDelta: Supervisor._on_transcript_delta,
+    p.ResponseOutputAudioTranscriptDone: Supervisor._on_transcript_done,
+    p.ResponseOutputTextDone: Supervisor._on_text_done,
+    p.ResponseOutputAudioDone: Supervisor._on_audio_done,
+    p.InputAudioTranscriptionDelta: Supervisor._on_user_transcript_delta,
+    p.InputAudioTranscriptionCompleted: Supervisor._on_user_transcript,
+    p.InputAudioTranscriptionFailed: Supervisor._on_user_transcript_failed,
+    p.InputAudioBufferCommitted: Supervisor._on_committed,
+    p.InputAudioBufferSpeechStarted: Supervisor._on_speech_started,
+    p.ResponseCreated: Supervisor._on_response_created_event,
+    p.ResponseDone: Supervisor._on_response_done_event,
+    p.ResponseOutputItemDone: Supervisor._on_output_item_done,
+    p.ConversationItemAdded: Supervisor._on_item,
+    p.ConversationItemCreated: Supervisor._on_item,
+    p.ConversationItemDone: Supervisor._on_item,
+    p.ConversationItemRetrieved: Supervisor._on_item_retrieved,
+    p.ConversationItemTruncated: Supervisor._on_item_truncated,
+    p.ConversationItemDeleted: Supervisor._on_item_deleted,
+    p.SessionCreated: Supervisor._on_session_event,
+    p.SessionUpdated: Supervisor._on_session_event,
+    p.ServerError: Supervisor._on_error_event,
+    p.MalformedServerEvent: Supervisor._on_malformed,
+    p.UnknownServerEvent: Supervisor._on_unknown,
+    p.InputAudioBufferSpeechStopped: Supervisor._on_nothing,
+    p.InputAudioBufferCleared: Supervisor._on_nothing,
+    p.InputAudioBufferTimeoutTriggered: Supervisor._on_nothing,
+    p.ResponseOutputItemAdded: Supervisor._on_nothing,
+    p.ResponseContentPartAdded: Supervisor._on_nothing,
+    p.ResponseContentPartDone: Supervisor._on_nothing,
+    p.ResponseFunctionCallArgumentsDelta: Supervisor._on_nothing,
+    p.ResponseFunctionCallArgumentsDone: Supervisor._on_nothing,
+    p.RateLimitsUpdated: Supervisor._on_nothing,
+    p.OutputAudioBufferStarted: Supervisor._on_nothing,
+    p.OutputAudioBufferStopped: Supervisor._on_nothing,
+    p.OutputAudioBufferCleared: Supervisor._on_nothing,
+}
+
+
+def _check_handlers() -> None:
+    """At import: the table covers `ServerEvent` exactly (what `assert_never` would check)."""
+    members = set(get_args(p.ServerEvent))
+    missing, extra = members - _HANDLERS.keys(), _HANDLERS.keys() - members
+    if missing or extra:
+        raise TypeError(
+            f"Supervisor event table out of date: missing {sorted(c.__name__ for c in missing)}, "
+            f"extra {sorted(c.__name__ for c in extra)}"
+        )
+
+
+_check_handlers()

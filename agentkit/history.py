@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
+from ._sealed import sealed_constructor
+
 __all__ = ["History", "HistoryItem", "HistoryView", "ItemKind"]
 
 ItemKind = Literal["message", "function_call", "function_call_output", "breadcrumb", "other"]
@@ -109,7 +111,9 @@ class _Entry:
         if len(chunks) > 1:
             # Join once and keep the result, so reading twice costs nothing more.
             chunks[:] = ["".join(chunks)]
-        return HistoryItem(
+        # Sealed, not `HistoryItem(...)`: a snapshot is taken for every item event, and the
+        # frozen `__init__` of twelve fields cost more than the rest of an upsert.
+        return _new_item(
             self.item_id,
             self.kind,
             self.role,
@@ -124,6 +128,8 @@ class _Entry:
             self.guardrail,
         )
 
+
+_new_item = sealed_constructor(HistoryItem)
 
 _KINDS: frozenset[str] = frozenset({"message", "function_call", "function_call_output"})
 _TEXT_KEYS = ("text", "transcript")
@@ -142,10 +148,6 @@ def _content_text(item: Mapping[str, Any]) -> str:
                     parts.append(value)
                     break
     return "".join(parts)
-
-
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 class History:
@@ -222,19 +224,29 @@ class History:
             kind = item.get("type")
             entry = _Entry(item_id, kind if kind in _KINDS else "other", agent_name=agent_name)
             self._insert(entry, previous_item_id)
-        role = _opt_str(item.get("role"))
-        if role is not None:
-            entry.role = role
-        status = _opt_str(item.get("status"))
-        if status is not None:
-            entry.status = status
-        for attr in ("call_id", "name", "arguments", "output"):
-            value = _opt_str(item.get(attr))
-            if value is not None:
-                setattr(entry, attr, value)
-        text = _content_text(item)
-        if text:
-            entry.chunks[:] = [text]
+        get = item.get
+        value = get("role")
+        if isinstance(value, str):
+            entry.role = value
+        value = get("status")
+        if isinstance(value, str):
+            entry.status = value
+        value = get("call_id")
+        if isinstance(value, str):
+            entry.call_id = value
+        value = get("name")
+        if isinstance(value, str):
+            entry.name = value
+        value = get("arguments")
+        if isinstance(value, str):
+            entry.arguments = value
+        value = get("output")
+        if isinstance(value, str):
+            entry.output = value
+        if "content" in item:
+            text = _content_text(item)
+            if text:
+                entry.chunks[:] = [text]
         return entry.snapshot(), is_new
 
     def append_text(self, item_id: str, delta: str) -> bool:
@@ -281,9 +293,7 @@ class History:
             entry.status = "incomplete"
         return entry.snapshot()
 
-    def add_local(
-        self, item: HistoryItem, *, agent_name: str | None = None
-    ) -> HistoryItem:
+    def add_local(self, item: HistoryItem, *, agent_name: str | None = None) -> HistoryItem:
         """Record an item the client created itself (a typed message, a tool output) before
         the service confirms it, under the id the client sent it with; the service's echo of
         that id then refreshes this entry instead of adding a second one. Recording first

@@ -45,14 +45,15 @@ Items and `response.create` options are written in GA terms and rendered for bet
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Literal, NewType, NoReturn, TypeVar
+from typing import Any, ClassVar, Final, Literal, NewType, NoReturn
 
 import orjson
 import pybase64
 
+from ._sealed import draft_class as _draft_class
+from ._sealed import sealed_constructor as _fast_constructor
 from .dialects import (
     SERVER_EVENT_BETA_TO_GA,
     Dialect,
@@ -134,40 +135,6 @@ ResponseId = NewType("ResponseId", str)
 
 JSONObject = Mapping[str, Any]
 
-_E = TypeVar("_E")
-
-
-def _draft_class(cls: type) -> type[Any]:
-    """A mutable twin of the slotted frozen dataclass `cls`: the same slots in the same order,
-    and no `__setattr__` guard.
-
-    The hot events are built as a draft (plain slot stores, about 10 ns each) and then sealed
-    with `draft.__class__ = cls`, which CPython allows between two classes of the same layout.
-    The result is an ordinary frozen `cls` instance (`type(x) is cls`, dataclass equality,
-    `FrozenInstanceError` on assignment), built for about half the cost of the descriptor
-    setters and a third of the cost of `cls(...)`: a frozen dataclass's `__init__` calls
-    `object.__setattr__` once per field by name.
-    """
-    slots: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
-    draft = type(f"_{cls.__name__}Draft", (), {"__slots__": slots, "__module__": __name__})
-    draft().__class__ = cls  # fails at import, not on the first frame, if the layouts differ
-    return draft
-
-
-def _fast_constructor(cls: type[_E]) -> Callable[..., _E]:
-    """A positional constructor for a slotted frozen dataclass that fills a draft and seals it
-    (see `_draft_class`). Same fields, same immutable result as `cls(...)`; the caller must
-    pass every field. Used only for the events on the hot path."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"_draft": _draft_class(cls), "_cls": cls}
-    body = "".join(f"    self.{n} = {n}\n" for n in names)
-    source = (
-        f"def build({', '.join(names)}, *, _draft=_draft, _cls=_cls):\n"
-        f"    self = _draft()\n{body}    self.__class__ = _cls\n    return self\n"
-    )
-    exec(source, namespace)  # the dataclasses module builds __init__ the same way
-    builder: Callable[..., _E] = namespace["build"]
-    return builder
 
 
 # --- typed server events -----------------------------------------------------------------------
@@ -709,6 +676,37 @@ _new_transcript_delta = _fast_constructor(ResponseOutputAudioTranscriptDelta)
 _new_text_delta = _fast_constructor(ResponseOutputTextDelta)
 _new_arguments_delta = _fast_constructor(ResponseFunctionCallArgumentsDelta)
 _b64decode = pybase64.b64decode
+# Every other typed event is sealed the same way (see `agentkit._sealed`).
+_new_ConversationItemAdded = _fast_constructor(ConversationItemAdded)
+_new_ConversationItemCreated = _fast_constructor(ConversationItemCreated)
+_new_ConversationItemDeleted = _fast_constructor(ConversationItemDeleted)
+_new_ConversationItemDone = _fast_constructor(ConversationItemDone)
+_new_ConversationItemRetrieved = _fast_constructor(ConversationItemRetrieved)
+_new_ConversationItemTruncated = _fast_constructor(ConversationItemTruncated)
+_new_InputAudioBufferCleared = _fast_constructor(InputAudioBufferCleared)
+_new_InputAudioBufferCommitted = _fast_constructor(InputAudioBufferCommitted)
+_new_InputAudioBufferSpeechStarted = _fast_constructor(InputAudioBufferSpeechStarted)
+_new_InputAudioBufferSpeechStopped = _fast_constructor(InputAudioBufferSpeechStopped)
+_new_InputAudioBufferTimeoutTriggered = _fast_constructor(InputAudioBufferTimeoutTriggered)
+_new_InputAudioTranscriptionCompleted = _fast_constructor(InputAudioTranscriptionCompleted)
+_new_InputAudioTranscriptionDelta = _fast_constructor(InputAudioTranscriptionDelta)
+_new_InputAudioTranscriptionFailed = _fast_constructor(InputAudioTranscriptionFailed)
+_new_OutputAudioBufferCleared = _fast_constructor(OutputAudioBufferCleared)
+_new_OutputAudioBufferStarted = _fast_constructor(OutputAudioBufferStarted)
+_new_OutputAudioBufferStopped = _fast_constructor(OutputAudioBufferStopped)
+_new_RateLimitsUpdated = _fast_constructor(RateLimitsUpdated)
+_new_ResponseContentPartAdded = _fast_constructor(ResponseContentPartAdded)
+_new_ResponseContentPartDone = _fast_constructor(ResponseContentPartDone)
+_new_ResponseCreated = _fast_constructor(ResponseCreated)
+_new_ResponseDone = _fast_constructor(ResponseDone)
+_new_ResponseFunctionCallArgumentsDone = _fast_constructor(ResponseFunctionCallArgumentsDone)
+_new_ResponseOutputAudioDone = _fast_constructor(ResponseOutputAudioDone)
+_new_ResponseOutputAudioTranscriptDone = _fast_constructor(ResponseOutputAudioTranscriptDone)
+_new_ResponseOutputItemAdded = _fast_constructor(ResponseOutputItemAdded)
+_new_ResponseOutputItemDone = _fast_constructor(ResponseOutputItemDone)
+_new_ResponseOutputTextDone = _fast_constructor(ResponseOutputTextDone)
+_new_SessionCreated = _fast_constructor(SessionCreated)
+_new_SessionUpdated = _fast_constructor(SessionUpdated)
 
 
 def _stream_delta(new: Callable[..., ServerEvent]) -> Callable[[JSONObject], ServerEvent]:
@@ -790,24 +788,26 @@ def _response(d: JSONObject) -> tuple[dict[str, Any], Any]:
 
 def _response_created(d: JSONObject) -> ServerEvent:
     response, response_id = _response(d)
-    return ResponseCreated(response_id, response, _eid(d))
+    return _new_ResponseCreated(response_id, response, _eid(d))
 
 
 def _response_done(d: JSONObject) -> ServerEvent:
     response, response_id = _response(d)
-    return ResponseDone(response_id, _opt_str(response, "status") or "completed", response, _eid(d))
+    return _new_ResponseDone(
+        response_id, _opt_str(response, "status") or "completed", response, _eid(d)
+    )
 
 
 def _rate_limits(d: JSONObject) -> ServerEvent:
     limits = d.get("rate_limits")
     if type(limits) is not list or any(type(x) is not dict for x in limits):
         raise _BadField("rate_limits", "a list of objects")
-    return RateLimitsUpdated(tuple(limits), _eid(d))
+    return _new_RateLimitsUpdated(tuple(limits), _eid(d))
 
 
 def _input_transcription_delta(d: JSONObject) -> ServerEvent:
     delta = _opt_str(d, "delta") or ""
-    return InputAudioTranscriptionDelta(
+    return _new_InputAudioTranscriptionDelta(
         _str(d, "item_id"), _int_or(d, "content_index", 0), delta, _eid(d)
     )
 
@@ -817,67 +817,73 @@ _BUILDERS: Final[dict[str, Callable[[JSONObject], ServerEvent]]] = {
     "response.output_audio_transcript.delta": _stream_delta(_new_transcript_delta),
     "response.output_text.delta": _stream_delta(_new_text_delta),
     "response.function_call_arguments.delta": _arguments_delta,
-    "session.created": lambda d: SessionCreated(_obj(d, "session"), _eid(d)),
-    "session.updated": lambda d: SessionUpdated(_obj(d, "session"), _eid(d)),
+    "session.created": lambda d: _new_SessionCreated(_obj(d, "session"), _eid(d)),
+    "session.updated": lambda d: _new_SessionUpdated(_obj(d, "session"), _eid(d)),
     "error": _error,
-    "input_audio_buffer.speech_started": lambda d: InputAudioBufferSpeechStarted(
+    "input_audio_buffer.speech_started": lambda d: _new_InputAudioBufferSpeechStarted(
         _str(d, "item_id"), _int_or(d, "audio_start_ms", 0), _eid(d)
     ),
-    "input_audio_buffer.speech_stopped": lambda d: InputAudioBufferSpeechStopped(
+    "input_audio_buffer.speech_stopped": lambda d: _new_InputAudioBufferSpeechStopped(
         _str(d, "item_id"), _int_or(d, "audio_end_ms", 0), _eid(d)
     ),
-    "input_audio_buffer.committed": lambda d: InputAudioBufferCommitted(
+    "input_audio_buffer.committed": lambda d: _new_InputAudioBufferCommitted(
         _str(d, "item_id"), _opt_str(d, "previous_item_id"), _eid(d)
     ),
-    "input_audio_buffer.cleared": lambda d: InputAudioBufferCleared(_eid(d)),
-    "input_audio_buffer.timeout_triggered": lambda d: InputAudioBufferTimeoutTriggered(
+    "input_audio_buffer.cleared": lambda d: _new_InputAudioBufferCleared(_eid(d)),
+    "input_audio_buffer.timeout_triggered": lambda d: _new_InputAudioBufferTimeoutTriggered(
         _str(d, "item_id"), _int(d, "audio_start_ms"), _int(d, "audio_end_ms"), _eid(d)
     ),
-    "conversation.item.added": lambda d: ConversationItemAdded(
+    "conversation.item.added": lambda d: _new_ConversationItemAdded(
         _obj(d, "item"), _opt_str(d, "previous_item_id"), _eid(d)
     ),
-    "conversation.item.done": lambda d: ConversationItemDone(
+    "conversation.item.done": lambda d: _new_ConversationItemDone(
         _obj(d, "item"), _opt_str(d, "previous_item_id"), _eid(d)
     ),
-    "conversation.item.created": lambda d: ConversationItemCreated(
+    "conversation.item.created": lambda d: _new_ConversationItemCreated(
         _obj(d, "item"), _opt_str(d, "previous_item_id"), _eid(d)
     ),
-    "conversation.item.retrieved": lambda d: ConversationItemRetrieved(_obj(d, "item"), _eid(d)),
-    "conversation.item.truncated": lambda d: ConversationItemTruncated(
+    "conversation.item.retrieved": lambda d: _new_ConversationItemRetrieved(
+        _obj(d, "item"), _eid(d)
+    ),
+    "conversation.item.truncated": lambda d: _new_ConversationItemTruncated(
         _str(d, "item_id"), _int(d, "content_index"), _int(d, "audio_end_ms"), _eid(d)
     ),
-    "conversation.item.deleted": lambda d: ConversationItemDeleted(_str(d, "item_id"), _eid(d)),
+    "conversation.item.deleted": lambda d: _new_ConversationItemDeleted(
+        _str(d, "item_id"), _eid(d)
+    ),
     "conversation.item.input_audio_transcription.delta": _input_transcription_delta,
     "conversation.item.input_audio_transcription.completed": lambda d: (
-        InputAudioTranscriptionCompleted(
+        _new_InputAudioTranscriptionCompleted(
             _str(d, "item_id"), _int_or(d, "content_index", 0), _str(d, "transcript"), _eid(d)
         )
     ),
-    "conversation.item.input_audio_transcription.failed": lambda d: InputAudioTranscriptionFailed(
-        _str(d, "item_id"), _int_or(d, "content_index", 0), _obj(d, "error"), _eid(d)
+    "conversation.item.input_audio_transcription.failed": lambda d: (
+        _new_InputAudioTranscriptionFailed(
+            _str(d, "item_id"), _int_or(d, "content_index", 0), _obj(d, "error"), _eid(d)
+        )
     ),
     "response.created": _response_created,
     "response.done": _response_done,
-    "response.output_item.added": lambda d: ResponseOutputItemAdded(
+    "response.output_item.added": lambda d: _new_ResponseOutputItemAdded(
         _str(d, "response_id"), _int(d, "output_index"), _obj(d, "item"), _eid(d)
     ),
-    "response.output_item.done": lambda d: ResponseOutputItemDone(
+    "response.output_item.done": lambda d: _new_ResponseOutputItemDone(
         _str(d, "response_id"), _int(d, "output_index"), _obj(d, "item"), _eid(d)
     ),
-    "response.content_part.added": lambda d: ResponseContentPartAdded(
+    "response.content_part.added": lambda d: _new_ResponseContentPartAdded(
         *_position(d), _obj(d, "part"), _eid(d)
     ),
-    "response.content_part.done": lambda d: ResponseContentPartDone(
+    "response.content_part.done": lambda d: _new_ResponseContentPartDone(
         *_position(d), _obj(d, "part"), _eid(d)
     ),
-    "response.output_audio.done": lambda d: ResponseOutputAudioDone(*_position(d), _eid(d)),
-    "response.output_audio_transcript.done": lambda d: ResponseOutputAudioTranscriptDone(
+    "response.output_audio.done": lambda d: _new_ResponseOutputAudioDone(*_position(d), _eid(d)),
+    "response.output_audio_transcript.done": lambda d: _new_ResponseOutputAudioTranscriptDone(
         *_position(d), _str(d, "transcript"), _eid(d)
     ),
-    "response.output_text.done": lambda d: ResponseOutputTextDone(
+    "response.output_text.done": lambda d: _new_ResponseOutputTextDone(
         *_position(d), _str(d, "text"), _eid(d)
     ),
-    "response.function_call_arguments.done": lambda d: ResponseFunctionCallArgumentsDone(
+    "response.function_call_arguments.done": lambda d: _new_ResponseFunctionCallArgumentsDone(
         _str(d, "response_id"),
         _str(d, "item_id"),
         _int(d, "output_index"),
@@ -887,13 +893,13 @@ _BUILDERS: Final[dict[str, Callable[[JSONObject], ServerEvent]]] = {
         _eid(d),
     ),
     "rate_limits.updated": _rate_limits,
-    "output_audio_buffer.started": lambda d: OutputAudioBufferStarted(
+    "output_audio_buffer.started": lambda d: _new_OutputAudioBufferStarted(
         _str(d, "response_id"), _eid(d)
     ),
-    "output_audio_buffer.stopped": lambda d: OutputAudioBufferStopped(
+    "output_audio_buffer.stopped": lambda d: _new_OutputAudioBufferStopped(
         _str(d, "response_id"), _eid(d)
     ),
-    "output_audio_buffer.cleared": lambda d: OutputAudioBufferCleared(
+    "output_audio_buffer.cleared": lambda d: _new_OutputAudioBufferCleared(
         _str(d, "response_id"), _eid(d)
     ),
 }

@@ -72,6 +72,13 @@ logger = logging.getLogger("agentkit.session")
 EventHandler = Callable[[Any], Awaitable[None] | None]
 """`handler(event)`, sync or async, registered with `session.on(name, handler)`."""
 
+# Task names for the work a session starts per call. Named explicitly: without a name anyio
+# derives one from the function's module and qualified name on every spawn, which was a
+# quarter of what starting a tool's task cost.
+_TOOL_TASK = "agentkit.tool"
+_HANDOFF_TASK = "agentkit.handoff"
+_GUARDRAILS_TASK = "agentkit.guardrails"
+
 
 class RealtimeSession(Generic[TContext]):
     """A live realtime session. Use it as an async context manager; build it with
@@ -608,17 +615,17 @@ class RealtimeSession(Generic[TContext]):
                     return
                 scope = anyio.CancelScope()
                 self._scopes[command.call_id] = scope
-                task_group.start_soon(self._run_tool, command, scope)
+                task_group.start_soon(self._run_tool, command, scope, name=_TOOL_TASK)
             case RunHandoff():
                 if task_group is None or self._closing:
                     return
                 scope = anyio.CancelScope()
                 self._scopes[command.call_id] = scope
-                task_group.start_soon(self._run_handoff, command, scope)
+                task_group.start_soon(self._run_handoff, command, scope, name=_HANDOFF_TASK)
             case RunGuardrails():
                 if task_group is None or self._closing:
                     return
-                task_group.start_soon(self._run_guardrails, command)
+                task_group.start_soon(self._run_guardrails, command, name=_GUARDRAILS_TASK)
             case CancelTool():
                 cancelled = self._scopes.pop(command.call_id, None)
                 if cancelled is not None:

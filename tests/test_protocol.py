@@ -672,3 +672,26 @@ def test_encoders_write_the_fields_given() -> None:
     }
     append = orjson.loads(p.encode_input_audio_append(b"\x01\x02"))
     assert base64.b64decode(append["audio"]) == b"\x01\x02"
+
+
+def test_sealed_events_are_ordinary_frozen_instances() -> None:
+    import pickle
+
+    from agentkit import protocol as p
+    from agentkit._sealed import sealed_constructor
+    from agentkit.history import HistoryItem
+
+    cases: list[tuple[type, tuple[Any, ...]]] = [
+        (p.ResponseOutputItemDone, ("resp_1", 0, {"type": "message"}, "ev_1")),
+        (p.ResponseDone, ("resp_1", "completed", {"id": "resp_1"}, "")),
+        (p.ConversationItemAdded, ({"id": "i"}, None, "")),
+        (HistoryItem, ("i", "message", "user", "hi", "completed", *[None] * 7)),
+    ]
+    for cls, args in cases:
+        sealed = sealed_constructor(cls)(*args)
+        built = cls(*args)
+        assert type(sealed) is cls
+        assert sealed == built
+        assert pickle.loads(pickle.dumps(sealed)) == built
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(sealed, dataclasses.fields(cls)[0].name, "other")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -721,3 +722,47 @@ def test_importing_the_supervisor_loads_no_event_loop() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_server_event_has_exactly_one_handler() -> None:
+    # `receive_event` dispatches on the event's class through a table, which cannot end in
+    # `assert_never`: this is the exhaustiveness check instead (also run at import).
+    from typing import get_args
+
+    from agentkit import protocol as p
+    from agentkit._supervisor import _HANDLERS
+
+    members = set(get_args(p.ServerEvent))
+    assert set(_HANDLERS) == members
+    for cls, handler in _HANDLERS.items():
+        assert callable(handler), cls
+
+
+def test_every_server_event_is_dispatched_without_error() -> None:
+    from typing import get_args
+
+    from agentkit import protocol as p
+
+    sup = Supervisor(RealtimeAgent(name="a", instructions="x"))
+    sup.connecting()
+    sup.connected("x", now=0.0)
+    samples: dict[type, Any] = {
+        cls: cls(*[_sample(f.type) for f in dataclasses.fields(cls)])
+        for cls in get_args(p.ServerEvent)
+    }
+    for event in samples.values():
+        sup.receive_event(event, 1.0)
+    sup.events_to_emit()
+
+
+def _sample(annotation: Any) -> Any:
+    text = str(annotation)
+    if "int" in text and "str" not in text:
+        return 0
+    if "JSONObject" in text or "Mapping" in text or "dict" in text:
+        return {}
+    if "tuple" in text:
+        return ()
+    if "bytes" in text:
+        return b""
+    return "x"
