@@ -550,12 +550,14 @@ class RealtimeSession(Generic[TContext]):
             commands = supervisor.commands()
         if events:
             queue = self._queue
-            if (
-                self._tracer is None
-                and not self._handlers
-                and len(queue) + len(events) <= self._max_queued
-            ):
-                # What `_deliver` does when nobody observes and nothing overflows.
+            if not self._handlers and len(queue) + len(events) <= self._max_queued:
+                # What `_deliver` does when no handler listens and nothing overflows: no
+                # coroutine and no wake-up per event.
+                tracer = self._tracer
+                if tracer is not None:
+                    observe = tracer.observe
+                    for event in events:
+                        observe(event)
                 queue.extend(events)
                 self._wakeup.set()
             else:
