@@ -20,7 +20,9 @@ from agentkit._supervisor import Supervisor
 from agentkit.events import AudioOut, ErrorEvent, GuardrailTripped
 
 
-def _spoken_turn_answered_in_full(sup: Supervisor) -> None:
+def _spoken_turn_answered(sup: Supervisor, *, finish_first: bool) -> None:
+    """A committed audio turn, the server's answer starting (and, with `finish_first`, done),
+    then the turn's transcript, which the input guardrail checks."""
     feed(sup, {"type": "input_audio_buffer.committed", "item_id": "u1"})
     feed(
         sup,
@@ -31,8 +33,9 @@ def _spoken_turn_answered_in_full(sup: Supervisor) -> None:
     )
     created(sup)
     assistant_item(sup)
-    stream(sup, "response.output_audio.delta", "resp_1", "a1", delta=PCM_100MS)
-    done(sup)  # the whole answer arrived before the transcript
+    if finish_first:
+        stream(sup, "response.output_audio.delta", "resp_1", "a1", delta=PCM_100MS)
+        done(sup)  # the whole answer arrived before the transcript
     feed(
         sup,
         {
@@ -46,7 +49,7 @@ def _spoken_turn_answered_in_full(sup: Supervisor) -> None:
 
 def test_trip_after_the_held_response_finished_sends_no_cancel() -> None:
     sup = make()
-    _spoken_turn_answered_in_full(sup)
+    _spoken_turn_answered(sup, finish_first=True)
     run_checks(sup, tripped=True)
     sent = frames(sup)
     # The response is over on the server: only the user item goes, then the safe reply.
@@ -60,25 +63,7 @@ def test_trip_after_the_held_response_finished_sends_no_cancel() -> None:
 
 def test_a_cancel_that_crossed_the_response_end_is_not_an_error() -> None:
     sup = make()
-    feed(sup, {"type": "input_audio_buffer.committed", "item_id": "u1"})
-    feed(
-        sup,
-        {
-            "type": "conversation.item.added",
-            "item": {"id": "u1", "type": "message", "role": "user", "content": []},
-        },
-    )
-    created(sup)
-    assistant_item(sup)
-    feed(
-        sup,
-        {
-            "type": "conversation.item.input_audio_transcription.completed",
-            "item_id": "u1",
-            "content_index": 0,
-            "transcript": "you idiot",
-        },
-    )
+    _spoken_turn_answered(sup, finish_first=False)
     run_checks(sup, tripped=True)
     assert [f["type"] for f in frames(sup)] == ["response.cancel", "conversation.item.delete"]
     sup.events_to_emit()

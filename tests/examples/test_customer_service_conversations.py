@@ -144,17 +144,19 @@ async def test_every_conversation_file_is_tested() -> None:
     ]
 
 
-async def test_return_of_opened_headphones(play: Play, support: Any) -> None:
-    call = await play("return")
-    assert call.said == [
-        GREETING,
-        "Thanks Maya, you're verified. What can I do for you today?",
-        "Eligible, with a 15% restocking fee because the item was opened. You would get back "
-        "$110.49. Shall I start the return?",
-        "Done. Your return number is RMA-A1001-001, and the prepaid label is on its way to "
-        "maya.chen@example.com.",
-    ]
-    assert not [e for e in call.events if isinstance(e, GuardrailTripped)]
+RETURN_OFFERED = (
+    "Eligible, with a 15% restocking fee because the item was opened. You would get back "
+    "$110.49. Shall I start the return?"
+)
+RETURN_DONE = (
+    "Done. Your return number is RMA-A1001-001, and the prepaid label is on its way to "
+    "maya.chen@example.com."
+)
+VERIFIED = "Thanks Maya, you're verified. What can I do for you today?"
+
+
+def assert_headphones_returned(call: Call, support: Any) -> None:
+    """The opened headphones went back: the right tools, the handoff, the database row."""
     tools = call.tools
     assert [name for name, _, _ in tools] == ["verify_customer", "check_return_eligibility", "start_return"]
     assert tools[0][2] == {"verified": True, "first_name": "Maya", "tier": "gold"}
@@ -170,6 +172,13 @@ async def test_return_of_opened_headphones(play: Play, support: Any) -> None:
         " FROM returns r JOIN order_items i ON i.id = r.order_item_id"
     ).fetchall()
     assert [tuple(r) for r in row] == [("RMA-A1001-001", 1, "opened", 11049, "HP-200", 1)]
+
+
+async def test_return_of_opened_headphones(play: Play, support: Any) -> None:
+    call = await play("return")
+    assert call.said == [GREETING, VERIFIED, RETURN_OFFERED, RETURN_DONE]
+    assert not [e for e in call.events if isinstance(e, GuardrailTripped)]
+    assert_headphones_returned(call, support)
 
 
 async def test_impatient_return_trips_the_input_guardrail_and_still_completes(
@@ -178,35 +187,19 @@ async def test_impatient_return_trips_the_input_guardrail_and_still_completes(
     call = await play("impatient_return")
     assert call.said == [
         GREETING,
-        "Thanks Maya, you're verified. What can I do for you today?",
-        "Eligible, with a 15% restocking fee because the item was opened. You would get back "
-        "$110.49. Shall I start the return?",
+        VERIFIED,
+        RETURN_OFFERED,
         # The impatient turn trips civil_language: its scripted answer never shows, the
         # guardrail's safe reply is spoken instead, and the return waits for the next turn.
         "I want to help you with this. Let's keep it civil so we can sort it out together.",
-        "Done. Your return number is RMA-A1001-001, and the prepaid label is on its way to "
-        "maya.chen@example.com.",
+        RETURN_DONE,
     ]
     trips = [e for e in call.events if isinstance(e, GuardrailTripped)]
     assert [(t.guardrail_name, t.stage, dict(t.details)) for t in trips] == [
         ("civil_language", "input", {"matched": "useless bot"})
     ]
     assert "Starting the return for you now." not in call.said
-    tools = call.tools
-    assert [name for name, _, _ in tools] == ["verify_customer", "check_return_eligibility", "start_return"]
-    assert tools[0][2] == {"verified": True, "first_name": "Maya", "tier": "gold"}
-    _, arguments, eligibility = tools[1]
-    assert arguments == {"order_number": "A1001", "sku": "HP-200", "condition": "opened", "quantity": 1}
-    assert eligibility["eligible"] is True
-    assert (eligibility["refund"], eligibility["restocking_fee"]) == ("$110.49", "$19.50")
-    assert tools[2][2]["rma"] == "RMA-A1001-001"
-    assert call.handoffs == [("authentication", "returns")]
-    assert_one_output_per_call(call.history)
-    row = support.db.execute(
-        "SELECT r.rma, r.quantity, r.condition, r.refund_cents, i.sku, i.returned_quantity"
-        " FROM returns r JOIN order_items i ON i.id = r.order_item_id"
-    ).fetchall()
-    assert [tuple(r) for r in row] == [("RMA-A1001-001", 1, "opened", 11049, "HP-200", 1)]
+    assert_headphones_returned(call, support)
 
 
 async def test_sale_fills_the_cart_with_the_gold_offer(play: Play, support: Any) -> None:
