@@ -39,7 +39,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.streams import StreamReader
 from websockets.typing import Subprotocol
+
+try:  # websockets' C mask (what its own parser uses), else its pure-Python one
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover
+    from websockets.utils import apply_mask
 
 from ..audio import SpeechEngine
 from ..dialects import Dialect, server_event_ga_to_beta
@@ -62,6 +68,7 @@ _MAX_HTTP_BODY = 1 << 20
 
 ModelFactory = Callable[[], ResponseModel]
 _DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+_AT_EOF_CODE = StreamReader.at_eof.__code__
 
 
 class _HttpConnection(ServerConnection):
@@ -78,6 +85,87 @@ class _HttpConnection(ServerConnection):
         # of a reader task per message (most of the receive cost at 10 appends/s/session).
         self.on_message: Callable[[bytes], None] | None = None
         self._fragments: list[bytes] = []
+        # Fast receive: whole, unfragmented, masked client data frames are parsed here (see
+        # `_receive_fast`); `_inbox` holds the incomplete frame at the end of the stream.
+        self._inbox = bytearray()
+        self._inbox_need = 0
+        self._fast = False  # websockets' parser is idle: bytes go to `_receive_fast`
+
+    def _parser_idle(self) -> bool:
+        """Whether websockets' parser sits between frames with nothing buffered, so that
+        the next bytes can be parsed here instead (and later ones handed back to it)."""
+        protocol = self.protocol
+        if (
+            protocol.state is not State.OPEN
+            or protocol.reader.buffer
+            or protocol.cur_size is not None
+            or protocol.extensions
+            or protocol.debug
+        ):
+            return False
+        waiting: Any = protocol.parser
+        while getattr(waiting, "gi_yieldfrom", None) is not None:
+            waiting = waiting.gi_yieldfrom
+        return getattr(waiting, "gi_code", None) is _AT_EOF_CODE
+
+    def _receive_fast(self, data: bytes) -> None:
+        """Hand whole FIN text/binary frames straight to `on_message` — what websockets'
+        parser and `process_event` would do, without a generator step per header field and a
+        `Frame` per message. Anything else (control frames, fragments, oversized or unmasked
+        frames, a connection no longer open) goes back to websockets from that frame on."""
+        inbox = self._inbox
+        if inbox:  # the rest of a split frame
+            inbox += data
+            if len(inbox) < self._inbox_need:
+                return  # still incomplete: keep appending (linear in the frame's size)
+            data = bytes(inbox)
+        buf = data
+        handler = self.on_message
+        protocol = self.protocol
+        size = len(buf)
+        pos = 0
+        while size - pos >= 2:
+            head1 = buf[pos]
+            head2 = buf[pos + 1]
+            if (head1 != 0x81 and head1 != 0x82) or head2 < 0x80 or handler is None or protocol.state is not State.OPEN:
+                break  # not a plain masked data frame: websockets' business
+            length = head2 & 0x7F
+            start = pos + 2
+            if length == 126:
+                if size - pos < 4:
+                    self._keep(buf, pos)
+                    return
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                start = pos + 4
+            elif length == 127:
+                if size - pos < 10:
+                    self._keep(buf, pos)
+                    return
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                start = pos + 10
+            max_size = protocol.max_size
+            if max_size is not None and length > max_size:
+                break  # websockets closes with 1009
+            end = start + 4 + length
+            if size < end:
+                self._keep(buf, pos, end - pos)
+                return
+            message = apply_mask(buf[start + 4 : end], buf[start : start + 4])
+            pos = end
+            handler(message)
+            handler = self.on_message
+        else:
+            self._keep(buf, pos)
+            return
+        rest = bytes(buf[pos:])
+        self._inbox = bytearray()
+        self._inbox_need = 0
+        self._fast = False
+        super().data_received(rest)
+
+    def _keep(self, buf: bytes, pos: int, need: int = 0) -> None:
+        self._inbox = bytearray(buf[pos:])
+        self._inbox_need = need
 
     def process_event(self, event: Any) -> None:
         handler = self.on_message
@@ -94,7 +182,11 @@ class _HttpConnection(ServerConnection):
 
     def data_received(self, data: bytes) -> None:
         if self._passthrough:
-            super().data_received(data)
+            if self._fast or (self.on_message is not None and self._parser_idle()):
+                self._fast = True  # until a frame goes back to websockets
+                self._receive_fast(data)
+            else:
+                super().data_received(data)
             return
         self._head += data
         if len(self._head) >= 4 and bytes(self._head[:4]) == b"GET ":
@@ -603,8 +695,10 @@ class LocalRealtimeServer:
         outs = core.poll(now)
         if outs:
             events: list[dict[str, Any]] = []
+            # Nothing is written until the batch goes out: congestion cannot change mid-loop.
+            congested = self._congested(hub)
             for index, out in enumerate(outs):
-                if isinstance(out, CloseConnection) or self._congested(hub):
+                if congested or isinstance(out, CloseConnection):
                     self._write_batch(hub, events)
                     hub.busy = True
                     asyncio.get_running_loop().create_task(self._send_async(hub, outs[index:]))
@@ -639,10 +733,15 @@ class LocalRealtimeServer:
                 hub.connections.pop(connection, None)
                 continue
             protocol = connection.protocol
-            for text in texts:
-                protocol.send_text(text)
-            chunks = protocol.data_to_send()
-            connection.transport.write(b"".join(chunks) if len(chunks) != 1 else chunks[0])
+            if protocol.extensions or protocol.expect_continuation_frame or protocol.writes or protocol.debug:
+                for text in texts:
+                    protocol.send_text(text)
+                chunks = protocol.data_to_send()
+                connection.transport.write(b"".join(chunks) if len(chunks) != 1 else chunks[0])
+            else:
+                # The common case (no extension, nothing queued): frame the texts here, which
+                # is what `send_text` + `data_to_send` produce, without a Frame object each.
+                connection.transport.write(_text_frames(texts))
 
     async def _send_async(self, hub: _Hub, outs: list[dict[str, Any] | CloseConnection]) -> None:
         loop = asyncio.get_running_loop()
@@ -781,6 +880,22 @@ async def _send_text_frame(connection: ServerConnection, utf8: bytes) -> None:
     for data in connection.protocol.data_to_send():
         if data:
             transport.write(data)
+
+
+def _text_frames(texts: list[bytes]) -> bytes:
+    """Unmasked, unfragmented server text frames of `texts`, back to back (RFC 6455 5.2)."""
+    parts: list[bytes] = []
+    append = parts.append
+    for text in texts:
+        n = len(text)
+        if n < 126:
+            append(bytes((0x81, n)))
+        elif n < 65536:
+            append(b"\x81\x7e" + n.to_bytes(2, "big"))
+        else:
+            append(b"\x81\x7f" + n.to_bytes(8, "big"))
+        append(text)
+    return b"".join(parts)
 
 
 def _beta_text(event: dict[str, Any]) -> bytes | None:

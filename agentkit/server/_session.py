@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import numpy as np
 import orjson
 import pybase64
 
@@ -163,6 +164,44 @@ class _ClientError(Exception):
         self.param = param
 
 
+class _ChunkBuffer:
+    """The input audio buffer: appended chunks kept as they came (no copy per append, and
+    no reallocation of one ever-growing buffer); joined only when audio is taken out."""
+
+    __slots__ = ("_chunks", "_size")
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, data: bytes) -> None:
+        if data:
+            self._chunks.append(data if type(data) is bytes else bytes(data))
+            self._size += len(data)
+
+    def clear(self) -> None:
+        self._chunks = []
+        self._size = 0
+
+    def getvalue(self) -> bytes:
+        """Everything buffered, as one bytes object."""
+        chunks = self._chunks
+        if len(chunks) != 1:
+            chunks[:] = [b"".join(chunks)] if chunks else []
+        return chunks[0] if chunks else b""
+
+    def cut(self, start: int, end: int) -> bytes:
+        """`buffer[start:end]`, dropping everything before `end`."""
+        whole = self.getvalue()
+        rest = whole[end:]
+        self._chunks = [rest] if rest else []
+        self._size = len(rest)
+        return whole[start:end]
+
+
 class _Out:
     """A planned outbound event and what releasing it means (kept in the heap as
     `(due, seq, _Out)` so ordering is a C-level tuple comparison)."""
@@ -235,6 +274,7 @@ class ServerSession:
         self.id = session_id or f"sess_{token}"
         self._ids = itertools.count(1)
         self._token = token
+        self._event_prefix = f"event_{token}"
         self.started_at = now
         self._deadline = now + options.max_duration_s
         wall = now if wall_clock is None else wall_clock
@@ -252,7 +292,7 @@ class ServerSession:
         self._heap: list[tuple[float, int, _Out]] = []
         self._ready: list[JSON | CloseConnection] = []
         self._seq = itertools.count()
-        self._buffer = bytearray()
+        self._buffer = _ChunkBuffer()
         self._buffer_start_ms = 0.0
         self._input_ms = 0.0
         self._speech_item: str | None = None
@@ -276,11 +316,11 @@ class ServerSession:
 
     def _emit(self, event: JSON, now: float) -> None:
         self._release_due(now)
-        event["event_id"] = self._new_id("event")
+        event["event_id"] = f"{self._event_prefix}{next(self._ids):06d}"
         self._ready.append(event)
 
     def _schedule(self, due: float, event: JSON, response_id: str, track: tuple[Any, ...] | None = None) -> None:
-        event["event_id"] = self._new_id("event")
+        event["event_id"] = f"{self._event_prefix}{next(self._ids):06d}"
         heapq.heappush(self._heap, (due, next(self._seq), _Out(event, response_id, track)))
 
     def _error(self, now: float, message: str, code: str, *, param: str | None = None, event_id: Any = None, kind: str = "invalid_request_error") -> None:
@@ -474,6 +514,7 @@ class ServerSession:
         audio_in = self.session["audio"]["input"]
         self._input_format: AudioFormat = _format_name(audio_in["format"], "session.audio.input.format")
         self._td: JSON | None = audio_in["turn_detection"]
+        self._input_bytes_per_ms = audio.bytes_per_ms(self._input_format)
 
     def _merge_audio(self, merged: JSON, value: Any) -> None:
         if value is None:
@@ -562,13 +603,20 @@ class ServerSession:
         """Append decoded input audio (session input format); run VAD when it is on."""
         if self.closed:
             return
-        fmt = self.input_format
-        self._buffer += data
-        self._input_ms += audio.duration_ms(len(data), fmt)
-        td = self._turn_detection()
+        fmt = self._input_format
+        self._buffer.append(data)
+        self._input_ms += len(data) / self._input_bytes_per_ms
+        td = self._td
         if td is None:
             return
-        for vad_event in self._vad.feed(audio.decode_to_pcm16(data, fmt)):
+        if fmt == "pcm16":  # a view of the bytes, as `decode_to_pcm16` gives, minus two calls
+            samples = np.frombuffer(data, dtype="<i2", count=len(data) >> 1)
+        else:
+            samples = audio.decode_to_pcm16(data, fmt)
+        events = self._vad.feed(samples)
+        if not events and not td.get("idle_timeout_ms"):
+            return
+        for vad_event in events:
             if isinstance(vad_event, SpeechStarted):
                 self._speech_started(vad_event.audio_start_ms, td, now)
             else:
@@ -599,8 +647,7 @@ class ServerSession:
         fmt = self.input_format
         start = audio.bytes_for_ms(max(0.0, self._speech_start_ms - self._buffer_start_ms), fmt)
         end = audio.bytes_for_ms(max(0.0, end_ms - self._buffer_start_ms), fmt)
-        utterance = bytes(self._buffer[start:end])
-        del self._buffer[:end]
+        utterance = self._buffer.cut(start, end)
         self._buffer_start_ms = max(self._buffer_start_ms, float(end_ms))
         self._speech_item = None
         self._add_user_audio(item_id, utterance, now)
@@ -612,7 +659,7 @@ class ServerSession:
         item_id = self._new_id("item")
         self._emit({"type": "input_audio_buffer.timeout_triggered", "audio_start_ms": int(self._idle_start_ms), "audio_end_ms": int(self._input_ms), "item_id": item_id}, now)
         self._idle_start_ms = None
-        utterance = bytes(self._buffer)
+        utterance = self._buffer.getvalue()
         self._buffer.clear()
         self._buffer_start_ms = self._input_ms
         self._add_user_audio(item_id, utterance, now, heard="")
@@ -628,7 +675,7 @@ class ServerSession:
                 "input_audio_buffer_commit_empty",
             )
         item_id = self._speech_item or self._new_id("item")
-        utterance = bytes(self._buffer)
+        utterance = self._buffer.getvalue()
         self._buffer.clear()
         self._buffer_start_ms = self._input_ms
         self._speech_item = None
