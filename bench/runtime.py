@@ -195,7 +195,21 @@ class Client:
         raise NotImplementedError
 
 
-class AgentkitClient(Client):
+class FrameworkClient(Client):
+    """What both frameworks' session objects do alike: `send_audio` and typed events."""
+
+    _session: Any
+
+    async def send_audio(self, chunk: bytes) -> None:
+        await self._session.send_audio(chunk)
+
+    async def events(self) -> Any:
+        async for event in self._session:
+            kind = event.type
+            yield (kind if kind in ("audio", "tool_end", "agent_end") else "other"), event
+
+
+class AgentkitClient(FrameworkClient):
     def __init__(self, with_tool: bool) -> None:
         from agentkit import RealtimeAgent, tool
         from agentkit.runner import RealtimeRunner
@@ -224,16 +238,8 @@ class AgentkitClient(Client):
     async def send_text(self, text: str) -> None:
         await self._session.send_text(text)
 
-    async def send_audio(self, chunk: bytes) -> None:
-        await self._session.send_audio(chunk)
 
-    async def events(self) -> Any:
-        async for event in self._session:
-            kind = event.type
-            yield (kind if kind in ("audio", "tool_end", "agent_end") else "other"), event
-
-
-class OpenAIAgentsClient(Client):
+class OpenAIAgentsClient(FrameworkClient):
     def __init__(self, with_tool: bool) -> None:
         from agents import function_tool
         from agents.realtime import RealtimeAgent, RealtimeRunner
@@ -261,14 +267,6 @@ class OpenAIAgentsClient(Client):
 
     async def send_text(self, text: str) -> None:
         await self._session.send_message(text)
-
-    async def send_audio(self, chunk: bytes) -> None:
-        await self._session.send_audio(chunk)
-
-    async def events(self) -> Any:
-        async for event in self._session:
-            kind = event.type
-            yield (kind if kind in ("audio", "tool_end", "agent_end") else "other"), event
 
 
 class FloorClient(Client):
