@@ -141,7 +141,7 @@ class ToolRunner:
 
     def timed_out(self, name: str, timeout: float) -> ToolOutcome:
         """The outcome of a call that ran past `timeout` (for a caller that owns the
-        deadline, see `run(scope=...)`)."""
+        deadline, see `run(timed=False)`)."""
         return self._fail(
             ToolFailure(
                 "timeout",
@@ -158,16 +158,15 @@ class ToolRunner:
         arguments: str,
         ctx: RunContext[Any],
         *,
-        scope: anyio.CancelScope | None = None,
+        timed: bool = True,
     ) -> ToolOutcome:
         """Validate, run and serialise one call. Never raises except for cancellation.
 
         Args:
-            scope: The caller's cancel scope around this call. When given, the timeout is
-                set as that scope's deadline instead of nesting a second scope (one scope
-                per call is cheaper): a timeout then cancels the caller's scope, and the
-                caller reports it with `timed_out()` once the scope has caught the
-                cancellation past its deadline.
+            timed: Enforce the tool's timeout here. A caller that already runs the call under
+                its own deadline (`timeout_for()`; the session does, with one
+                `asyncio.timeout` per call) passes False and reports an expiry with
+                `timed_out()`.
         """
         if tool is None:
             agent = ctx.agent
@@ -186,13 +185,11 @@ class ToolRunner:
             return self._fail(ToolFailure("invalid_arguments", name, exc.message, exc))
         timeout = tool.timeout if tool.timeout is not None else self.default_timeout
         try:
-            if scope is not None:
-                if timeout is not None:
-                    scope.deadline = min(scope.deadline, anyio.current_time() + timeout)
-                value = await self._call(tool, call)
+            if not timed or timeout is None:
+                value = await (call() if tool.is_async else self._in_thread(call))
             else:
                 with anyio.fail_after(timeout):
-                    value = await self._call(tool, call)
+                    value = await (call() if tool.is_async else self._in_thread(call))
         except TimeoutError as exc:
             return self._fail(
                 ToolFailure("timeout", name, f"the tool did not finish within {timeout:g}s", exc)
@@ -205,9 +202,7 @@ class ToolRunner:
         except Exception as exc:
             return self._fail(ToolFailure("error", name, f"unserialisable result: {exc}", exc))
 
-    async def _call(self, tool: FunctionTool, call: Callable[[], Any]) -> Any:
-        if tool.is_async:
-            return await call()
+    async def _in_thread(self, call: Callable[[], Any]) -> Any:
         # abandon_on_cancel: a timed-out sync tool cannot be stopped, but the session stops
         # waiting for it and the thread's result is dropped.
         return await anyio.to_thread.run_sync(call, limiter=self._limiter, abandon_on_cancel=True)

@@ -12,6 +12,7 @@ model fills in everything and the runtime can validate the arguments before the 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 import types
@@ -30,6 +31,7 @@ from typing import (
 )
 
 import docstring_parser
+import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -80,6 +82,13 @@ class FunctionTool:
     context_param: str | None = None
     args_model: type[BaseModel] | None = field(default=None, repr=False)
     _validator: Draft202012Validator = field(init=False, repr=False, compare=False)
+    # The hot path: a compiled validator (Rust) answers "valid?" in under a microsecond,
+    # where `jsonschema` takes 12-60 µs per call. `jsonschema` stays the authority for what
+    # is wrong, on the rare invalid call, so the model reads the same messages.
+    _check: Callable[[Any], bool] | None = field(init=False, repr=False, compare=False)
+    _is_async: bool = field(init=False, repr=False, compare=False)
+    # (attribute, keyword) per field of `args_model`, read once rather than per call.
+    _fields: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -97,11 +106,17 @@ class FunctionTool:
         if self.parameters.get("type") != "object":
             raise DefinitionError(f"tool {self.name!r}: parameters must be a JSON Schema of type 'object'")
         object.__setattr__(self, "_validator", Draft202012Validator(dict(self.parameters)))
+        object.__setattr__(self, "_check", _compiled_check(self.parameters))
+        object.__setattr__(self, "_is_async", inspect.iscoroutinefunction(self.func))
+        model_fields = self.args_model.model_fields if self.args_model is not None else {}
+        object.__setattr__(
+            self, "_fields", tuple((name, info.alias or name) for name, info in model_fields.items())
+        )
 
     @property
     def is_async(self) -> bool:
         """Whether the function is a coroutine function (else it runs in a worker thread)."""
-        return inspect.iscoroutinefunction(self.func)
+        return self._is_async
 
     def definition(self) -> ToolDefinition:
         """The neutral form the compiler renders."""
@@ -123,6 +138,9 @@ class FunctionTool:
             parsed = dict(arguments)
         if not isinstance(parsed, dict):
             raise ToolArgumentsError(self.name, "arguments must be a JSON object")
+        check = self._check
+        if check is not None and check(parsed):
+            return parsed
         error = next(iter(sorted(self._validator.iter_errors(parsed), key=lambda e: e.path)), None)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -136,29 +154,34 @@ class FunctionTool:
         first. For an async tool, calling the result returns a coroutine.
         """
         kwargs: dict[str, Any]
-        if self.args_model is not None:
+        if self.args_model is None:
+            kwargs = dict(arguments)
+        elif not self._fields:
+            kwargs = {}  # nothing to convert (a strict schema allows only `{}`)
+        else:
             try:
-                model = self.args_model.model_validate(dict(arguments))
+                model = self.args_model.model_validate(
+                    arguments if isinstance(arguments, dict) else dict(arguments)
+                )
             except ValidationError as exc:
                 raise ToolArgumentsError(self.name, _first_pydantic_error(exc)) from exc
-            kwargs = {
-                info.alias or name: getattr(model, name)
-                for name, info in type(model).model_fields.items()
-            }
-        else:
-            kwargs = dict(arguments)
+            kwargs = {keyword: getattr(model, name) for name, keyword in self._fields}
         if self.context_param is not None:
             kwargs[self.context_param] = ctx
-        func = self.func
-
-        def call() -> Any:
-            return func(**kwargs)
-
-        return call
+        return functools.partial(self.func, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in the developer's own tests)."""
         return self.func(*args, **kwargs)
+
+
+def _compiled_check(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """`jsonschema_rs`'s `is_valid` for `schema`, or None when it cannot compile a schema
+    that `jsonschema` accepted (then `jsonschema` alone decides, just slower)."""
+    try:
+        return jsonschema_rs.Draft202012Validator(dict(schema)).is_valid
+    except ValueError:  # jsonschema_rs.ValidationError is one
+        return None
 
 
 def _first_pydantic_error(exc: ValidationError) -> str:

@@ -102,19 +102,31 @@ class SocketProbe:
         from websockets.protocol import Protocol
 
         probe, clock = self, time.perf_counter
-        data_received, send_data, send_text = (
-            Connection.data_received,
-            Connection.send_data,
-            Protocol.send_text,
-        )
+        send_data, send_text = Connection.send_data, Protocol.send_text
+        # The event loop hands read bytes to the connection class's `data_received`; a
+        # client may subclass it (agentkit's transport parses whole frames itself), so every
+        # class that defines its own is wrapped, and the outermost call takes the stamp.
+        depth = [0]
 
-        def probed_data_received(self: Any, data: bytes) -> None:
-            now = clock()
-            if b'"response.function_call_arguments.done"' in data:
-                probe._args_done, probe._output, probe._waiting = now, 0.0, True
-            if b'"response.done"' in data:
-                probe._response_done = now
-            data_received(self, data)
+        def probed(data_received: Callable[[Any, bytes], None]) -> Callable[[Any, bytes], None]:
+            def probed_data_received(self: Any, data: bytes) -> None:
+                if not depth[0]:
+                    now = clock()
+                    if b'"response.function_call_arguments.done"' in data:
+                        probe._args_done, probe._output, probe._waiting = now, 0.0, True
+                    if b'"response.done"' in data:
+                        probe._response_done = now
+                depth[0] += 1
+                try:
+                    data_received(self, data)
+                finally:
+                    depth[0] -= 1
+
+            return probed_data_received
+
+        for cls in _connection_classes(Connection):
+            if "data_received" in vars(cls):
+                cls.data_received = probed(vars(cls)["data_received"])  # type: ignore[method-assign]
 
         def probed_send_text(self: Any, data: bytes, fin: bool = True) -> None:
             if b'"response.create"' in data:
@@ -129,7 +141,6 @@ class SocketProbe:
                 probe.sent(probe._outgoing, clock())
                 probe._outgoing = ""
 
-        Connection.data_received = probed_data_received  # type: ignore[method-assign]
         Connection.send_data = probed_send_data  # type: ignore[method-assign]
         Protocol.send_text = probed_send_text  # type: ignore[method-assign]
 
@@ -147,6 +158,17 @@ class SocketProbe:
                     now - self._response_done,
                 )
             )
+
+
+def _connection_classes(base: type) -> list[type]:
+    """`base` and all its subclasses loaded so far (the framework imported first)."""
+    found, todo = [base], [base]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                todo.append(sub)
+    return found
 
 
 # --- the server process ----------------------------------------------------------------------------
@@ -386,6 +408,7 @@ async def tool_framework_session(framework: str, url: str, calls: int) -> int:
 
 async def tool_turnaround(framework: str, url: str, sessions: int, calls: int) -> dict[str, Any]:
     """`sessions` sessions one after another, each making `calls` tool calls."""
+    _import_client(framework)  # its connection class must exist before the probe wraps it
     probe = SocketProbe()
     probe.install()
     answered = 0

@@ -39,17 +39,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
-from websockets.streams import StreamReader
 from websockets.typing import Subprotocol
-
-try:  # websockets' C mask (what its own parser uses), else its pure-Python one
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover
-    from websockets.utils import apply_mask
 
 from ..audio import SpeechEngine
 from ..dialects import Dialect, server_event_ga_to_beta
 from ..errors import CompileError
+from ..transports._frames import DirectFrames, parser_idle
 from ._session import CloseConnection, Pace, ServerSession, SessionOptions, _ClientError
 from .faults import Fault, FaultPlan
 from .model import ResponseModel, ScriptedModel
@@ -68,7 +63,6 @@ _MAX_HTTP_BODY = 1 << 20
 
 ModelFactory = Callable[[], ResponseModel]
 _DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
-_AT_EOF_CODE = StreamReader.at_eof.__code__
 
 
 class _HttpConnection(ServerConnection):
@@ -85,87 +79,16 @@ class _HttpConnection(ServerConnection):
         # of a reader task per message (most of the receive cost at 10 appends/s/session).
         self.on_message: Callable[[bytes], None] | None = None
         self._fragments: list[bytes] = []
-        # Fast receive: whole, unfragmented, masked client data frames are parsed here (see
-        # `_receive_fast`); `_inbox` holds the incomplete frame at the end of the stream.
-        self._inbox = bytearray()
-        self._inbox_need = 0
-        self._fast = False  # websockets' parser is idle: bytes go to `_receive_fast`
+        # Whole, unfragmented, masked client data frames are parsed directly (see
+        # `DirectFrames`) while websockets' parser is idle.
+        self._direct = DirectFrames(masked=True)
 
-    def _parser_idle(self) -> bool:
-        """Whether websockets' parser sits between frames with nothing buffered, so that
-        the next bytes can be parsed here instead (and later ones handed back to it)."""
-        protocol = self.protocol
-        if (
-            protocol.state is not State.OPEN
-            or protocol.reader.buffer
-            or protocol.cur_size is not None
-            or protocol.extensions
-            or protocol.debug
-        ):
-            return False
-        waiting: Any = protocol.parser
-        while getattr(waiting, "gi_yieldfrom", None) is not None:
-            waiting = waiting.gi_yieldfrom
-        return getattr(waiting, "gi_code", None) is _AT_EOF_CODE
-
-    def _receive_fast(self, data: bytes) -> None:
-        """Hand whole FIN text/binary frames straight to `on_message` — what websockets'
-        parser and `process_event` would do, without a generator step per header field and a
-        `Frame` per message. Anything else (control frames, fragments, oversized or unmasked
-        frames, a connection no longer open) goes back to websockets from that frame on."""
-        inbox = self._inbox
-        if inbox:  # the rest of a split frame
-            inbox += data
-            if len(inbox) < self._inbox_need:
-                return  # still incomplete: keep appending (linear in the frame's size)
-            data = bytes(inbox)
-        buf = data
+    def _deliver(self, message: bytes, is_text: bool) -> bool:
         handler = self.on_message
-        protocol = self.protocol
-        size = len(buf)
-        pos = 0
-        while size - pos >= 2:
-            head1 = buf[pos]
-            head2 = buf[pos + 1]
-            if (head1 != 0x81 and head1 != 0x82) or head2 < 0x80 or handler is None or protocol.state is not State.OPEN:
-                break  # not a plain masked data frame: websockets' business
-            length = head2 & 0x7F
-            start = pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    self._keep(buf, pos)
-                    return
-                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-                start = pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    self._keep(buf, pos)
-                    return
-                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                start = pos + 10
-            max_size = protocol.max_size
-            if max_size is not None and length > max_size:
-                break  # websockets closes with 1009
-            end = start + 4 + length
-            if size < end:
-                self._keep(buf, pos, end - pos)
-                return
-            message = apply_mask(buf[start + 4 : end], buf[start : start + 4])
-            pos = end
-            handler(message)
-            handler = self.on_message
-        else:
-            self._keep(buf, pos)
-            return
-        rest = bytes(buf[pos:])
-        self._inbox = bytearray()
-        self._inbox_need = 0
-        self._fast = False
-        super().data_received(rest)
-
-    def _keep(self, buf: bytes, pos: int, need: int = 0) -> None:
-        self._inbox = bytearray(buf[pos:])
-        self._inbox_need = need
+        if handler is None:
+            return False
+        handler(message)
+        return True
 
     def process_event(self, event: Any) -> None:
         handler = self.on_message
@@ -182,9 +105,10 @@ class _HttpConnection(ServerConnection):
 
     def data_received(self, data: bytes) -> None:
         if self._passthrough:
-            if self._fast or (self.on_message is not None and self._parser_idle()):
-                self._fast = True  # until a frame goes back to websockets
-                self._receive_fast(data)
+            direct = self._direct
+            if direct.active or (self.on_message is not None and parser_idle(self.protocol)):
+                direct.active = True  # until websockets' parser is left busy (see DirectFrames)
+                direct.feed(data, self.protocol, self._deliver, super().data_received)
             else:
                 super().data_received(data)
             return
