@@ -643,11 +643,11 @@ class RealtimeSession(Generic[TContext]):
                 # `CancelTool` and `close()`, awaited before the session ends
                 # (`_stop_tools`), and its failure is raised in the task group.
                 task = asyncio.get_running_loop().create_task(
-                    self._run_tool(command), name=_TOOL_TASK
+                    self._run_tool_task(command), name=_TOOL_TASK
                 )
                 self._tool_tasks[command.call_id] = task
                 self._tool_alive.add(task)
-                task.add_done_callback(self._tool_task_done)
+                task.add_done_callback(self._tool_alive.discard)
             case RunHandoff():
                 if task_group is None or self._closing:
                     return
@@ -713,18 +713,16 @@ class RealtimeSession(Generic[TContext]):
         self._supervisor.tool_finished(call_id, outcome.output, error=outcome.error)
         await self._flush_quietly()
 
-    def _tool_task_done(self, task: asyncio.Task[None]) -> None:
-        self._tool_alive.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            # What a task group would do with a failing child: fail the session with it.
+    async def _run_tool_task(self, command: RunTool) -> None:
+        try:
+            await self._run_tool(command)
+        except Exception as error:
+            # What a task group does with a failing child: the session fails with it.
             work = self._work
-            if work is not None:
-                work.start_soon(_reraise, error)
-            else:
+            if work is None:
                 logger.error("tool task failed after the session ended", exc_info=error)
+            else:
+                work.start_soon(_reraise, error)
 
     async def _run_handoff(self, command: RunHandoff, scope: anyio.CancelScope) -> None:
         with scope:

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from agentkit import RealtimeAgent, RunContext, ServerVad, SessionSettings, tool
+from agentkit._tool_runner import ToolRunner
 from agentkit.events import (
     AudioInterrupted,
     AudioOut,
@@ -22,6 +23,7 @@ from agentkit.events import (
 )
 from agentkit.history import HistoryItem
 from agentkit.runner import RealtimeRunner
+from agentkit.session import RealtimeSession
 from agentkit.transports import ConnectionClosed, MemoryServerEnd, memory_transport_pair
 
 PCM_100MS = base64.b64encode(b"\x00\x01" * 2400).decode()
@@ -458,3 +460,52 @@ async def test_close_inside_the_body_stops_the_session_and_lets_the_body_go_on()
     assert body_finished
     assert session.status is SessionStatus.DISCONNECTED
     assert events[-1] == StatusChanged(SessionStatus.CONNECTED, SessionStatus.DISCONNECTED)
+
+
+stubborn_finished: list[str] = []
+
+
+@tool(cancellable=True)
+async def stubborn(q: str) -> str:
+    """Swallows the first cancellation and goes on waiting."""
+    try:
+        await anyio.sleep(10)
+    except BaseException:
+        try:
+            await anyio.sleep(10)
+        finally:
+            stubborn_finished.append(q)
+    return q
+
+
+async def test_close_waits_for_every_tool_task_even_one_that_swallows_a_cancel() -> None:
+    client, server = pair()
+    agent = RealtimeAgent(name="A", instructions="x", tools=[stubborn])
+    async with RealtimeRunner(agent).session(client, context=None) as session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("c1", "stubborn", '{"q": "a"}'))
+        await settle()
+        tasks = set(session._tool_alive)
+        assert len(tasks) == 1
+    # `async with` returned: the task was cancelled again and has ended, not leaked.
+    assert all(task.done() for task in tasks)
+    assert stubborn_finished == ["a"]
+
+
+async def test_a_failure_in_a_tool_task_fails_the_session_loudly() -> None:
+    class BrokenRunner(ToolRunner):
+        async def run(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("bug in the runner")
+
+    client, server = pair()
+    session = RealtimeSession(
+        agent=triage, transport=client, context={"user": "ada"}, tool_runner=BrokenRunner()
+    )
+    with pytest.raises(BaseExceptionGroup) as failed:
+        async with session:
+            await next_of(server, "session.update")
+            await server.send_event(created())
+            await server.send_event(call("c1", "fetch", '{"key": "a"}'))
+            await anyio.sleep(1)
+    assert failed.group_contains(RuntimeError, match="bug in the runner")
