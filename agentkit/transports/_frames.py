@@ -11,7 +11,7 @@ that frame on, which then handles it exactly as it always would: pings are answe
 closes are completed, protocol errors fail the connection.
 
 It only takes over while `websockets`' parser sits between frames with nothing buffered
-(`parser_idle`), a check of `websockets`' parser state made on 13.x-16.x. If a future
+(`parser_idle`), a check of `websockets`' parser state made on 15.x and 16.x. If a future
 version changes that state, the check fails safe: every byte then goes through
 `websockets`, slower but the same.
 """
@@ -40,19 +40,48 @@ Deliver = Callable[[bytes, bool], bool]
 def parser_idle(protocol: Protocol) -> bool:
     """Whether `protocol`'s parser sits between frames with nothing buffered, so the next
     bytes can be parsed directly (and those after the first frame it cannot take handed
-    back to it)."""
-    if (
-        protocol.state is not State.OPEN
-        or protocol.reader.buffer
-        or protocol.cur_size is not None
-        or protocol.extensions
-        or protocol.debug
-    ):
+    back to it). False for any layout it does not know."""
+    try:
+        if (
+            protocol.state is not State.OPEN
+            or protocol.reader.buffer
+            or _mid_message(protocol)
+            or protocol.extensions
+            or protocol.debug
+        ):
+            return False
+        _max_size(protocol)
+        waiting: Any = protocol.parser
+    except AttributeError:
         return False
-    waiting: Any = protocol.parser
     while getattr(waiting, "gi_yieldfrom", None) is not None:
         waiting = waiting.gi_yieldfrom
     return getattr(waiting, "gi_code", None) is _AT_EOF_CODE
+
+
+def _mid_message(protocol: Protocol) -> bool:
+    """Whether a fragmented message is under way (websockets 15 `cur_size`, 16
+    `current_size`)."""
+    for name in ("cur_size", "current_size"):
+        if hasattr(protocol, name):
+            return getattr(protocol, name) is not None
+    return True
+
+
+def _max_size(protocol: Protocol) -> int | None:
+    """The largest frame to accept (websockets 15 `max_size`; 16 `max_message_size` and
+    `max_fragment_size`). AttributeError for another layout (`parser_idle` is then False)."""
+    if hasattr(protocol, "max_message_size"):
+        limits: tuple[int | None, ...] = (
+            getattr(protocol, "max_message_size", None),
+            getattr(protocol, "max_fragment_size", None),
+        )
+        sizes = [size for size in limits if size is not None]
+        return min(sizes) if sizes else None
+    if hasattr(protocol, "max_size"):
+        size: int | None = protocol.max_size
+        return size
+    raise AttributeError("max_size")
 
 
 class DirectFrames:
@@ -89,7 +118,7 @@ class DirectFrames:
         buf = data
         size = len(buf)
         masked = self.masked
-        max_size = protocol.max_size
+        max_size = _max_size(protocol)
         pos = 0
         while size - pos >= 2:
             head1 = buf[pos]
