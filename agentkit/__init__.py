@@ -53,14 +53,15 @@ from .runner import RealtimeRunner
 from .session import RealtimeSession
 from .settings import (
     InputTranscription,
+    RealtimeTracingConfig,
     RetentionRatioTruncation,
     SemanticVad,
     ServerVad,
     SessionSettings,
     ToolChoiceFunction,
-    TracingConfig,
 )
 from .tools import FunctionTool, tool
+from .tracing import TracingConfig, setup_tracing
 from .transports import ConnectionClosed, Transport, WebSocketTransport, memory_transport_pair
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "RealtimeAgent",
     "RealtimeRunner",
     "RealtimeSession",
+    "RealtimeTracingConfig",
     "ReconnectFailed",
     "ReconnectPolicy",
     "RetentionRatioTruncation",
@@ -124,5 +126,6 @@ __all__ = [
     "memory_transport_pair",
     "output_guardrail",
     "render_session",
+    "setup_tracing",
     "tool",
 ]

@@ -51,12 +51,12 @@ from .errors import CompileError, DefinitionError
 from .settings import (
     AudioFormatName,
     InputTranscription,
+    RealtimeTracingConfig,
     RetentionRatioTruncation,
     SemanticVad,
     ServerVad,
     SessionSettings,
     ToolChoiceFunction,
-    TracingConfig,
 )
 from .tools import ToolDefinition
 
@@ -482,7 +482,7 @@ def _turn_detection(
     assert_never(value)
 
 
-def _tracing(value: Literal["auto"] | TracingConfig | None) -> Any:
+def _tracing(value: Literal["auto"] | RealtimeTracingConfig | None) -> Any:
     if value is None or isinstance(value, str):
         return value  # null disables tracing, "auto" uses the service's defaults
     out: JsonObject = {}

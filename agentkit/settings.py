@@ -18,13 +18,13 @@ __all__ = [
     "AudioFormatName",
     "InputTranscription",
     "NoiseReduction",
+    "RealtimeTracingConfig",
     "RetentionRatioTruncation",
     "SemanticVad",
     "ServerVad",
     "SessionSettings",
     "ToolChoice",
     "ToolChoiceFunction",
-    "TracingConfig",
     "TurnDetection",
 ]
 
@@ -104,7 +104,7 @@ class InputTranscription(_Model):
 NoiseReduction = Literal["near_field", "far_field"]
 
 
-class TracingConfig(_Model):
+class RealtimeTracingConfig(_Model):
     """The service's own tracing of the session (OpenAI dashboard), not OpenTelemetry."""
 
     workflow_name: str | None = None
@@ -148,7 +148,7 @@ class SessionSettings(_Model):
     output_modalities: tuple[Literal["audio", "text"], ...] = ("audio",)
     max_output_tokens: Annotated[int, Field(ge=1, le=4096)] | Literal["inf"] | None = None
     tool_choice: ToolChoice | None = None
-    tracing: Literal["auto"] | TracingConfig | None = None
+    tracing: Literal["auto"] | RealtimeTracingConfig | None = None
     truncation: Literal["auto", "disabled"] | RetentionRatioTruncation | None = None
     temperature: Annotated[float, Field(ge=0.6, le=1.2)] | None = None
     """Sampling temperature; only the beta dialect has it (GA removed it)."""

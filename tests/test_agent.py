@@ -30,7 +30,7 @@ from agentkit import (
 from agentkit.agent import walk_agents
 from agentkit.guardrails import BUILTIN_GUARDRAILS
 from agentkit.handoffs import as_handoff, default_handoff_tool_name
-from agentkit.settings import InputTranscription, RetentionRatioTruncation, TracingConfig
+from agentkit.settings import InputTranscription, RealtimeTracingConfig, RetentionRatioTruncation
 
 
 def ctx() -> RunContext[None]:
@@ -427,7 +427,7 @@ def test_merged_lays_only_explicit_override_fields_on_top() -> None:
         input_audio_format="g711_ulaw",
         voice="ash",
         input_transcription=InputTranscription(language="en"),
-        tracing=TracingConfig(workflow_name="w"),
+        tracing=RealtimeTracingConfig(workflow_name="w"),
     )
     override = SessionSettings(voice="cedar", turn_detection=None, speed=1.2)
     merged = base.merged(override)

@@ -35,12 +35,12 @@ from agentkit.compiler import (
 from agentkit.errors import CompileError, DefinitionError
 from agentkit.settings import (
     InputTranscription,
+    RealtimeTracingConfig,
     RetentionRatioTruncation,
     SemanticVad,
     ServerVad,
     SessionSettings,
     ToolChoiceFunction,
-    TracingConfig,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +176,7 @@ def _case_semantic_vad(dialect: Dialect) -> dict[str, Any]:
         speed=1.2,
         tool_choice="required",
         max_output_tokens="inf",
-        tracing=TracingConfig(workflow_name="support", group_id="g-1", metadata={"tier": "gold"}),
+        tracing=RealtimeTracingConfig(workflow_name="support", group_id="g-1", metadata={"tier": "gold"}),
     )
     return compile_session_update(solo(), runner, dialect=dialect)
 
@@ -633,7 +633,7 @@ def test_swap_refuses_a_different_model(dialect: Dialect) -> None:
 
 
 def test_swap_refuses_a_different_tracing() -> None:
-    agent = RealtimeAgent(name="T", settings=SessionSettings(tracing=TracingConfig(group_id="x")))
+    agent = RealtimeAgent(name="T", settings=SessionSettings(tracing=RealtimeTracingConfig(group_id="x")))
     with pytest.raises(CompileError) as info:
         compile_agent_swap(
             agent, SessionSettings(tracing="auto"), dialect="ga", audio_started=False
@@ -703,7 +703,7 @@ _settings_kwargs = st.fixed_dictionaries(
         "tool_choice": st.sampled_from(
             [None, "auto", "none", "required", ToolChoiceFunction(name="lookup_order")]
         ),
-        "tracing": st.sampled_from([None, "auto", TracingConfig(workflow_name="w")]),
+        "tracing": st.sampled_from([None, "auto", RealtimeTracingConfig(workflow_name="w")]),
         "truncation": st.sampled_from(
             [None, "auto", "disabled", RetentionRatioTruncation(retention_ratio=0.5)]
         ),

@@ -20,3 +20,14 @@ def test_one_exception_root() -> None:
     ]
     assert errors, "the package exports its exceptions"
     assert all(issubclass(e, agentkit.AgentKitError) for e in errors)
+
+
+def test_tracing_config_names_do_not_collide() -> None:
+    # `TracingConfig` is the OpenTelemetry configuration a runner takes; the service's own
+    # session tracing (a `session.update` field) is `RealtimeTracingConfig`, as in the SDK.
+    from agentkit.settings import RealtimeTracingConfig
+    from agentkit.tracing import TracingConfig
+
+    assert agentkit.TracingConfig is TracingConfig
+    assert agentkit.RealtimeTracingConfig is RealtimeTracingConfig
+    assert not hasattr(agentkit.settings, "TracingConfig")
