@@ -374,6 +374,12 @@ class Supervisor:
         self._dropped_chunks = 0
         self._dropped_bytes = 0
         self._reconnects = 0
+        # stall watchdog: the clock as last given, when the service was last heard, when our
+        # pending response.create went out, and whether this connection was declared stalled
+        self._now = 0.0
+        self._heard_at: float | None = None
+        self._create_sent_at = 0.0
+        self._stalled = False
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -452,6 +458,9 @@ class Supervisor:
         self._connected_at = now
         self._last_activity = now
         self._renew_due = False
+        self._now = now
+        self._heard_at = now
+        self._stalled = False
         self._set_status(SessionStatus.CONNECTED)
         if text_only:
             self._events.append(TextFallback(replayed))
@@ -552,6 +561,9 @@ class Supervisor:
             at = self._last_activity + limits.idle_timeout_s
             if deadline is None or at < deadline:
                 deadline = at
+        stall = self._stall_deadline()
+        if stall is not None and (deadline is None or stall < deadline):
+            deadline = stall
         if (
             self.renew_after_s is not None
             and self._connected_at is not None
@@ -563,9 +575,27 @@ class Supervisor:
                 deadline = at
         return deadline
 
+    def _stall_deadline(self) -> float | None:
+        """When the service, owing us a response (a `response.create` sent, or a response
+        under way), will have been silent for `stall_timeout_s`."""
+        timeout = self.limits.stall_timeout_s
+        if (
+            timeout is None
+            or not self._online
+            or self._stalled
+            or self._heard_at is None
+            or (self._create_in_flight is None and self._active_response is None)
+        ):
+            return None
+        return max(self._heard_at, self._create_sent_at) + timeout
+
     def tick(self, now: float) -> None:
         """Apply whatever is due at `now`: approval timeouts, held responses whose input
-        checks took too long, session limits, proactive renewal."""
+        checks took too long, session limits, proactive renewal, a stalled service."""
+        self._now = now
+        stall = self._stall_deadline()
+        if stall is not None and now >= stall:
+            self._stall(now)
         for call_id, approval in list(self._approvals.items()):
             if approval.deadline is not None and approval.deadline <= now:
                 approved = self.policy.approvals.default == "approve"
@@ -611,6 +641,21 @@ class Supervisor:
             self._renew_due = True
             self._maybe_renew()
 
+    def _stall(self, now: float) -> None:
+        # The socket may look healthy (websockets' pings are answered below the service), but
+        # what the service owes us is not coming: treat it as a lost connection.
+        self._stalled = True
+        waited = now - max(self._heard_at or 0.0, self._create_sent_at)
+        error = ProtocolError(
+            f"the service sent nothing for {waited:.1f}s while a response was due "
+            f"(stall_timeout_s={self.limits.stall_timeout_s:g})"
+        )
+        self._events.append(ErrorEvent(error, "stalled"))
+        if self.can_reconnect:
+            self._commands.append(Reconnect("stalled"))
+        else:
+            self._commands.append(CloseSession(error))
+
     def _end_on_limit(self, limit: Literal["max_duration", "idle_timeout"], seconds: float) -> None:
         self._ended = True
         self._events.append(SessionLimitReached(limit, seconds))
@@ -622,6 +667,10 @@ class Supervisor:
             self._renew_due = False
             self._connected_at = None
             self._commands.append(Reconnect("renewal"))
+
+    def _clock(self, now: float | None) -> None:
+        if now is not None:
+            self._now = now
 
     def _activity(self, now: float) -> None:
         self._last_activity = now
@@ -635,6 +684,7 @@ class Supervisor:
         audio that cannot be sent (connection down, text-only session) is counted and
         reported with `InputAudioDropped`.
         """
+        self._now = now
         if not self._online or self.text_only:
             self._dropped_chunks += 1
             self._dropped_bytes += len(audio)
@@ -656,6 +706,7 @@ class Supervisor:
 
         With input guardrails the message is checked first and sent only if it passes.
         """
+        self._now = now
         if len(text) > self.limits.max_text_chars:
             self._events.append(
                 ErrorEvent(
@@ -686,18 +737,21 @@ class Supervisor:
 
     def start_turn(self, now: float) -> None:
         """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer."""
+        self._now = now
         self._activity(now)
         self._interrupt(now, manual=True)
         self._send(p.encode_input_audio_clear())
 
     def end_turn(self, now: float = 0.0) -> None:
         """Push-to-talk released: commit the buffer as the user's turn and ask for a response."""
+        self._now = now
         self._activity(now)
         self._send(p.encode_input_audio_commit())
         self._request_response()
 
     def interrupt(self, now: float) -> None:
         """Stop the assistant now (a manual barge-in)."""
+        self._now = now
         self._interrupt(now, manual=True)
 
     def update_agent(self, agent: RealtimeAgent[Any], instructions: str | None = None) -> None:
@@ -726,14 +780,23 @@ class Supervisor:
 
     # -- approvals ------------------------------------------------------------------------------
 
-    def approve(self, call_id: str, *, always: bool = False) -> bool:
+    def approve(self, call_id: str, *, always: bool = False, now: float | None = None) -> bool:
         """Run a parked call; `always` approves every later call of the same tool (and the
         ones parked now). False when `call_id` is not waiting for approval."""
+        self._clock(now)
         return self._decide(call_id, True, None, by="app", always=always)
 
-    def reject(self, call_id: str, message: str | None = None, *, always: bool = False) -> bool:
+    def reject(
+        self,
+        call_id: str,
+        message: str | None = None,
+        *,
+        always: bool = False,
+        now: float | None = None,
+    ) -> bool:
         """Refuse a parked call: the model gets `message` (or the configured rejection) as the
         call's output. `always` rejects every later call of the same tool."""
+        self._clock(now)
         return self._decide(call_id, False, message, by="app", always=always)
 
     def _decide(
@@ -768,12 +831,17 @@ class Supervisor:
 
     # -- tool results -------------------------------------------------------------------------
 
-    def tool_finished(self, call_id: str, output: str, *, error: str | None = None) -> None:
+    def tool_finished(
+        self, call_id: str, output: str, *, error: str | None = None, now: float | None = None
+    ) -> None:
         """A tool call ended: send its output (once) and follow up when its response is done.
 
         While the connection is down the output is recorded in the history and replayed on
-        reconnect, so it is never lost.
+        reconnect, so it is never lost. `now` (here and in the other calls that may ask for a
+        response) dates the `response.create` for the stall watchdog; without it the last
+        time given is used.
         """
+        self._clock(now)
         call = self._calls.get(call_id)
         if call is None:
             return  # already answered (cancelled, timed out) or unknown: never a second output
@@ -793,10 +861,16 @@ class Supervisor:
         self._after_output(call)
 
     def handoff_finished(
-        self, call_id: str, target: RealtimeAgent[Any], instructions: str | None = None
+        self,
+        call_id: str,
+        target: RealtimeAgent[Any],
+        instructions: str | None = None,
+        *,
+        now: float | None = None,
     ) -> None:
         """A transfer was accepted: `session.update` to `target`, then the output, then (once
         the response is done) one `response.create`, so the new agent speaks first."""
+        self._clock(now)
         call = self._calls.get(call_id)
         if call is None:
             return
@@ -809,8 +883,9 @@ class Supervisor:
         self._send_output(call, _json({"assistant": target.name}))
         self._after_output(call)
 
-    def handoff_failed(self, call_id: str, output: str) -> None:
+    def handoff_failed(self, call_id: str, output: str, *, now: float | None = None) -> None:
         """A transfer was refused (bad arguments, `on_handoff` raised): tell the model why."""
+        self._clock(now)
         call = self._calls.get(call_id)
         if call is None:
             return
@@ -821,6 +896,7 @@ class Supervisor:
 
     def guardrails_finished(self, check_id: int, verdict: GuardrailVerdict, now: float) -> None:
         """A `RunGuardrails` finished: release what waited for it, or act on the trip."""
+        self._now = now
         check = self._checks.pop(check_id, None)
         if check is None:
             return
@@ -992,6 +1068,7 @@ class Supervisor:
 
     def receive_event(self, event: p.ServerEvent, now: float) -> None:
         """Handle one decoded wire event."""
+        self._now = self._heard_at = now
         if self._gated_responses and type(event) is not p.ResponseCreated:
             rid = getattr(event, "response_id", None)
             if rid is not None and rid in self._gated_responses:
@@ -1386,6 +1463,7 @@ class Supervisor:
         self._client_event_ids += 1
         event_id = f"agentkit_rc_{self._client_event_ids}"
         self._create_in_flight = event_id
+        self._create_sent_at = self._now
         self._send(p.encode_response_create(params, dialect=self.dialect, event_id=event_id))
 
     def _next_item_id(self) -> str:

@@ -42,6 +42,11 @@ class SessionLimits:
             model's context or the 15 MiB event limit.
         max_audio_append_bytes: Caller audio larger than this per `send_audio` call is split
             into several `input_audio_buffer.append` events rather than refused.
+        stall_timeout_s: The service owes an answer (a `response.create` was sent, or a
+            response is under way) and has sent nothing for this long: the connection is
+            treated as lost (a `stalled` error event, then a reconnect with a reconnect
+            policy; without one the session ends with that error). A stalled service can keep
+            answering WebSocket pings, so the socket alone never tells. `None`: wait forever.
     """
 
     max_duration_s: float | None = None
@@ -50,9 +55,10 @@ class SessionLimits:
     max_text_chars: int = 100_000
     max_tool_output_chars: int = 100_000
     max_audio_append_bytes: int = _MAX_APPEND_BYTES
+    stall_timeout_s: float | None = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("max_duration_s", "idle_timeout_s"):
+        for name in ("max_duration_s", "idle_timeout_s", "stall_timeout_s"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise DefinitionError(f"{name} must be positive, got {value}")

@@ -402,7 +402,7 @@ class RealtimeSession(Generic[TContext]):
     async def approve(self, call_id: str, *, always: bool = False) -> bool:
         """Run a call parked by `tool_approval_required`. `always=True` approves every later
         call of that tool in this session. False when `call_id` is not waiting."""
-        decided = self._supervisor.approve(call_id, always=always)
+        decided = self._supervisor.approve(call_id, always=always, now=self._clock())
         await self._flush()
         return decided
 
@@ -411,7 +411,7 @@ class RealtimeSession(Generic[TContext]):
     ) -> bool:
         """Refuse a parked call; the model is told `message` (or the configured rejection).
         `always=True` rejects every later call of that tool. False when not waiting."""
-        decided = self._supervisor.reject(call_id, message, always=always)
+        decided = self._supervisor.reject(call_id, message, always=always, now=self._clock())
         await self._flush()
         return decided
 
@@ -710,7 +710,9 @@ class RealtimeSession(Generic[TContext]):
             outcome = tools.timed_out(command.name, timeout or 0.0)
         if self._tool_tasks.pop(call_id, None) is None:
             return  # cancelled meanwhile (the tool swallowed it): already answered
-        self._supervisor.tool_finished(call_id, outcome.output, error=outcome.error)
+        self._supervisor.tool_finished(
+            call_id, outcome.output, error=outcome.error, now=self._clock()
+        )
         await self._flush_quietly()
 
     async def _run_tool_task(self, command: RunTool) -> None:
@@ -752,10 +754,12 @@ class RealtimeSession(Generic[TContext]):
         supervisor = self._supervisor
         target = outcome.target
         if target is None:
-            supervisor.handoff_failed(command.call_id, outcome.refusal or "{}")
+            supervisor.handoff_failed(command.call_id, outcome.refusal or "{}", now=self._clock())
             return False
         self._agents.setdefault(target.name, target)
-        supervisor.handoff_finished(command.call_id, target, outcome.instructions)
+        supervisor.handoff_finished(
+            command.call_id, target, outcome.instructions, now=self._clock()
+        )
         return supervisor.agent is target
 
     async def _run_guardrails(self, command: RunGuardrails) -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from agentkit import RealtimeAgent, SessionSettings, tool
 from agentkit._reconnect import ReconnectPolicy, replay_items
-from agentkit.errors import ReconnectFailed
+from agentkit.errors import ProtocolError, ReconnectFailed
 from agentkit.events import (
     AssistantTranscript,
     AudioOut,
@@ -39,6 +39,7 @@ from agentkit.events import (
     ToolEnd,
 )
 from agentkit.history import HistoryItem
+from agentkit.limits import SessionLimits
 from agentkit.runner import RealtimeRunner
 from agentkit.server import Fault, LocalRealtimeServer, ServerSession
 from agentkit.session import RealtimeSession
@@ -127,9 +128,11 @@ async def scenario(
     policy: ReconnectPolicy | None = FAST,
     factory_url: str | None = None,
     settings: SessionSettings | None = None,
+    limits: SessionLimits | None = None,
+    agent: RealtimeAgent[Any] = support,
 ) -> AsyncIterator[Run]:
     async with LocalRealtimeServer(script=SCRIPT, pace="fast", faults=faults) as server:
-        runner = RealtimeRunner(support, reconnect=policy, settings=settings)
+        runner = RealtimeRunner(agent, reconnect=policy, settings=settings, limits=limits)
         first = realtime_url("gpt-realtime", server.url)
         url = factory_url or first
         session = runner.session(
@@ -209,6 +212,51 @@ async def test_drop_mid_response_reconnects_and_the_conversation_goes_on() -> No
         SessionStatus.RECONNECTING,
         SessionStatus.CONNECTED,
     ]
+
+
+# --- a service that goes silent while it owes an answer ------------------------------------------
+
+QUICK_STALL = SessionLimits(stall_timeout_s=0.3)
+
+
+async def test_a_stall_mid_response_is_detected_and_the_call_goes_on_after_a_reconnect() -> None:
+    # The socket stays open and websockets' pings would still be answered: only the silence
+    # while a response is under way tells.
+    faults = [Fault("stall", at_event="response.output_audio.delta", occurrence=2, sessions=(1,))]
+    async with scenario(faults, limits=QUICK_STALL) as run:
+        await run.session.send_text("Where is my order 42?")
+        reconnecting = await run.until(lambda e: isinstance(e, Reconnecting))
+        assert isinstance(reconnecting, Reconnecting) and reconnecting.reason == "stalled"
+        stalled = [e for e in run.events if isinstance(e, ErrorEvent) and e.code == "stalled"]
+        assert len(stalled) == 1 and "stall_timeout_s=0.3" in str(stalled[0].error)
+        await answer_containing(run, "shipped")
+        assert_kept(run.before_fault, run.session.history.items())
+        assert await run.say("Thanks, bye.") == "Goodbye!"
+
+
+async def test_a_stall_without_a_reconnect_policy_ends_the_session_with_the_error() -> None:
+    faults = [Fault("stall", at_event="response.created", sessions=(1,))]
+    with pytest.raises(ProtocolError, match="sent nothing for"):
+        async with scenario(faults, policy=None, limits=QUICK_STALL) as run:
+            await run.session.send_text("Where is my order 42?")
+            await run.until(lambda e: False, timeout=5)
+
+
+@tool(name="lookup_order")
+async def slow_lookup_order(order_id: str) -> dict[str, str]:
+    """Look an order up (takes 600 ms)."""
+    await anyio.sleep(0.6)
+    return {"order_id": order_id, "status": "shipped"}
+
+
+async def test_a_slow_tool_is_not_a_stall() -> None:
+    # The watchdog runs only while the service owes something: during a tool call nothing
+    # is owed, and the follow-up response.create restarts the clock.
+    slow = RealtimeAgent(name="Support", instructions="Orders.", tools=[slow_lookup_order])
+    async with scenario([], limits=QUICK_STALL, agent=slow) as run:
+        await run.session.send_text("Where is my order 42?")
+        await answer_containing(run, "shipped")
+    assert not [e for e in run.events if isinstance(e, (ErrorEvent, Reconnecting))]
 
 
 async def test_drop_between_a_call_and_its_output_delivers_the_output_after_reconnect() -> None:

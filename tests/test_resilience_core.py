@@ -477,7 +477,13 @@ def test_session_expired_asks_for_a_reconnect_only_when_the_runtime_can() -> Non
 
 
 def test_renewal_waits_for_the_response_to_end() -> None:
-    sup = Supervisor(agent, SessionSettings(), can_reconnect=True, renew_after_s=60)
+    sup = Supervisor(
+        agent,
+        SessionSettings(),
+        can_reconnect=True,
+        renew_after_s=60,
+        limits=SessionLimits(stall_timeout_s=None),  # a minute-long answer, not a stall here
+    )
     sup.connected(now=0.0)
     created(sup)
     sup.tick(60.0)
@@ -485,6 +491,75 @@ def test_renewal_waits_for_the_response_to_end() -> None:
     assert sup.next_deadline() is None
     done(sup)
     assert sup.commands() == [Reconnect("renewal")]
+
+
+# --- the stall watchdog --------------------------------------------------------------------------------
+
+
+@tool
+async def lookup() -> str:
+    """Look something up."""
+    return "found"
+
+
+plain = RealtimeAgent(name="Plain", instructions="Help.", tools=[lookup])
+
+
+@pytest.mark.parametrize(("can_reconnect", "command"), [(True, Reconnect), (False, CloseSession)])
+def test_silence_while_a_response_is_owed_is_a_stall(can_reconnect: bool, command: type) -> None:
+    sup = Supervisor(
+        plain, SessionSettings(), can_reconnect=can_reconnect, limits=SessionLimits(stall_timeout_s=5)
+    )
+    sup.connecting()
+    sup.connected(now=0.0)
+    assert sup.next_deadline() is None  # nothing owed: silence is fine
+    sup.send_text("hello", now=100.0)  # response.create out at 100
+    assert sup.next_deadline() == 105.0
+    sup.tick(104.9)
+    assert sup.commands() == []
+    sup.tick(105.0)
+    (error,) = [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+    assert error.code == "stalled" and "5.0s" in str(error.error)
+    assert [type(c) for c in sup.commands()] == [command]
+    sup.tick(200.0)
+    assert sup.commands() == []  # once per connection
+    assert sup.next_deadline() is None
+
+
+def test_every_server_event_moves_the_stall_deadline_and_response_done_ends_it() -> None:
+    sup = Supervisor(plain, SessionSettings(), limits=SessionLimits(stall_timeout_s=5))
+    sup.connecting()
+    sup.connected(now=0.0)
+    sup.send_text("hello", now=10.0)
+    feed(sup, {"type": "response.created", "response": {"id": "resp_1"}}, now=12.0)
+    assert sup.next_deadline() == 17.0
+    feed(sup, {"type": "rate_limits.updated", "rate_limits": []}, now=16.0)
+    assert sup.next_deadline() == 21.0
+    feed(sup, {"type": "response.done", "response": {"id": "resp_1", "output": []}}, now=18.0)
+    assert sup.next_deadline() is None
+
+
+def test_a_follow_up_after_a_long_tool_is_dated_by_the_tool_result() -> None:
+    sup = Supervisor(plain, SessionSettings(), limits=SessionLimits(stall_timeout_s=5))
+    sup.connecting()
+    sup.connected(now=0.0)
+    feed(sup, {"type": "response.created", "response": {"id": "resp_1"}}, now=0.5)
+    item = {"id": "item_c1", "type": "function_call", "call_id": "c1", "name": "lookup"}
+    feed(
+        sup,
+        {
+            "type": "response.output_item.done",
+            "response_id": "resp_1",
+            "output_index": 0,
+            "item": item,
+        },
+        now=1.0,
+    )
+    feed(sup, {"type": "response.done", "response": {"id": "resp_1", "output": []}}, now=2.0)
+    assert [type(c) for c in sup.commands()] == [RunTool]
+    assert sup.next_deadline() is None  # the tool runs: the service owes nothing
+    sup.tool_finished("c1", "ok", now=100.0)  # a 98-second tool; the service owed nothing
+    assert sup.next_deadline() == 105.0
 
 
 # --- limits and bad input ---------------------------------------------------------------------------
