@@ -380,6 +380,10 @@ class Supervisor:
         self._heard_at: float | None = None
         self._create_sent_at = 0.0
         self._stalled = False
+        # When to look again (None: nothing owed). Armed when something becomes owed and
+        # pushed back at each look, so a frame only stores `_heard_at`: nothing per frame
+        # computes a deadline.
+        self._stall_check_at: float | None = None
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -461,6 +465,7 @@ class Supervisor:
         self._now = now
         self._heard_at = now
         self._stalled = False
+        self._stall_check_at = None
         self._set_status(SessionStatus.CONNECTED)
         if text_only:
             self._events.append(TextFallback(replayed))
@@ -561,7 +566,7 @@ class Supervisor:
             at = self._last_activity + limits.idle_timeout_s
             if deadline is None or at < deadline:
                 deadline = at
-        stall = self._stall_deadline()
+        stall = self._stall_check_at
         if stall is not None and (deadline is None or stall < deadline):
             deadline = stall
         if (
@@ -593,9 +598,11 @@ class Supervisor:
         """Apply whatever is due at `now`: approval timeouts, held responses whose input
         checks took too long, session limits, proactive renewal, a stalled service."""
         self._now = now
-        stall = self._stall_deadline()
-        if stall is not None and now >= stall:
-            self._stall(now)
+        check = self._stall_check_at
+        if check is not None and now >= check:
+            stall = self._stall_check_at = self._stall_deadline()
+            if stall is not None and now >= stall:
+                self._stall(now)
         for call_id, approval in list(self._approvals.items()):
             if approval.deadline is not None and approval.deadline <= now:
                 approved = self.policy.approvals.default == "approve"
@@ -641,10 +648,16 @@ class Supervisor:
             self._renew_due = True
             self._maybe_renew()
 
+    def _arm_stall(self, since: float) -> None:
+        timeout = self.limits.stall_timeout_s
+        if timeout is not None and self._stall_check_at is None:
+            self._stall_check_at = since + timeout
+
     def _stall(self, now: float) -> None:
         # The socket may look healthy (websockets' pings are answered below the service), but
         # what the service owes us is not coming: treat it as a lost connection.
         self._stalled = True
+        self._stall_check_at = None
         waited = now - max(self._heard_at or 0.0, self._create_sent_at)
         error = ProtocolError(
             f"the service sent nothing for {waited:.1f}s while a response was due "
@@ -1274,6 +1287,7 @@ class Supervisor:
 
     def _on_response_created(self, response_id: str) -> None:
         self._active_response = response_id
+        self._arm_stall(self._now)
         if self._create_in_flight is not None:
             self._create_in_flight = None
         elif self._response_params is None:
@@ -1464,6 +1478,7 @@ class Supervisor:
         event_id = f"agentkit_rc_{self._client_event_ids}"
         self._create_in_flight = event_id
         self._create_sent_at = self._now
+        self._arm_stall(self._now)
         self._send(p.encode_response_create(params, dialect=self.dialect, event_id=event_id))
 
     def _next_item_id(self) -> str:

@@ -374,7 +374,8 @@ def test_always_decides_later_calls_without_asking() -> None:
 @pytest.mark.parametrize(("default", "runs"), [("reject", False), ("approve", True)])
 def test_approval_timeout_applies_the_default(default: Any, runs: bool) -> None:
     policy = SessionPolicy(approvals=ApprovalSettings(timeout_s=30, default=default))
-    sup = make(policy=policy)
+    # (the response stays open for 100 s here: no stall watchdog to look in between)
+    sup = make(policy=policy, limits=SessionLimits(stall_timeout_s=None))
     created(sup)
     call(sup, "c1", now=100.0)
     assert sup.next_deadline() == 130.0
@@ -531,12 +532,18 @@ def test_every_server_event_moves_the_stall_deadline_and_response_done_ends_it()
     sup.connecting()
     sup.connected(now=0.0)
     sup.send_text("hello", now=10.0)
+    assert sup.next_deadline() == 15.0  # the first look
     feed(sup, {"type": "response.created", "response": {"id": "resp_1"}}, now=12.0)
+    sup.tick(15.0)  # heard at 12: not yet, look again at 17
     assert sup.next_deadline() == 17.0
     feed(sup, {"type": "rate_limits.updated", "rate_limits": []}, now=16.0)
+    sup.tick(17.0)
     assert sup.next_deadline() == 21.0
     feed(sup, {"type": "response.done", "response": {"id": "resp_1", "output": []}}, now=18.0)
+    sup.tick(21.0)  # nothing owed any more: the watchdog rests
     assert sup.next_deadline() is None
+    assert sup.commands() == []
+    assert not [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
 
 
 def test_a_follow_up_after_a_long_tool_is_dated_by_the_tool_result() -> None:
@@ -557,7 +564,8 @@ def test_a_follow_up_after_a_long_tool_is_dated_by_the_tool_result() -> None:
     )
     feed(sup, {"type": "response.done", "response": {"id": "resp_1", "output": []}}, now=2.0)
     assert [type(c) for c in sup.commands()] == [RunTool]
-    assert sup.next_deadline() is None  # the tool runs: the service owes nothing
+    sup.tick(5.5)  # the tool runs: the service owes nothing, the watchdog rests
+    assert sup.next_deadline() is None
     sup.tool_finished("c1", "ok", now=100.0)  # a 98-second tool; the service owed nothing
     assert sup.next_deadline() == 105.0
 
