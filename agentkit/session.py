@@ -60,6 +60,7 @@ from .history import History, HistoryItem
 from .limits import SessionLimits, SessionSlots
 from .protocol import decode_server_event
 from .settings import SessionSettings
+from .tracing import RESPONSE_CREATE_PREFIX
 from .transports.base import ConnectionClosed, Transport
 
 if TYPE_CHECKING:
@@ -438,9 +439,11 @@ class RealtimeSession(Generic[TContext]):
                         supervisor.receive_frame(frame, self._clock())
                     else:
                         # Decoded once, seen by the tracer first: speech start and stop,
-                        # usage and truncations reach it only as wire events.
+                        # usage and truncations reach it only as wire events (the classes
+                        # it reads: not an audio delta, most of the frames).
                         event = decode_server_event(frame, supervisor.dialect)
-                        tracer.observe(event)
+                        if type(event) in tracer.event_types:
+                            tracer.observe(event)
                         supervisor.receive_event(event, self._clock())
                     await self._flush()
             except ConnectionClosed as exc:
@@ -564,7 +567,8 @@ class RealtimeSession(Generic[TContext]):
                 else:
                     for frame in frames:
                         await send(frame)
-                        tracer.frame_sent(frame)  # a response.create starts the first-audio clock
+                        if frame.startswith(RESPONSE_CREATE_PREFIX):
+                            tracer.frame_sent(frame)  # starts the first-audio clock
         else:
             # Nothing to send and no flush between its drain and its delivery: the lock
             # orders nothing here, so skip it (most inbound frames, every audio delta).
@@ -577,9 +581,10 @@ class RealtimeSession(Generic[TContext]):
                 # coroutine and no wake-up per event.
                 tracer = self._tracer
                 if tracer is not None:
-                    observe = tracer.observe
+                    observe, wanted = tracer.observe, tracer.event_types
                     for event in events:
-                        observe(event)
+                        if type(event) in wanted:
+                            observe(event)
                 queue.extend(events)
                 self._wakeup.set()
             else:
@@ -597,8 +602,9 @@ class RealtimeSession(Generic[TContext]):
                 self._timer_wakeup.set()
 
     async def _deliver(self, event: SessionEvent) -> None:
-        if self._tracer is not None:
-            self._tracer.observe(event)
+        tracer = self._tracer
+        if tracer is not None and type(event) in tracer.event_types:
+            tracer.observe(event)
         queue = self._queue
         if len(queue) >= self._max_queued:
             dropped = queue.popleft()

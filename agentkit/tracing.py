@@ -41,18 +41,22 @@ import importlib
 import logging
 import os
 import sys
+import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, TypeGuard, get_args
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from . import events as _events
+from . import protocol as _protocol
 from .errors import ConfigError
 from .events import AudioOut, ErrorEvent, SessionStatus
 
@@ -94,6 +98,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPTURE_CONTENT_ENV",
+    "RESPONSE_CREATE_PREFIX",
     "GuardrailCheck",
     "HandoffCall",
     "Instrumentation",
@@ -165,14 +170,21 @@ ACTIVE_SESSIONS: Final = "agentkit.sessions.active"
 _LATENCY_BUCKETS: Final = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
 _DURATION_BUCKETS: Final = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
 
-# A `response.create` frame as `protocol.encode_response_create` writes it: the `type` key
-# first (a test pins this). Most frames sent are audio appends: the first character of their
-# type (index 9, after `{"type":"`) rejects them for half the cost of `startswith` alone.
-_RESPONSE_CREATE_PREFIX: Final = '{"type":"response.create"'
+RESPONSE_CREATE_PREFIX: Final = '{"type":"response.create"'
+"""How a `response.create` frame starts, as `protocol.encode_response_create` writes it (the
+`type` key first, pinned by a test): the only client frame `SessionTracer.frame_sent` reads.
+The session may skip the others (every audio append) before calling it."""
+# Session span events held for one `add_event` batch (the SDK keeps 128 per span).
+_SESSION_EVENTS_BATCH: Final = 16
 # Items of finished responses remembered for interruptions (a few: only the latest plays).
 _PLAYED_ITEMS_KEPT: Final = 8
 # Tool endings that are not failures of the tool: the caller interrupted, the app said no.
 _NOT_FAILURES: Final = frozenset({"cancelled", "rejected"})
+# Every session and wire event class, by its `type` string (`error` names one of each).
+_CLASSES_BY_TYPE: Final[dict[str, list[type]]] = {}
+for _cls in (*get_args(_events.SessionEvent), *get_args(_protocol.ServerEvent)):
+    _CLASSES_BY_TYPE.setdefault(_cls.type, []).append(_cls)
+del _cls
 
 TurnDetection = Literal["server_vad", "text", "push_to_talk"]
 
@@ -196,9 +208,42 @@ class TracingConfig:
     capture_content: bool | None = None
 
 
+_TallyKey = tuple[tuple[str, AttributeValue], ...]
+
+
+class _Tally:
+    """A counter kept in the process and reported through an asynchronous (observable)
+    counter when the SDK collects.
+
+    A synchronous `Counter.add` costs the SDK about 20 µs (a measurement object, its
+    attributes cleaned, sorted and hashed, an aggregation under a lock), paid on the
+    session's thread at every turn that counts something; a tally costs a dict update and
+    the SDK's work moves to the collection (once per export interval, on the reader's
+    thread). Exported the same way: a monotonic sum per attribute set.
+    """
+
+    __slots__ = ("_counts", "_lock")
+
+    def __init__(self) -> None:
+        self._counts: dict[_TallyKey, int] = {}
+        # Sessions may run on several event loops (threads); collection runs on another.
+        self._lock = threading.Lock()
+
+    def add(self, attributes: Mapping[str, AttributeValue]) -> None:
+        key = tuple(attributes.items())
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def observe(self, options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+        with self._lock:
+            counts = list(self._counts.items())
+        return [metrics.Observation(count, dict(key)) for key, count in counts]
+
+
 class _Metrics:
-    """The instruments, created once per `Instrumentation` (not per session: an SDK meter
-    warns about, and an exporter may double count, instruments registered twice)."""
+    """The instruments of one meter provider, shared by every `Instrumentation` using it (see
+    `_metrics_for`): an SDK meter hands a second registration of an instrument name the
+    first one, callbacks included, so tallies must be shared as well."""
 
     def __init__(self, meter: metrics.Meter) -> None:
         self.response_latency = meter.create_histogram(
@@ -225,24 +270,42 @@ class _Metrics:
             description="A transfer call to the first audio of the agent it transferred to.",
             explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
         )
-        self.interruptions = meter.create_counter(
-            INTERRUPTIONS, description="Assistant audio cut off by a barge-in or the app."
+        self.interruptions = self._counter(
+            meter, INTERRUPTIONS, "Assistant audio cut off by a barge-in or the app."
         )
-        self.guardrail_trips = meter.create_counter(
-            GUARDRAIL_TRIPS, description="Guardrails that stopped input or output."
+        self.guardrail_trips = self._counter(
+            meter, GUARDRAIL_TRIPS, "Guardrails that stopped input or output."
         )
-        self.reconnects = meter.create_counter(
-            RECONNECTS, description="Reconnect attempts, by outcome."
-        )
-        self.errors = meter.create_counter(
-            ERRORS, description="Errors the session survived, by code."
-        )
-        self.tool_failures = meter.create_counter(
-            TOOL_FAILURES, description="Tool calls that produced no result, by kind."
+        self.reconnects = self._counter(meter, RECONNECTS, "Reconnect attempts, by outcome.")
+        self.errors = self._counter(meter, ERRORS, "Errors the session survived, by code.")
+        self.tool_failures = self._counter(
+            meter, TOOL_FAILURES, "Tool calls that produced no result, by kind."
         )
         self.active_sessions = meter.create_up_down_counter(
             ACTIVE_SESSIONS, description="Sessions open now."
         )
+
+    @staticmethod
+    def _counter(meter: metrics.Meter, name: str, description: str) -> _Tally:
+        tally = _Tally()
+        meter.create_observable_counter(name, [tally.observe], description=description)
+        return tally
+
+
+# One `_Metrics` per meter provider, for as long as the provider lives.
+_METRICS: weakref.WeakKeyDictionary[metrics.MeterProvider, _Metrics] = weakref.WeakKeyDictionary()
+_METRICS_LOCK = threading.Lock()
+
+
+def _metrics_for(provider: metrics.MeterProvider) -> _Metrics:
+    with _METRICS_LOCK:
+        try:
+            found = _METRICS.get(provider)
+        except TypeError:  # pragma: no cover - a provider that cannot be weakly referenced
+            return _Metrics(provider.get_meter("agentkit"))
+        if found is None:
+            found = _METRICS[provider] = _Metrics(provider.get_meter("agentkit"))
+        return found
 
 
 class Instrumentation:
@@ -267,7 +330,7 @@ class Instrumentation:
         tracer_provider = config.tracer_provider or trace.get_tracer_provider()
         meter_provider = config.meter_provider or metrics.get_meter_provider()
         self.tracer = tracer_provider.get_tracer("agentkit")
-        self.metrics = _Metrics(meter_provider.get_meter("agentkit"))
+        self.metrics = _metrics_for(meter_provider)
         capture = config.capture_content
         if capture is None:
             env = os.environ if environ is None else environ
@@ -321,30 +384,44 @@ class Instrumentation:
 
 @dataclass(slots=True)
 class _Turn:
-    span: Span
-    context: Context
+    """A caller turn, its span made when it ends (start and end in one go) unless a child
+    (a response, an input guardrail round) needs it live first."""
+
+    parent: Context  # the agent active when the caller spoke
+    start_ns: int
     detection: TurnDetection
     started: float
+    # What the span will carry; once it exists, only what it has not been given yet.
+    attributes: dict[str, AttributeValue]
     item_id: str | None = None
     speech_end: float | None = None
     ended: bool = False
-    item_recorded: bool = False  # the item id went in with the start attributes
+    span: Span | None = None
+    context: Context | None = None
 
 
 @dataclass(slots=True)
 class _Response:
-    span: Span
-    context: Context
+    """A response, its span made when it ends (all its attributes at once) unless something
+    needs it live first: a child span (a tool, a handoff, an output guardrail round)."""
+
+    turn: _Turn | None  # the parent, else `parent`
+    parent: Context
+    start_ns: int
     response_id: str
     agent_name: str
     started: float
     requested_at: float | None
+    # What the span will carry: the start attributes and what the response learns while it
+    # runs (time to first audio, usage, status). Once the span exists, only what it has not
+    # been given yet, set in one call when it ends.
+    attributes: dict[str, AttributeValue]
+    span: Span | None = None
+    context: Context | None = None
+    # Span events (interruption, truncation, guardrail trip) while the span does not exist.
+    events: list[tuple[str, dict[str, AttributeValue], int]] | None = None
     first_audio: float | None = None
     interrupted: bool = False
-    # What the response learns while it runs (time to first audio, usage, status), set on
-    # its span in one call when it ends: each `set_attribute` costs the SDK a lock and a
-    # cleaning pass of its own.
-    attributes: dict[str, AttributeValue] = field(default_factory=dict)
     # With content capture: the transcript so far (the final one, held back by output
     # guardrails, often arrives after the response is done and its span has ended).
     text: list[str] = field(default_factory=list)
@@ -436,6 +513,15 @@ class SessionTracer:
             start_time=self._ns(now),
         )
         self._session_context = trace.set_span_in_context(self._session_span)
+        self._session_events: list[tuple[str, Mapping[str, AttributeValue], int]] = []
+        # No-op providers: skip building what nothing would record (usage, say).
+        self._recording = self._session_span.is_recording()
+        self._response_name = f"generate_content {model}"
+        self._response_common: dict[str, AttributeValue] = {
+            **self._common,
+            GEN_AI_OPERATION_NAME: "generate_content",
+            GEN_AI_OUTPUT_TYPE: "speech",
+        }
         self._agent_name = agent_name
         self._agent_span, self._agent_context = self._start_agent(agent_name, now)
         self._turn: _Turn | None = None
@@ -460,8 +546,8 @@ class SessionTracer:
         self._ended = False
         self._attribute_sets: dict[tuple[str, str | None], dict[str, str]] = {}
         self._metrics.active_sessions.add(1, self._common)
-        # Dispatch on the event's `type` string: one dict lookup per event, no isinstance
-        # chain on the audio path, and events this version does not know are ignored.
+        # Handlers by the event's `type` string; `observe` dispatches on its class, learnt
+        # from the string the first time a class is seen (see `_learn`).
         handlers: dict[str, _Handler] = {
             "agent_start": self._on_agent_start,
             "agent_end": self._on_agent_end,
@@ -487,22 +573,40 @@ class SessionTracer:
             "session.created": self._on_session_created,
         }
         if self._capture:
-            # Transcript text is content: without capture its events cost one dict miss.
+            # Transcript text is content: without capture its events cost one dict hit.
             handlers["assistant_transcript_delta"] = self._on_assistant_delta
             handlers["assistant_transcript"] = self._on_assistant_transcript
         self._handlers = handlers
+        # By event class: `None` for the classes this tracer ignores (most wire events);
+        # others (an app's own) are learnt from their `type` when first seen.
+        self._by_class: dict[type, _Handler | None] = {
+            cls: handlers.get(name) for name, classes in _CLASSES_BY_TYPE.items() for cls in classes
+        }
+        # The wire `error` is followed by its session `error`, the one counted.
+        self._by_class[_protocol.ServerError] = None
+        self.event_types: frozenset[type] = frozenset(
+            cls for cls, handler in self._by_class.items() if handler is not None
+        ) | {AudioOut}
+        """The event classes `observe` reads (the others cost it a dict lookup and nothing
+        else): a session may skip calling it for the rest, audio deltas above all."""
 
     # -- inputs -------------------------------------------------------------------------------
 
     def observe(self, event: SessionEvent | ServerEvent) -> None:
         """Account for one session event (as delivered) or decoded wire event (as received)."""
-        if type(event) is AudioOut:
+        cls = type(event)
+        if cls is AudioOut:
             # The hot path, inlined (10-50 times a second): only the first chunk of a
             # response does any work.
-            if event.response_id != self._audio_response:
-                self._first_audio(event)
+            if event.response_id != self._audio_response:  # type: ignore[union-attr]
+                self._first_audio(event)  # type: ignore[arg-type]
             return
-        handler = self._handlers.get(event.type)
+        # A dict hit on the class: cheaper than reading `event.type`, a class attribute
+        # looked up through the instance. Audio deltas and most other events stop here.
+        try:
+            handler = self._by_class[cls]
+        except KeyError:  # a class from outside agentkit: known by its `type`, if at all
+            handler = self._by_class[cls] = self._handlers.get(event.type)
         if handler is None:
             return
         try:
@@ -517,7 +621,7 @@ class SessionTracer:
                 return
         except IndexError:
             return  # shorter than any client event
-        if frame.startswith(_RESPONSE_CREATE_PREFIX):
+        if frame.startswith(RESPONSE_CREATE_PREFIX):
             self._requests.append(_Pending(self._clock()))
 
     def user_text(self, text: str) -> None:
@@ -596,7 +700,12 @@ class SessionTracer:
         """Run one round of guardrail checks under an `agentkit.guardrails` span (a child of
         the caller's turn for input, of the response for output); report the verdict with
         `GuardrailCheck.finished`."""
-        parent = self._turn.context if stage == "input" and self._turn else self._response_context()
+        turn = self._turn
+        parent = (
+            self._turn_context(turn)
+            if stage == "input" and turn is not None
+            else self._response_context()
+        )
         span = self._tracer.start_span(
             GUARDRAILS_SPAN,
             context=parent,
@@ -645,6 +754,7 @@ class SessionTracer:
             if self._reconnect is not None:
                 self._end_reconnect("gave_up", now)
             self._agent_span.end(end_ns)
+            self._flush_session_events()
             span = self._session_span
             attributes: dict[str, AttributeValue] = {}
             if error is not None:
@@ -691,31 +801,52 @@ class SessionTracer:
     def _on_agent_start(self, event: AgentStart) -> None:
         now = self._clock()
         requested = self._requests.popleft().at if self._requests else None
-        parent = self._turn.context if self._turn is not None else self._agent_context
-        span = self._tracer.start_span(
-            f"generate_content {self._model}",
-            context=parent,
-            kind=SpanKind.CLIENT,
-            attributes={
-                **self._common,
-                GEN_AI_OPERATION_NAME: "generate_content",
-                GEN_AI_OUTPUT_TYPE: "speech",
-                GEN_AI_AGENT_NAME: event.agent_name,
-                GEN_AI_RESPONSE_ID: event.response_id,
-                "agentkit.response.trigger": "client" if requested is not None else "server",
-            },
-            start_time=self._ns(now if requested is None else requested),
-        )
         response = _Response(
-            span,
-            trace.set_span_in_context(span),
+            self._turn,
+            self._agent_context,
+            self._ns(now if requested is None else requested),
             event.response_id,
             event.agent_name,
             now,
             requested,
+            {
+                **self._response_common,
+                GEN_AI_AGENT_NAME: event.agent_name,
+                GEN_AI_RESPONSE_ID: event.response_id,
+                "agentkit.response.trigger": "client" if requested is not None else "server",
+            },
         )
         self._responses[event.response_id] = response
         self._last_response = response
+
+    def _response_span(self, response: _Response) -> Span:
+        """The response's span, made now (with what is known so far) if it does not exist."""
+        span = response.span
+        if span is None:
+            turn = response.turn
+            span = response.span = self._tracer.start_span(
+                self._response_name,
+                context=response.parent if turn is None else self._turn_context(turn),
+                kind=SpanKind.CLIENT,
+                attributes=response.attributes,
+                start_time=response.start_ns,
+            )
+            response.attributes = {}
+            if response.events is not None:
+                for name, attributes, at in response.events:
+                    span.add_event(name, attributes, at)
+                response.events = None
+        return span
+
+    def _response_event(
+        self, response: _Response, name: str, attributes: dict[str, AttributeValue], at: int
+    ) -> None:
+        if response.span is not None:
+            response.span.add_event(name, attributes, at)
+        elif response.events is None:
+            response.events = [(name, attributes, at)]
+        else:
+            response.events.append((name, attributes, at))
 
     def _on_agent_end(self, event: AgentEnd) -> None:
         response = self._responses.get(event.response_id)
@@ -725,15 +856,19 @@ class SessionTracer:
         self._close_response(response, self._clock())
 
     def _close_response(self, response: _Response, now: float) -> None:
-        span = response.span
         attributes = response.attributes
         attributes["agentkit.response.interrupted"] = response.interrupted
-        transcript = response.transcript
-        if transcript is None:
-            transcript = "".join(response.text)
-        if transcript:
-            attributes["agentkit.response.transcript"] = transcript
-        span.set_attributes(attributes)
+        if self._capture:
+            transcript = response.transcript
+            if transcript is None:
+                transcript = "".join(response.text)
+            if transcript:
+                attributes["agentkit.response.transcript"] = transcript
+        if response.span is None:
+            span = self._response_span(response)  # the usual case: everything in one call
+        else:
+            span = response.span
+            span.set_attributes(attributes)
         span.end(self._ns(now))
         del self._responses[response.response_id]
         if self._audio_response == response.response_id:
@@ -748,14 +883,16 @@ class SessionTracer:
 
     def _on_audio_interrupted(self, event: AudioInterrupted) -> None:
         response = self._item_response.get(event.item_id)
-        details: dict[str, Any] = {
+        details: dict[str, AttributeValue] = {
             "agentkit.item.id": event.item_id,
             "agentkit.played_ms": event.played_ms,
         }
         attributes: Mapping[str, str]
         if response is not None:
             response.interrupted = True
-            response.span.add_event("agentkit.interruption", details, self._ns(self._clock()))
+            self._response_event(
+                response, "agentkit.interruption", details, self._ns(self._clock())
+            )
             attributes = self._agent_attributes(response.agent_name)
         else:
             # Generated in full, cut while playing: the response span has ended.
@@ -765,8 +902,8 @@ class SessionTracer:
                 details[GEN_AI_AGENT_NAME] = agent
             else:
                 attributes = self._common
-            self._session_span.add_event("agentkit.interruption", details, self._ns(self._clock()))
-        self._metrics.interruptions.add(1, attributes)
+            self._session_event("agentkit.interruption", details, self._ns(self._clock()))
+        self._metrics.interruptions.add(attributes)
 
     def _on_user_transcript(self, event: UserTranscript) -> None:
         turn = self._open_turns.get(event.item_id)
@@ -828,7 +965,7 @@ class SessionTracer:
             attributes[ERROR_TYPE] = error
             if error not in _NOT_FAILURES:
                 span.set_status(Status(StatusCode.ERROR, error))
-                self._metrics.tool_failures.add(1, attributes)
+                self._metrics.tool_failures.add(attributes)
         span.set_attributes(ended)
         span.end(self._ns(now))
         self._metrics.tool_duration.record(now - started, attributes)
@@ -892,14 +1029,17 @@ class SessionTracer:
         self._agent_span, self._agent_context = self._start_agent(event.to_agent, now)
 
     def _on_guardrail_tripped(self, event: GuardrailTripped) -> None:
-        attributes = {
+        attributes: dict[str, AttributeValue] = {
             "agentkit.guardrail.name": event.guardrail_name,
             "agentkit.guardrail.stage": event.stage,
         }
-        self._metrics.guardrail_trips.add(1, attributes)
+        self._metrics.guardrail_trips.add(attributes)
         response = self._responses.get(event.response_id) if event.response_id else None
-        span = response.span if response is not None else self._session_span
-        span.add_event("agentkit.guardrail_tripped", attributes, self._ns(self._clock()))
+        at = self._ns(self._clock())
+        if response is not None:
+            self._response_event(response, "agentkit.guardrail_tripped", attributes, at)
+        else:
+            self._session_event("agentkit.guardrail_tripped", attributes, at)
 
     def _on_reconnecting(self, event: Reconnecting) -> None:
         now = self._clock()
@@ -928,7 +1068,7 @@ class SessionTracer:
         now = self._clock()
         if self._reconnect is not None:
             self._end_reconnect("text_fallback", now)
-        self._session_span.add_event(
+        self._session_event(
             "agentkit.text_fallback",
             {"agentkit.reconnect.replayed_items": event.replayed_items},
             self._ns(now),
@@ -948,7 +1088,7 @@ class SessionTracer:
         if outcome in ("failed", "gave_up"):
             reconnect.span.set_status(Status(StatusCode.ERROR, outcome))
         reconnect.span.end(self._ns(now))
-        self._metrics.reconnects.add(1, {"agentkit.reconnect.outcome": outcome})
+        self._metrics.reconnects.add({"agentkit.reconnect.outcome": outcome})
 
     def _on_error(self, event: ErrorEvent | ServerError) -> None:
         if not isinstance(event, ErrorEvent):
@@ -957,12 +1097,12 @@ class SessionTracer:
         if event.code == "conversation_already_has_active_response" and self._requests:
             # Our response.create was refused: no response will answer it.
             self._requests.popleft()
-        self._metrics.errors.add(1, {**self._common, ERROR_TYPE: kind})  # rare: not cached
+        self._metrics.errors.add({**self._common, ERROR_TYPE: kind})
         attributes = {ERROR_TYPE: kind}
         if self._capture:
             # Messages may quote what the model sent (a malformed call's arguments).
             attributes["exception.message"] = str(event.error)
-        self._session_span.add_event("agentkit.error", attributes, self._ns(self._clock()))
+        self._session_event("agentkit.error", attributes, self._ns(self._clock()))
 
     def _on_session_limit(self, event: SessionLimitReached) -> None:
         self._limit = event.limit
@@ -985,52 +1125,56 @@ class SessionTracer:
         turn = self._turn
         if turn is not None and turn.item_id is None and not turn.ended:
             turn.item_id = event.item_id
+            turn.attributes["agentkit.turn.item_id"] = event.item_id
             self._open_turns[event.item_id] = turn
 
     def _on_response_done(self, event: ResponseDone) -> None:
         response = self._responses.get(event.response_id)
-        if response is None or not response.span.is_recording():
+        if response is None or not self._recording:
             return
         attributes = response.attributes  # set on the span when the response ends
         body = event.response
         details = body.get("status_details")
-        reason = details.get("reason") if isinstance(details, Mapping) else None
+        reason = details.get("reason") if _is_object(details) else None
         if isinstance(reason, str):
             attributes["agentkit.response.status_reason"] = reason
             if reason == "turn_detected":
                 response.interrupted = True
         attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [reason or event.status]
         usage = body.get("usage")
-        if isinstance(usage, Mapping):
-            for key, name in (
-                ("input_tokens", GEN_AI_USAGE_INPUT_TOKENS),
-                ("output_tokens", GEN_AI_USAGE_OUTPUT_TOKENS),
-            ):
-                value = usage.get(key)
-                if isinstance(value, int):
-                    attributes[name] = value
-            input_details = usage.get("input_token_details")
-            if isinstance(input_details, Mapping):
-                cached = input_details.get("cached_tokens")
-                if isinstance(cached, int):
-                    attributes[GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
-                audio = input_details.get("audio_tokens")
-                if isinstance(audio, int):
-                    attributes["agentkit.usage.input_audio_tokens"] = audio
-            output_details = usage.get("output_token_details")
-            if isinstance(output_details, Mapping):
-                audio = output_details.get("audio_tokens")
-                if isinstance(audio, int):
-                    attributes["agentkit.usage.output_audio_tokens"] = audio
+        if not _is_object(usage):
+            return
+        value = usage.get("input_tokens")
+        if type(value) is int:
+            attributes[GEN_AI_USAGE_INPUT_TOKENS] = value
+        value = usage.get("output_tokens")
+        if type(value) is int:
+            attributes[GEN_AI_USAGE_OUTPUT_TOKENS] = value
+        input_details = usage.get("input_token_details")
+        if _is_object(input_details):
+            value = input_details.get("cached_tokens")
+            if type(value) is int:
+                attributes[GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = value
+            value = input_details.get("audio_tokens")
+            if type(value) is int:
+                attributes["agentkit.usage.input_audio_tokens"] = value
+        output_details = usage.get("output_token_details")
+        if _is_object(output_details):
+            value = output_details.get("audio_tokens")
+            if type(value) is int:
+                attributes["agentkit.usage.output_audio_tokens"] = value
 
     def _on_truncated(self, event: ConversationItemTruncated) -> None:
         response = self._item_response.get(event.item_id)
-        span = response.span if response is not None else self._session_span
-        span.add_event(
-            "agentkit.truncation",
-            {"agentkit.item.id": event.item_id, "agentkit.audio_end_ms": event.audio_end_ms},
-            self._ns(self._clock()),
-        )
+        details: dict[str, AttributeValue] = {
+            "agentkit.item.id": event.item_id,
+            "agentkit.audio_end_ms": event.audio_end_ms,
+        }
+        at = self._ns(self._clock())
+        if response is not None:
+            self._response_event(response, "agentkit.truncation", details, at)
+        else:
+            self._session_event("agentkit.truncation", details, at)
 
     def _on_session_created(self, event: SessionCreated) -> None:
         if self._session_id is None:
@@ -1043,6 +1187,20 @@ class SessionTracer:
 
     def _ns(self, t: float) -> int:
         return self._epoch_ns + int(t * 1e9)
+
+    def _session_event(self, name: str, attributes: Mapping[str, AttributeValue], at: int) -> None:
+        """An event of the session span, added with others in one batch: nothing reads the
+        span's events before it ends, and a batch runs the SDK's code while it is warm."""
+        events = self._session_events
+        events.append((name, attributes, at))
+        if len(events) >= _SESSION_EVENTS_BATCH:
+            self._flush_session_events()
+
+    def _flush_session_events(self) -> None:
+        events, self._session_events = self._session_events, []
+        add = self._session_span.add_event
+        for name, attributes, at in events:
+            add(name, attributes, at)
 
     def _agent_attributes(self, agent: str, detection: str | None = None) -> Mapping[str, str]:
         """A metric point's attributes, built once per agent (and turn detection): the SDK
@@ -1072,10 +1230,16 @@ class SessionTracer:
 
     def _response_context(self) -> Context:
         """Where work a response asked for goes: the latest response, else the turn."""
-        if self._last_response is not None:
-            return self._last_response.context
+        response = self._last_response
+        if response is not None:
+            context = response.context
+            if context is None:
+                context = response.context = trace.set_span_in_context(
+                    self._response_span(response)
+                )
+            return context
         if self._turn is not None:
-            return self._turn.context
+            return self._turn_context(self._turn)
         return self._agent_context
 
     def _begin_turn(self, detection: TurnDetection, item_id: str | None = None) -> _Turn:
@@ -1089,34 +1253,21 @@ class SessionTracer:
                 self._end_turn(previous)  # no transcript will ever name it
         # A turn waits for its transcript only until the next one ends: with transcription
         # off none comes, and spans must not pile up until the session ends.
-        for stale in [t for t in self._open_turns.values() if t is not previous]:
-            self._end_turn(stale)
+        if self._open_turns:
+            for stale in [t for t in self._open_turns.values() if t is not previous]:
+                self._end_turn(stale)
         if self._awaiting_speaker is not None:
             # The caller spoke before the new agent did: the transfer is over, silently.
             self._end_handoff(self._awaiting_speaker, now, spoke=False)
         self._turn_count += 1
+        # The agent is the parent span's (`invoke_agent`): not repeated here.
         attributes: dict[str, AttributeValue] = {
             "agentkit.turn.number": self._turn_count,
             "agentkit.turn.detection": detection,
-            GEN_AI_AGENT_NAME: self._agent_name,
         }
         if item_id is not None:
-            # Server VAD names the item up front: one SDK call fewer when the turn ends.
             attributes["agentkit.turn.item_id"] = item_id
-        span = self._tracer.start_span(
-            USER_TURN_SPAN,
-            context=self._agent_context,
-            attributes=attributes,
-            start_time=self._ns(now),
-        )
-        turn = _Turn(
-            span,
-            trace.set_span_in_context(span),
-            detection,
-            now,
-            item_id=item_id,
-            item_recorded=item_id is not None,
-        )
+        turn = _Turn(self._agent_context, self._ns(now), detection, now, attributes, item_id)
         self._turn = turn
         self._last_response = None
         self._latency_from = None
@@ -1129,17 +1280,36 @@ class SessionTracer:
         if turn.ended:
             return
         turn.ended = True
-        attributes: dict[str, AttributeValue] = {}
         if turn.item_id is not None:
             self._open_turns.pop(turn.item_id, None)
-            if not turn.item_recorded:
-                attributes["agentkit.turn.item_id"] = turn.item_id
         if transcript is not None:
-            attributes["agentkit.user_turn.transcript"] = transcript
-        if attributes:
-            turn.span.set_attributes(attributes)
+            turn.attributes["agentkit.user_turn.transcript"] = transcript
         end = turn.speech_end if turn.speech_end is not None else self._clock()
-        turn.span.end(self._ns(end))
+        span = turn.span
+        if span is None:
+            span = self._turn_span(turn)  # the usual case: start and end in one go
+        elif turn.attributes:
+            span.set_attributes(turn.attributes)
+        span.end(self._ns(end))
+
+    def _turn_span(self, turn: _Turn) -> Span:
+        """The turn's span, made now (with what is known so far) if it does not exist."""
+        span = turn.span
+        if span is None:
+            span = turn.span = self._tracer.start_span(
+                USER_TURN_SPAN,
+                context=turn.parent,
+                attributes=turn.attributes,
+                start_time=turn.start_ns,
+            )
+            turn.attributes = {}
+        return span
+
+    def _turn_context(self, turn: _Turn) -> Context:
+        context = turn.context
+        if context is None:
+            context = turn.context = trace.set_span_in_context(self._turn_span(turn))
+        return context
 
     def _finish_handoff(
         self, call_id: str, *, target: str | None = None, error: str | None = None
@@ -1221,6 +1391,12 @@ class GuardrailCheck:
         if text is not None and self._tracer._capture:
             attributes["agentkit.guardrail.text"] = text
         self._span.set_attributes(attributes)
+
+
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """A JSON object: a dict as decoded (checked first: a `Mapping` check is an ABC's, ten
+    times slower), or any other mapping."""
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
 def _global_sdk_installed() -> bool:
