@@ -48,8 +48,9 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, Protocol, get_args
 
 import orjson
 
@@ -340,6 +341,12 @@ class Supervisor:
         self._frames: list[str] = []
         self._events: list[SessionEvent] = []
         self._commands: list[Command] = []
+        # Instrumentation (see `observe_with`): off by default, at the cost of one check per
+        # event that is neither an audio chunk nor a transcript delta.
+        self._observer: Observer | None = None
+        self._observed: AbstractSet[type] = frozenset()
+        self._observe_deltas = False
+        self._wire_handlers: Mapping[type, _Handler] = _HANDLERS
         self._active_response: str | None = None
         self._create_in_flight: str | None = None  # event_id of our unanswered response.create
         self._want_response = False
@@ -395,6 +402,34 @@ class Supervisor:
     def has_data_to_send(self) -> bool:
         """Whether `data_to_send()` would return frames (without draining them)."""
         return bool(self._frames)
+
+    def observe_with(self, observer: Observer | None) -> None:
+        """Report to `observer` what this supervisor receives and decides, as it happens.
+
+        For instrumentation (`tracing.SessionTracer` is one): it gets the wire events and
+        session events of the classes in its `event_types` (an audio chunk only when it is
+        the first of its item) and `response_requested()` when a `response.create` is sent.
+        Asking the supervisor rather than scanning its outputs keeps the per-frame path free
+        of it: an audio delta costs an observer nothing.
+        """
+        self._observer = observer
+        if observer is None:
+            self._observed = frozenset()
+            self._observe_deltas = False
+            self._wire_handlers = _HANDLERS
+            return
+        observed = self._observed = frozenset(observer.event_types)
+        self._observe_deltas = AssistantTranscriptDelta in observed
+        observe = observer.observe
+        handlers = dict(_HANDLERS)
+        for cls in observed & _HANDLERS.keys():
+            handlers[cls] = _observed_handler(_HANDLERS[cls], observe)
+        self._wire_handlers = handlers
+
+    def _emit(self, event: SessionEvent) -> None:
+        self._events.append(event)
+        if type(event) in self._observed:
+            self._observer.observe(event)  # type: ignore[union-attr]
 
     def events_to_emit(self) -> list[SessionEvent]:
         """The events for the app, in order; drains the buffer."""
@@ -468,19 +503,17 @@ class Supervisor:
         self._stall_check_at = None
         self._set_status(SessionStatus.CONNECTED)
         if text_only:
-            self._events.append(TextFallback(replayed))
+            self._emit(TextFallback(replayed))
         elif reconnect:
             self._reconnects += 1
-            self._events.append(Reconnected(self._reconnects, replayed))
+            self._emit(Reconnected(self._reconnects, replayed))
         if reconnect:
             replayed_items = replay_items(self.history.items())
             if replayed_items and replayed_items[-1].get("role") == "user":
                 # The caller's last turn reached the service but no answer came back.
                 self._want_response = True
         if self._dropped_chunks:
-            self._events.append(
-                InputAudioDropped(self._dropped_chunks, self._dropped_bytes, "disconnected")
-            )
+            self._emit(InputAudioDropped(self._dropped_chunks, self._dropped_bytes, "disconnected"))
             self._dropped_chunks = self._dropped_bytes = 0
         # Typed messages that passed their checks while we were down were recorded in the
         # history and replayed above; the ones still being checked go out when they pass.
@@ -516,9 +549,7 @@ class Supervisor:
                     continue
                 # The drop ended this response: the new service session knows nothing of it.
                 state.done = True
-                self._events.append(
-                    _new_AgentEnd(state.agent_name, state.response_id, "disconnected")
-                )
+                self._emit(_new_AgentEnd(state.agent_name, state.response_id, "disconnected"))
                 if state.pending or state.calls:
                     self._check_follow_up(state)
                 else:
@@ -542,7 +573,7 @@ class Supervisor:
     def _set_status(self, new: SessionStatus) -> None:
         if new is not self.status:
             old, self.status = self.status, new
-            self._events.append(StatusChanged(old, new))
+            self._emit(StatusChanged(old, new))
 
     # -- clock ----------------------------------------------------------------------------------
 
@@ -609,7 +640,7 @@ class Supervisor:
                 self._decide(call_id, approved, None, by="timeout")
         expired = [item_id for item_id, deadline in self._gate.items() if deadline <= now]
         for item_id in expired:
-            self._events.append(
+            self._emit(
                 ErrorEvent(
                     AgentKitError(
                         f"no transcript for user item {item_id!r} within "
@@ -663,7 +694,7 @@ class Supervisor:
             f"the service sent nothing for {waited:.1f}s while a response was due "
             f"(stall_timeout_s={self.limits.stall_timeout_s:g})"
         )
-        self._events.append(ErrorEvent(error, "stalled"))
+        self._emit(ErrorEvent(error, "stalled"))
         if self.can_reconnect:
             self._commands.append(Reconnect("stalled"))
         else:
@@ -671,7 +702,7 @@ class Supervisor:
 
     def _end_on_limit(self, limit: Literal["max_duration", "idle_timeout"], seconds: float) -> None:
         self._ended = True
-        self._events.append(SessionLimitReached(limit, seconds))
+        self._emit(SessionLimitReached(limit, seconds))
         self._commands.append(CloseSession(None))
 
     def _maybe_renew(self) -> None:
@@ -702,7 +733,7 @@ class Supervisor:
             self._dropped_chunks += 1
             self._dropped_bytes += len(audio)
             if self.text_only:
-                self._events.append(InputAudioDropped(1, len(audio), "text-only session"))
+                self._emit(InputAudioDropped(1, len(audio), "text-only session"))
                 self._dropped_chunks = self._dropped_bytes = 0
             return
         self._activity(now)
@@ -721,7 +752,7 @@ class Supervisor:
         """
         self._now = now
         if len(text) > self.limits.max_text_chars:
-            self._events.append(
+            self._emit(
                 ErrorEvent(
                     AgentKitError(
                         f"a typed message of {len(text)} characters is over the "
@@ -747,6 +778,8 @@ class Supervisor:
     def send_raw(self, event: Mapping[str, Any]) -> None:
         """Send any client event as it is."""
         self._send(p.encode_client_event(event))
+        if self._observer is not None and event.get("type") == "response.create":
+            self._observer.response_requested()  # the app's own (a greeting, say)
 
     def start_turn(self, now: float) -> None:
         """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer."""
@@ -778,7 +811,7 @@ class Supervisor:
     def add_breadcrumb(self, text: str, call_id: str | None = None) -> None:
         """A note from a tool for the transcript; never sent to the model."""
         self.history.add_note(text, agent_name=self.agent.name)
-        self._events.append(Breadcrumb(text, call_id))
+        self._emit(Breadcrumb(text, call_id))
 
     def playback_position(self, item_id: str, played_ms: float, *, finished: bool = False) -> None:
         """The app reports how much of `item_id` it has actually played (ms).
@@ -825,15 +858,13 @@ class Supervisor:
         if approval is None:
             return False
         call = approval.call
-        self._events.append(ToolApprovalResolved(call_id, call.name, approved, by))
+        self._emit(ToolApprovalResolved(call_id, call.name, approved, by))
         if approved:
             self._dispatch(call, approval.tool, approval.arguments)
         else:
             output = self.policy.rejection_output(message)
             self._send_output(call, output)
-            self._events.append(
-                _new_ToolEnd(call_id, call.name, output, call.agent.name, "rejected")
-            )
+            self._emit(_new_ToolEnd(call_id, call.name, output, call.agent.name, "rejected"))
             self._after_output(call)
         if always:
             self.policy.remember(call.name, approved)
@@ -860,7 +891,7 @@ class Supervisor:
             return  # already answered (cancelled, timed out) or unknown: never a second output
         limit = self.limits.max_tool_output_chars
         if len(output) > limit:
-            self._events.append(
+            self._emit(
                 ErrorEvent(
                     AgentKitError(
                         f"tool {call.name!r} returned {len(output)} characters; cut to {limit}"
@@ -870,7 +901,7 @@ class Supervisor:
             )
             output = output[:limit] + "\n[output truncated: it was too long]"
         self._send_output(call, output)
-        self._events.append(_new_ToolEnd(call_id, call.name, output, call.agent.name, error))
+        self._emit(_new_ToolEnd(call_id, call.name, output, call.agent.name, error))
         self._after_output(call)
 
     def handoff_finished(
@@ -890,7 +921,7 @@ class Supervisor:
         try:
             self._swap_agent(target, instructions, call_id=call_id)
         except AgentKitError as exc:
-            self._events.append(ErrorEvent(exc))
+            self._emit(ErrorEvent(exc))
             self.handoff_failed(call_id, _json({"error": f"transfer failed: {exc}"}))
             return
         self._send_output(call, _json({"assistant": target.name}))
@@ -914,7 +945,7 @@ class Supervisor:
         if check is None:
             return
         for name, message in verdict.errors:
-            self._events.append(
+            self._emit(
                 ErrorEvent(
                     AgentKitError(f"guardrail {name!r} failed: {message}"), "guardrail_error"
                 )
@@ -971,7 +1002,7 @@ class Supervisor:
     ) -> None:
         item = self.history.mark_guardrail(check.item_id, guardrail.name)
         if item is not None:
-            self._events.append(_new_HistoryUpdated(item))
+            self._emit(_new_HistoryUpdated(item))
         cancelled: str | None = None
         if check.typed:
             # Never sent: the model does not see it. Later typed messages still go in order.
@@ -1003,7 +1034,7 @@ class Supervisor:
                 if isinstance(event, p.ResponseDone):
                     self.receive_event(event, now)
         reply, instructions = self.policy.reply_after_trip(guardrail, "input")
-        self._events.append(
+        self._emit(
             GuardrailTripped(
                 guardrail.name,
                 "input",
@@ -1042,7 +1073,7 @@ class Supervisor:
         if playback is not None and playback.item_id == check.item_id:
             self._playback = None
             played = int(playback.played_ms(now))
-            self._events.append(AudioInterrupted(playback.item_id, playback.content_index, played))
+            self._emit(AudioInterrupted(playback.item_id, playback.content_index, played))
             # Cut the item where the caller stopped hearing it: the service drops the rest
             # of the transcript, so the model does not build on words never said.
             self._send(p.encode_item_truncate(playback.item_id, playback.content_index, played))
@@ -1052,9 +1083,9 @@ class Supervisor:
             self._send(p.encode_item_delete(check.item_id))
         item = self.history.mark_guardrail(check.item_id, guardrail.name)
         if item is not None:
-            self._events.append(_new_HistoryUpdated(item))
+            self._emit(_new_HistoryUpdated(item))
         reply, instructions = self.policy.reply_after_trip(guardrail, "output")
-        self._events.append(
+        self._emit(
             GuardrailTripped(
                 guardrail.name,
                 "output",
@@ -1094,7 +1125,7 @@ class Supervisor:
         # patterns in turn (a rate-limit update used to pay for all of them). The table is
         # exhaustive over `ServerEvent`: checked at import (below the class) and by a test,
         # since a dict dispatch cannot end in `assert_never`.
-        _HANDLERS[type(event)](self, event, now)
+        self._wire_handlers[type(event)](self, event, now)
 
     # -- wire event handlers, one per `ServerEvent` member (see `_HANDLERS`) -------------------
 
@@ -1105,9 +1136,10 @@ class Supervisor:
     ) -> None:
         if event.response_id not in self._interrupted_responses:
             self.history.append_text(event.item_id, event.delta)
-            self._events.append(
-                _new_AssistantTranscriptDelta(event.item_id, event.response_id, event.delta)
-            )
+            delta = _new_AssistantTranscriptDelta(event.item_id, event.response_id, event.delta)
+            self._events.append(delta)
+            if self._observe_deltas:
+                self._observer.observe(delta)  # type: ignore[union-attr]
             if self.agent.output_guardrails:
                 self._track_output(event.item_id, event.response_id, len(event.delta))
 
@@ -1119,7 +1151,7 @@ class Supervisor:
 
     def _on_audio_done(self, event: p.ResponseOutputAudioDone, now: float) -> None:
         if event.response_id not in self._interrupted_responses:
-            self._events.append(AudioEnd(event.item_id, event.content_index))
+            self._emit(AudioEnd(event.item_id, event.content_index))
 
     def _on_user_transcript_delta(self, event: p.InputAudioTranscriptionDelta, now: float) -> None:
         self.history.append_text(event.item_id, event.delta)
@@ -1128,9 +1160,9 @@ class Supervisor:
     def _on_user_transcript(self, event: p.InputAudioTranscriptionCompleted, now: float) -> None:
         self._activity(now)
         item = self.history.set_text(event.item_id, event.transcript)
-        self._events.append(UserTranscript(event.item_id, event.transcript))
+        self._emit(UserTranscript(event.item_id, event.transcript))
         if item is not None:
-            self._events.append(_new_HistoryUpdated(item))
+            self._emit(_new_HistoryUpdated(item))
         if event.item_id in self._gate:
             self._start_check(
                 _Check("input", event.item_id, event.transcript),
@@ -1181,12 +1213,12 @@ class Supervisor:
         result = self.history.upsert(wire, previous_item_id, agent_name=self.agent.name)
         if result is not None:
             item, is_new = result
-            self._events.append(_new_HistoryAdded(item) if is_new else _new_HistoryUpdated(item))
+            self._emit(_new_HistoryAdded(item) if is_new else _new_HistoryUpdated(item))
 
     def _on_item_truncated(self, event: p.ConversationItemTruncated, now: float) -> None:
         truncated = self.history.mark_truncated(event.item_id, event.audio_end_ms)
         if truncated is not None:
-            self._events.append(_new_HistoryUpdated(truncated))
+            self._emit(_new_HistoryUpdated(truncated))
 
     def _on_item_deleted(self, event: p.ConversationItemDeleted, now: float) -> None:
         if event.item_id in self._deleted_by_us:
@@ -1196,9 +1228,7 @@ class Supervisor:
         else:
             deleted = self.history.delete(event.item_id)
             if deleted is not None:
-                self._events.append(
-                    _new_HistoryUpdated(dataclasses.replace(deleted, status="deleted"))
-                )
+                self._emit(_new_HistoryUpdated(dataclasses.replace(deleted, status="deleted")))
 
     def _on_session_event(self, event: p.SessionCreated | p.SessionUpdated, now: float) -> None:
         self._on_session(event.session)
@@ -1207,7 +1237,7 @@ class Supervisor:
         self._on_error(event)
 
     def _on_malformed(self, event: p.MalformedServerEvent, now: float) -> None:
-        self._events.append(ErrorEvent(event.to_exception(), "malformed_event"))
+        self._emit(ErrorEvent(event.to_exception(), "malformed_event"))
 
     def _on_unknown(self, event: p.UnknownServerEvent, now: float) -> None:
         if not self.raw_events:  # kept, never dropped
@@ -1231,6 +1261,7 @@ class Supervisor:
             return  # audio of a response the caller already cut off: never play it
         self.audio_started = True
         playback = self._playback
+        chunk = _new_AudioOut(event.audio, event.item_id, event.content_index, event.response_id)
         if (
             playback is None
             or playback.item_id != event.item_id
@@ -1239,10 +1270,10 @@ class Supervisor:
             playback = self._playback = _Playback(
                 event.item_id, event.content_index, event.response_id, started_at=now
             )
+            self._emit(chunk)  # an item's first chunk: observed (the others are not)
+        else:
+            self._events.append(chunk)
         playback.received_ms += len(event.audio) / self._bytes_per_ms
-        self._events.append(
-            _new_AudioOut(event.audio, event.item_id, event.content_index, event.response_id)
-        )
 
     def _track_output(self, item_id: str, response_id: str, added: int) -> None:
         guardrails = self.agent.output_guardrails
@@ -1281,9 +1312,9 @@ class Supervisor:
 
     def _emit_final(self, item_id: str, text: str) -> None:
         item = self.history.set_text(item_id, text)
-        self._events.append(AssistantTranscript(item_id, text))
+        self._emit(AssistantTranscript(item_id, text))
         if item is not None:
-            self._events.append(_new_HistoryUpdated(item))
+            self._emit(_new_HistoryUpdated(item))
 
     def _on_response_created(self, response_id: str) -> None:
         self._active_response = response_id
@@ -1296,7 +1327,7 @@ class Supervisor:
             # answered by it and stays queued).
             self._want_response = False
         self._responses.setdefault(response_id, _Response(response_id, self.agent.name))
-        self._events.append(_new_AgentStart(self.agent.name, response_id))
+        self._emit(_new_AgentStart(self.agent.name, response_id))
 
     def _on_response_done(self, event: p.ResponseDone, now: float) -> None:
         response_id = event.response_id
@@ -1316,7 +1347,7 @@ class Supervisor:
         state.done = True
         if self._active_response == response_id:
             self._active_response = None
-        self._events.append(_new_AgentEnd(state.agent_name, response_id, event.status))
+        self._emit(_new_AgentEnd(state.agent_name, response_id, event.status))
         self._interrupted_responses.discard(response_id)
         self._check_follow_up(state)
         self._maybe_create_response()
@@ -1349,7 +1380,7 @@ class Supervisor:
             # is what the cancel wanted. Not an error the app should see.
             return
         error = event.to_exception()
-        self._events.append(ErrorEvent(error, event.code))
+        self._emit(ErrorEvent(error, event.code))
         if event.code in _FATAL_CODES:
             # The service is about to close the connection.
             if self.can_reconnect:
@@ -1364,9 +1395,7 @@ class Supervisor:
             return
         call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
         if not isinstance(call_id, str) or not isinstance(name, str):
-            self._events.append(
-                ErrorEvent(ProtocolError(f"function call without call_id/name: {item!r}"))
-            )
+            self._emit(ErrorEvent(ProtocolError(f"function call without call_id/name: {item!r}")))
             return
         if call_id in self._calls or call_id in self._answered_calls:
             return  # one dispatch per call id
@@ -1397,7 +1426,7 @@ class Supervisor:
                 self._approvals[call_id] = _Approval(
                     call, target, arguments, None if timeout is None else now + timeout
                 )
-                self._events.append(
+                self._emit(
                     ToolApprovalRequired(
                         call_id, name, arguments, agent.name, timeout, self.policy.approvals.default
                     )
@@ -1409,7 +1438,7 @@ class Supervisor:
         self._dispatch(call, target, arguments)
 
     def _dispatch(self, call: _Call, tool: FunctionTool | None, arguments: str) -> None:
-        self._events.append(_new_ToolStart(call.call_id, call.name, arguments, call.agent.name))
+        self._emit(_new_ToolStart(call.call_id, call.name, arguments, call.agent.name))
         self._commands.append(_new_RunTool(call.call_id, call.name, arguments, tool, call.agent))
 
     def _send_output(self, call: _Call, output: str) -> None:
@@ -1480,6 +1509,8 @@ class Supervisor:
         self._create_sent_at = self._now
         self._arm_stall(self._now)
         self._send(p.encode_response_create(params, dialect=self.dialect, event_id=event_id))
+        if self._observer is not None:
+            self._observer.response_requested()
 
     def _next_item_id(self) -> str:
         # Client ids (≤ 32 characters, as the service requires) let the service's echo of an
@@ -1501,7 +1532,7 @@ class Supervisor:
         )
         self._send(p.encode_client_event(update))
         previous, self.agent = self.agent, agent
-        self._events.append(HandoffEvent(previous.name, agent.name, call_id))
+        self._emit(HandoffEvent(previous.name, agent.name, call_id))
 
     # -- interruption -----------------------------------------------------------------------------
 
@@ -1513,9 +1544,7 @@ class Supervisor:
             owned_by_active = playback.response_id == self._active_response
             still_playing = not playback.finished and played < int(playback.received_ms)
             if still_playing or owned_by_active:
-                self._events.append(
-                    AudioInterrupted(playback.item_id, playback.content_index, played)
-                )
+                self._emit(AudioInterrupted(playback.item_id, playback.content_index, played))
                 # Sync the server with what the caller heard (`conversation.item.truncate`
                 # drops the unheard transcript); at 0 ms nothing was played: no truncate.
                 if played > 0:
@@ -1538,9 +1567,7 @@ class Supervisor:
             self._commands.append(CancelTool(call.call_id))
             output = _json({"error": "cancelled: the caller interrupted before the tool finished"})
             self._send_output(call, output)
-            self._events.append(
-                _new_ToolEnd(call.call_id, call.name, output, call.agent.name, "cancelled")
-            )
+            self._emit(_new_ToolEnd(call.call_id, call.name, output, call.agent.name, "cancelled"))
             self._after_output(call)
 
 
@@ -1549,6 +1576,34 @@ def _json(value: Any) -> str:
 
 
 _Handler = Callable[[Supervisor, Any, float], None]
+
+
+class Observer(Protocol):
+    """What `Supervisor.observe_with` reports to (see there)."""
+
+    @property
+    def event_types(self) -> AbstractSet[type]:
+        """The wire and session event classes to report."""
+        ...
+
+    def observe(self, event: SessionEvent | p.ServerEvent) -> None:
+        """One event: a wire event before it is handled, a session event as it is emitted."""
+        ...
+
+    def response_requested(self) -> None:
+        """A `response.create` was just decided (it is the next frame out)."""
+        ...
+
+
+def _observed_handler(
+    handler: _Handler, observe: Callable[[SessionEvent | p.ServerEvent], None]
+) -> _Handler:
+    def observed(supervisor: Supervisor, event: Any, now: float) -> None:
+        observe(event)
+        handler(supervisor, event, now)
+
+    return observed
+
 
 # The wire-event dispatch of `Supervisor.receive_event`: exactly one handler per member of
 # `ServerEvent`, keyed on the event's class (decoded events are never subclassed).

@@ -58,9 +58,7 @@ from .events import (
 )
 from .history import History, HistoryItem
 from .limits import SessionLimits, SessionSlots
-from .protocol import decode_server_event
 from .settings import SessionSettings
-from .tracing import RESPONSE_CREATE_PREFIX
 from .transports.base import ConnectionClosed, Transport
 
 if TYPE_CHECKING:
@@ -224,6 +222,7 @@ class RealtimeSession(Generic[TContext]):
                 dialect=supervisor.dialect,
                 clock=self._clock,
             )
+            supervisor.observe_with(self._tracer)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
@@ -255,7 +254,9 @@ class RealtimeSession(Generic[TContext]):
         self._work.start_soon(self._timer_loop)
         return self
 
-    async def _host_work(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def _host_work(
+        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         with self._work_scope:
             async with anyio.create_task_group() as work:
                 self._work = work
@@ -428,23 +429,14 @@ class RealtimeSession(Generic[TContext]):
 
     async def _read_loop(self) -> None:
         supervisor = self._supervisor
-        tracer = self._tracer
         while True:
             receive = self._transport.receive
             error: AgentKitError
             try:
                 while True:
                     frame = await receive()
-                    if tracer is None:
-                        supervisor.receive_frame(frame, self._clock())
-                    else:
-                        # Decoded once, seen by the tracer first: speech start and stop,
-                        # usage and truncations reach it only as wire events (the classes
-                        # it reads: not an audio delta, most of the frames).
-                        event = decode_server_event(frame, supervisor.dialect)
-                        if type(event) in tracer.event_types:
-                            tracer.observe(event)
-                        supervisor.receive_event(event, self._clock())
+                    # The tracer, if any, hears from the supervisor (`observe_with`).
+                    supervisor.receive_frame(frame, self._clock())
                     await self._flush()
             except ConnectionClosed as exc:
                 error = exc
@@ -486,7 +478,7 @@ class RealtimeSession(Generic[TContext]):
                 if reason == "renewal" and attempt == 1
                 else backoff_delay(policy, attempt, self._random)
             )
-            await self._deliver(Reconnecting(attempt, delay, reason))
+            await self._announce(Reconnecting(attempt, delay, reason))
             if delay:
                 await anyio.sleep(delay)
             if self._closing:
@@ -503,7 +495,7 @@ class RealtimeSession(Generic[TContext]):
             attempts=policy.max_attempts,
         )
         error.__cause__ = last
-        await self._deliver(ErrorEvent(error, "reconnect_failed"))
+        await self._announce(ErrorEvent(error, "reconnect_failed"))
         self._fatal = error
         await self.close()
         return False
@@ -560,15 +552,8 @@ class RealtimeSession(Generic[TContext]):
                 events = supervisor.events_to_emit()
                 commands = supervisor.commands()
                 send = self._transport.send
-                tracer = self._tracer
-                if tracer is None:
-                    for frame in frames:
-                        await send(frame)
-                else:
-                    for frame in frames:
-                        await send(frame)
-                        if frame.startswith(RESPONSE_CREATE_PREFIX):
-                            tracer.frame_sent(frame)  # starts the first-audio clock
+                for frame in frames:
+                    await send(frame)
         else:
             # Nothing to send and no flush between its drain and its delivery: the lock
             # orders nothing here, so skip it (most inbound frames, every audio delta).
@@ -579,12 +564,6 @@ class RealtimeSession(Generic[TContext]):
             if not self._handlers and len(queue) + len(events) <= self._max_queued:
                 # What `_deliver` does when no handler listens and nothing overflows: no
                 # coroutine and no wake-up per event.
-                tracer = self._tracer
-                if tracer is not None:
-                    observe, wanted = tracer.observe, tracer.event_types
-                    for event in events:
-                        if type(event) in wanted:
-                            observe(event)
                 queue.extend(events)
                 self._wakeup.set()
             else:
@@ -601,10 +580,14 @@ class RealtimeSession(Generic[TContext]):
                 self._timer_deadline = deadline
                 self._timer_wakeup.set()
 
+    async def _announce(self, event: SessionEvent) -> None:
+        """Deliver an event the session makes itself (the supervisor's own reach the tracer
+        from the supervisor)."""
+        if self._tracer is not None:
+            self._tracer.observe(event)
+        await self._deliver(event)
+
     async def _deliver(self, event: SessionEvent) -> None:
-        tracer = self._tracer
-        if tracer is not None and type(event) in tracer.event_types:
-            tracer.observe(event)
         queue = self._queue
         if len(queue) >= self._max_queued:
             dropped = queue.popleft()

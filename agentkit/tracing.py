@@ -19,8 +19,9 @@ agentkit.session                         transport, dialect, model, conversation
 ```
 
 `agentkit.reconnect` spans sit under the session span. Interruptions and truncations are span
-events of the response they cut. Nothing is recorded per audio frame: an `AudioOut` costs
-one dictionary lookup and one string comparison.
+events of the response they cut. Nothing is recorded per audio frame, and audio frames do not
+even reach the tracer: the session's `Supervisor` reports to it only the events it reads
+(`Supervisor.observe_with`), and of an item's audio only its first chunk.
 
 Privacy: transcripts, tool arguments and results, guardrail texts and refusal messages are
 recorded only with `TracingConfig(capture_content=True)` (or the environment variable
@@ -458,11 +459,13 @@ class SessionTracer:
 
     Made by `Instrumentation.start_session`. The runtime feeds it:
 
-    * `observe(event)`: every `SessionEvent` as it is delivered, and every decoded
-      `ServerEvent` before the supervisor handles it (speech start and stop, `response.done`
-      usage, truncations and `session.created` exist only there);
-    * `frame_sent(frame)`: every client frame as it is sent (a `response.create` starts the
-      time-to-first-audio clock);
+    * `observe(event)`: the `SessionEvent`s as they are emitted, and the decoded
+      `ServerEvent`s before the supervisor handles them (speech start and stop,
+      `response.done` usage, truncations and `session.created` exist only there), of the
+      classes in `event_types` (others are ignored) — the session has its `Supervisor` do
+      this (`Supervisor.observe_with`), so audio deltas never reach it;
+    * `response_requested()` when a `response.create` goes out (`frame_sent(frame)` does it
+      for a caller that has only the frames): it starts the time-to-first-audio clock;
     * `user_text(text)`, `turn_started()`, `turn_ended()`: typed and push-to-talk turns;
     * `tool_context(call_id)`, `handoff(...)`, `guardrails(...)`: context managers around
       the work the session runs in tasks;
@@ -588,7 +591,7 @@ class SessionTracer:
             cls for cls, handler in self._by_class.items() if handler is not None
         ) | {AudioOut}
         """The event classes `observe` reads (the others cost it a dict lookup and nothing
-        else): a session may skip calling it for the rest, audio deltas above all."""
+        else). Of the audio chunks, only the first of each response matters."""
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -622,7 +625,12 @@ class SessionTracer:
         except IndexError:
             return  # shorter than any client event
         if frame.startswith(RESPONSE_CREATE_PREFIX):
-            self._requests.append(_Pending(self._clock()))
+            self.response_requested()
+
+    def response_requested(self) -> None:
+        """A `response.create` goes out now: it starts the time-to-first-audio clock. (What
+        `Supervisor.observe_with` calls; `frame_sent` finds it among the frames.)"""
+        self._requests.append(_Pending(self._clock()))
 
     def user_text(self, text: str) -> None:
         """The app sent a typed user turn: an instant turn span, its text as the transcript."""

@@ -11,8 +11,8 @@ playback, so a truncation too).
 `RealtimeRunner` over the in-memory transport pair, its read loop, timer loop, flushes and
 event queue, an app task iterating the events, and a feeder playing the server (pre-encoded
 frames pushed into the pair; the client's frames are left unread, so the server side costs
-next to nothing). **core** feeds the same frames to the sans-I/O `Supervisor` alone, fed to
-the tracer the way the session does: the tracer's share of the smallest possible base.
+next to nothing). **core** feeds the same frames to the sans-I/O `Supervisor` alone, which
+reports to the tracer as in the session: the tracer's share of the smallest possible base.
 
 Modes, over the same frames:
 
@@ -55,7 +55,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentkit import protocol as p
 from agentkit._supervisor import Supervisor
 from agentkit.agent import RealtimeAgent
 from agentkit.events import AudioOut
@@ -144,32 +143,23 @@ def second_of_frames(second: int, turn_every: int = 4) -> list[str]:
 def run_core(
     seconds: list[list[str]], make_tracer: Callable[[Callable[[], float]], SessionTracer | None]
 ) -> None:
-    """One session through the supervisor alone, fed to a tracer the way the session does."""
+    """One session through the supervisor alone, reporting to a tracer the way the session
+    has it do (`Supervisor.observe_with`)."""
     clock = time.monotonic
     supervisor = Supervisor(RealtimeAgent(name="support", instructions="Help."))
     tracer = make_tracer(clock)
+    supervisor.observe_with(tracer)
     supervisor.connecting()
     supervisor.connected()
     for frames in seconds:
         for _ in range(50):
             supervisor.send_audio(CALLER_FRAME)
         for frame in frames:
-            event = p.decode_server_event(frame)
-            if tracer is not None:
-                tracer.observe(event)
-            supervisor.receive_event(event, clock())
-            sent = supervisor.data_to_send()
-            delivered = supervisor.events_to_emit()
+            supervisor.receive_frame(frame, clock())
+            supervisor.data_to_send()
+            supervisor.events_to_emit()
             supervisor.commands()
-            if tracer is not None:
-                for out in sent:
-                    tracer.frame_sent(out)
-                for session_event in delivered:
-                    tracer.observe(session_event)
-        sent = supervisor.data_to_send()
-        if tracer is not None:
-            for out in sent:
-                tracer.frame_sent(out)
+        supervisor.data_to_send()
     supervisor.disconnected()
     if tracer is not None:
         tracer.end()

@@ -766,3 +766,56 @@ def _sample(annotation: Any) -> Any:
     if "bytes" in text:
         return b""
     return "x"
+
+
+# --- instrumentation ---------------------------------------------------------------------------
+
+
+class _Log:
+    """An observer (what `SessionTracer` is to the session) recording what it is told."""
+
+    def __init__(self, event_types: set[type]) -> None:
+        self.event_types = frozenset(event_types)
+        self.seen: list[str] = []
+
+    def observe(self, event: Any) -> None:
+        self.seen.append(type(event).__name__)
+
+    def response_requested(self) -> None:
+        self.seen.append("response_requested")
+
+
+def test_observer_hears_its_classes_first_audio_chunks_and_response_creates() -> None:
+    from agentkit import protocol as p
+
+    sup = make()
+    log = _Log({AgentStart, AgentEnd, AudioOut, p.InputAudioBufferSpeechStopped})
+    sup.observe_with(log)
+    feed(sup, {"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 0})
+    feed(sup, {"type": "input_audio_buffer.speech_stopped", "item_id": "u1", "audio_end_ms": 900})
+    created(sup)
+    for t in range(5):
+        audio(sup, t * 0.1)  # one item: only its first chunk is reported
+    done(sup)
+    sup.send_text("and one more thing")  # asks for a response: a response.create goes out
+    sup.send_raw({"type": "response.create"})  # the app's own counts too
+    sup.send_raw({"type": "input_audio_buffer.clear"})
+
+    assert log.seen == [
+        "InputAudioBufferSpeechStopped",  # a wire event, before the supervisor handles it
+        "AgentStart",
+        "AudioOut",
+        "AgentEnd",
+        "response_requested",
+        "response_requested",
+    ]
+    # The app still gets every event, each chunk included.
+    assert [type(e).__name__ for e in sup.events_to_emit()].count("AudioOut") == 5
+
+    told = len(log.seen)
+    sup.observe_with(None)
+    created(sup, "resp_2")
+    done(sup, "resp_2")
+    sup.send_raw({"type": "response.create"})
+    assert len(log.seen) == told  # nothing more once detached
+    assert "AgentStart" in [type(e).__name__ for e in sup.events_to_emit()]
