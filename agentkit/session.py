@@ -223,6 +223,7 @@ class RealtimeSession(Generic[TContext]):
                 clock=self._clock,
             )
             supervisor.observe_with(self._tracer)
+            self._tracer.wake_with(self._wake_timer)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
@@ -526,10 +527,16 @@ class RealtimeSession(Generic[TContext]):
         return self._transport_factory() if self._transport_factory is not None else self._transport
 
     async def _timer_loop(self) -> None:
-        """Sleep until the supervisor's next deadline, then `tick()`."""
+        """Sleep until the supervisor's next deadline (or the tracer's), then `tick()` them."""
         supervisor = self._supervisor
+        tracer = self._tracer
         while not self._closing:
-            deadline = self._timer_deadline = supervisor.next_deadline()
+            deadline = supervisor.next_deadline()
+            if tracer is not None:
+                due = tracer.flush_due  # deferred spans (see `TracingConfig.defer_spans`)
+                if due is not None and (deadline is None or due < deadline):
+                    deadline = due
+            self._timer_deadline = deadline
             self._timer_wakeup = self._new_event()
             if deadline is None:
                 await self._timer_wakeup.wait()
@@ -539,8 +546,18 @@ class RealtimeSession(Generic[TContext]):
                 with anyio.move_on_after(delay):
                     await self._timer_wakeup.wait()
                 continue
-            supervisor.tick(self._clock())
+            now = self._clock()
+            supervisor.tick(now)
+            if tracer is not None:
+                tracer.tick(now)
             await self._flush_quietly()
+
+    def _wake_timer(self, at: float) -> None:
+        """Have the timer loop look at `at`, if that is sooner than it planned."""
+        waiting = self._timer_deadline
+        if waiting is None or at < waiting:
+            self._timer_deadline = at
+            self._timer_wakeup.set()
 
     async def _flush(self) -> None:
         supervisor = self._supervisor

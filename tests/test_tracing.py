@@ -96,9 +96,15 @@ class Clock:
 
 
 class Harness:
-    """SDK providers with in-memory exporters, and one traced session over a fake clock."""
+    """SDK providers with in-memory exporters, and one traced session over a fake clock.
 
-    def __init__(self, *, capture_content: bool = False, start: bool = True) -> None:
+    Spans go to the SDK as they end (`defer_spans=1`) unless a test asks for groups, so a
+    test can look at them mid-session; whole sessions run with the default groups.
+    """
+
+    def __init__(
+        self, *, capture_content: bool = False, start: bool = True, defer_spans: int | None = None
+    ) -> None:
         self.exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
@@ -107,6 +113,7 @@ class Harness:
             tracer_provider=provider,
             meter_provider=MeterProvider(metric_readers=[self.reader]),
             capture_content=capture_content,
+            defer_spans=defer_spans if defer_spans is not None else 1 if start else 16,
         )
         self.instrumentation = Instrumentation(self.config, environ={})
         self.provider = provider
@@ -963,10 +970,16 @@ async def play_example(definitions: Definitions, name: str, h: Harness) -> Recor
             transport = WebSocketTransport(
                 realtime_url(definitions.settings.model, server.url), api_key="sk-test"
             )
-            async with runner.session(transport, context=support) as session, Caller(
-                session, definitions.settings, pace="fast", observers=[recorder],
-                turn_timeout=10,
-            ) as caller:
+            async with (
+                runner.session(transport, context=support) as session,
+                Caller(
+                    session,
+                    definitions.settings,
+                    pace="fast",
+                    observers=[recorder],
+                    turn_timeout=10,
+                ) as caller,
+            ):
                 await caller.play(script)
     finally:
         support.close()
@@ -1009,7 +1022,9 @@ async def test_return_call_through_the_session(definitions: Definitions) -> None
     spans = h.spans()
     assert len({s.context.trace_id for s in spans if s.context is not None}) == 1
     assert all(s.end_time is not None for s in spans)
-    assert [s.status.status_code for s in spans if s.status.status_code is not StatusCode.UNSET] == []
+    assert [
+        s.status.status_code for s in spans if s.status.status_code is not StatusCode.UNSET
+    ] == []
 
     session = h.one("agentkit.session")
     conversation_id = attrs(session).pop("gen_ai.conversation.id")
@@ -1042,7 +1057,14 @@ async def test_return_call_through_the_session(definitions: Definitions) -> None
     # Server VAD starts the response to each caller turn; the greeting and the answers after
     # tools and the transfer are asked for by the session.
     assert [attrs(s)["agentkit.response.trigger"] for s in responses] == [
-        "client", "server", "client", "server", "client", "client", "server", "client",
+        "client",
+        "server",
+        "client",
+        "server",
+        "client",
+        "client",
+        "server",
+        "client",
     ]
 
     # Caller turns: speech start → stop, numbered, named by their item.
@@ -1056,7 +1078,9 @@ async def test_return_call_through_the_session(definitions: Definitions) -> None
     # Tools: call ids from the session's events, parents the responses that made the calls.
     tool_starts = {e.tool_name: e for e in call.of(ToolStart)}
     for name, response_index in (
-        ("verify_customer", 1), ("check_return_eligibility", 4), ("start_return", 6),
+        ("verify_customer", 1),
+        ("check_return_eligibility", 4),
+        ("start_return", 6),
     ):
         span = h.one(f"execute_tool {name}")
         assert attrs(span) == {
@@ -1072,7 +1096,9 @@ async def test_return_call_through_the_session(definitions: Definitions) -> None
         # The tool's own queries (a sync tool, in a worker thread) nest under its span.
         queries = [s for s in spans if s.name.startswith(DB_SPAN) and h.parent_of(s) == span]
         assert queries, name
-    assert all(h.parent_of(s).name.startswith("execute_tool ") for s in spans if s.name.startswith(DB_SPAN))
+    assert all(
+        h.parent_of(s).name.startswith("execute_tool ") for s in spans if s.name.startswith(DB_SPAN)
+    )
 
     handoff = h.one("agentkit.handoff")
     assert attrs(handoff) == {
@@ -1110,9 +1136,7 @@ async def test_return_call_through_the_session(definitions: Definitions) -> None
     assert [text for text in said if text in values] == []
 
     # Metrics.
-    durations = {
-        pt.attributes["gen_ai.tool.name"]: pt for pt in h.points("agentkit.tool.duration")
-    }
+    durations = {pt.attributes["gen_ai.tool.name"]: pt for pt in h.points("agentkit.tool.duration")}
     assert sorted(durations) == ["check_return_eligibility", "start_return", "verify_customer"]
     for name, point in durations.items():
         assert point.count == 1
@@ -1179,13 +1203,20 @@ async def test_every_conversation_traces_a_consistent_tree(
     assert [r.name for r in roots] == ["agentkit.session"]
     assert all(s.parent.span_id in by_id for s in spans if s.parent is not None)
     handoffs = call.of(HandoffEvent)
-    assert [attrs(s)["gen_ai.agent.name"] for s in sorted(
-        (s for s in spans if s.name.startswith("invoke_agent ")), key=lambda s: s.start_time or 0
-    )] == [handoffs[0].from_agent] + [e.to_agent for e in handoffs]
-    assert [(attrs(s)["agentkit.handoff.from"], attrs(s)["agentkit.handoff.to"]) for s in sorted(
-        h.named("agentkit.handoff"), key=lambda s: s.start_time or 0
-    )] == [(e.from_agent, e.to_agent) for e in handoffs]
-    tools = sorted((s for s in spans if s.name.startswith("execute_tool ")), key=lambda s: s.start_time or 0)
+    assert [
+        attrs(s)["gen_ai.agent.name"]
+        for s in sorted(
+            (s for s in spans if s.name.startswith("invoke_agent ")),
+            key=lambda s: s.start_time or 0,
+        )
+    ] == [handoffs[0].from_agent] + [e.to_agent for e in handoffs]
+    assert [
+        (attrs(s)["agentkit.handoff.from"], attrs(s)["agentkit.handoff.to"])
+        for s in sorted(h.named("agentkit.handoff"), key=lambda s: s.start_time or 0)
+    ] == [(e.from_agent, e.to_agent) for e in handoffs]
+    tools = sorted(
+        (s for s in spans if s.name.startswith("execute_tool ")), key=lambda s: s.start_time or 0
+    )
     assert [attrs(s)["gen_ai.tool.call.id"] for s in tools] == [e.call_id for e in call.of(ToolEnd)]
     assert {h.parent_of(s).name for s in tools} == {"generate_content gpt-realtime"}
     assert len(h.named("generate_content gpt-realtime")) == len(call.of(AgentStart))
@@ -1244,8 +1275,11 @@ async def test_typed_turn_approval_and_app_calls_through_the_session() -> None:
                 "response_id": "resp_1",
                 "output_index": 0,
                 "item": {
-                    "id": "i_c1", "type": "function_call", "call_id": "c1",
-                    "name": "wire_money", "arguments": '{"amount": 5}',
+                    "id": "i_c1",
+                    "type": "function_call",
+                    "call_id": "c1",
+                    "name": "wire_money",
+                    "arguments": '{"amount": 5}',
                 },
             }
         )
@@ -1284,7 +1318,7 @@ async def test_typed_turn_approval_and_app_calls_through_the_session() -> None:
 
 
 async def test_reconnect_and_its_replay_are_traced() -> None:
-    h = Harness(start=False)
+    h = Harness(start=False, defer_spans=1)
     pairs = [memory_transport_pair() for _ in range(2)]
     transports = iter(pairs[1:])
     runner = RealtimeRunner(
@@ -1380,9 +1414,135 @@ def test_agentkit_run_trace_console(
     assert status == 0, out + err
     assert "conversation completed" in out and '"name"' not in out  # spans go to stderr
     for name in (
-        "agentkit.session", "invoke_agent returns", "execute_tool check_return_eligibility",
-        "agentkit.handoff", "agentkit.user_turn",
+        "agentkit.session",
+        "invoke_agent returns",
+        "execute_tool check_return_eligibility",
+        "agentkit.handoff",
+        "agentkit.user_turn",
     ):
         assert f'"name": "{name}"' in err
     assert '"agentkit.transport": "websocket"' in err
     assert "agentkit.turn.response_latency" in err  # the metrics, exported at exit
+
+
+# --- spans handed to the SDK in groups (TracingConfig.defer_spans) --------------------------------
+
+
+def trace_shape(h: Harness) -> list[tuple[Any, ...]]:
+    """agentkit's spans without their random ids: each with its parent's name, its times
+    (from the session's start), attributes and events, in start order."""
+    by_id = {s.context.span_id: s for s in h.spans() if s.context is not None}
+    t0 = h.one("agentkit.session").start_time or 0  # each session anchors its own timeline
+
+    def at(ns: int | None) -> int:
+        return (ns or 0) - t0
+
+    return sorted(
+        (
+            at(s.start_time),
+            s.name,
+            by_id[s.parent.span_id].name if s.parent is not None else None,
+            at(s.end_time),
+            tuple(sorted((s.attributes or {}).items())),
+            tuple((e.name, at(e.timestamp), tuple(sorted(e.attributes.items()))) for e in s.events),
+        )
+        for s in h.spans()
+        # agentkit's spans: the app's own (a tool's query) are timed by the wall clock
+        if s.instrumentation_scope is not None and s.instrumentation_scope.name == "agentkit"
+    )
+
+
+def test_grouped_spans_make_the_same_trace_and_metrics_as_one_by_one() -> None:
+    one_by_one, grouped = Harness(defer_spans=1), Harness(defer_spans=4)
+    run_return_call(one_by_one)
+    run_return_call(grouped)
+    assert len(grouped.spans()) == len(one_by_one.spans()) > 15
+    assert trace_shape(grouped) == trace_shape(one_by_one)
+    assert grouped.tree() == one_by_one.tree()
+    for metric in ("agentkit.turn.response_latency", "agentkit.response.time_to_first_audio"):
+        assert sorted(
+            (dict(pt.attributes).items(), pt.count, pt.sum) for pt in grouped.points(metric)
+        ) == sorted(
+            (dict(pt.attributes).items(), pt.count, pt.sum) for pt in one_by_one.points(metric)
+        )
+
+
+def test_a_group_goes_when_full_when_its_oldest_waited_or_at_the_end() -> None:
+    h = Harness(defer_spans=3)  # a turn, its response and its latency sample
+    turn = h.tracer
+
+    def one_turn(t: float, n: int) -> None:
+        h.at(t, p.InputAudioBufferSpeechStarted(f"item_u{n}", 0))
+        h.at(t + 1.0, p.InputAudioBufferSpeechStopped(f"item_u{n}", 900))
+        h.at(t + 1.1, AgentStart("authentication", f"resp_{n}"))
+        h.at(t + 1.2, UserTranscript(f"item_u{n}", "hello"))  # the turn span ends: waits
+        h.at(t + 1.5, audio(f"resp_{n}", f"item_a{n}"))  # the latency sample waits
+
+    one_turn(1.0, 1)
+    assert h.spans() == [] and h.points("agentkit.turn.response_latency") == []
+    assert turn.flush_due == pytest.approx(100 + 2.2 + 30.0)  # the turn span's wait began at 2.2
+    h.at(3.0, AgentEnd("authentication", "resp_1", "completed"))  # third item: the group goes
+    assert [s.name for s in h.spans()] == ["agentkit.user_turn", "generate_content gpt-realtime"]
+    assert h.histogram("agentkit.turn.response_latency").sum == pytest.approx(0.5)
+    assert turn.flush_due is None
+
+    one_turn(10.0, 2)
+    due = turn.flush_due
+    assert due is not None and len(h.spans()) == 2
+    turn.tick(due - 0.01)
+    assert len(h.spans()) == 2
+    turn.tick(due)  # a session gone quiet: the group goes when its oldest waited its time
+    assert [s.name for s in h.spans()][2:] == ["agentkit.user_turn"]
+    assert h.histogram("agentkit.turn.response_latency").count == 2
+    assert turn.flush_due is None
+
+    h.at(45.0, AgentEnd("authentication", "resp_2", "completed"))
+    assert len(h.spans()) == 3
+    h.clock.now = 100 + 46.0
+    turn.end()  # the session's end sends the rest, before the agent and session spans end
+    names = [s.name for s in h.spans()]
+    assert names[3:] == [
+        "generate_content gpt-realtime",
+        "invoke_agent authentication",
+        "agentkit.session",
+    ]
+    response = h.spans()[3]  # its real times, not those of its hand-over
+    assert response.end_time is not None and response.start_time is not None
+    assert response.end_time - response.start_time == pytest.approx((45.0 - 11.1) * 1e9, abs=1e3)
+
+
+@pytest.mark.parametrize("kwargs", [{"defer_spans": 0}, {"defer_spans": 2.5}, {"defer_max_s": 0}])
+def test_group_settings_are_checked(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="defer_"):
+        TracingConfig(**kwargs)
+
+
+def test_the_console_exporter_gets_spans_as_they_end() -> None:
+    setup = tracing.setup_tracing("console", out=io.StringIO(), set_global=False)
+    try:
+        assert setup.config.defer_spans == 1
+    finally:
+        setup.shutdown()
+
+
+async def test_a_quiet_session_hands_its_spans_over_without_waiting_for_its_end() -> None:
+    h = Harness(start=False)
+    config = TracingConfig(
+        tracer_provider=h.provider,
+        meter_provider=h.config.meter_provider,
+        defer_spans=16,
+        defer_max_s=0.05,
+    )
+    client, server = memory_transport_pair()
+    async with RealtimeRunner(bank, tracing=config).session(client) as session:
+        await next_of(server, "session.update")
+        await session.send_text("hello")
+        await next_of(server, "response.create")
+        await server.send_event({"type": "response.created", "response": {"id": "resp_1"}})
+        await server.send_event(
+            {"type": "response.done", "response": {"id": "resp_1", "status": "completed"}}
+        )
+        # Nothing else happens: the session's timer hands the group over.
+        await wait_for(lambda: h.named("generate_content gpt-realtime"))
+        assert h.named("agentkit.user_turn") and not h.named("agentkit.session")
+    await server.close()
