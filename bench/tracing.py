@@ -232,8 +232,10 @@ def main() -> None:
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
     reader = InMemoryMetricReader()
-    sdk = TracingConfig(
-        tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
+    meter_provider = MeterProvider(metric_readers=[reader])
+    sdk = TracingConfig(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    sdk_one_by_one = TracingConfig(
+        tracer_provider=tracer_provider, meter_provider=meter_provider, defer_spans=1
     )
     no_op = TracingConfig(
         tracer_provider=trace.NoOpTracerProvider(), meter_provider=metrics.NoOpMeterProvider()
@@ -243,22 +245,26 @@ def main() -> None:
         "unconfigured": RealtimeRunner(AGENT),
         "no-op": RealtimeRunner(AGENT, tracing=no_op),
         "sdk": RealtimeRunner(AGENT, tracing=sdk),
+        "sdk 1-by-1": RealtimeRunner(AGENT, tracing=sdk_one_by_one),
     }
     cores: dict[str, Callable[[Callable[[], float]], SessionTracer | None]] = {
         "off": lambda clock: None,
         "no-op": instrumented(no_op),
         "sdk": instrumented(sdk),
+        "sdk 1-by-1": instrumented(sdk_one_by_one),
     }
     total = args.session_seconds * args.sessions
     session_results: dict[str, list[float]] = {mode: [] for mode in runners}
     core_results: dict[str, list[float]] = {mode: [] for mode in cores}
     spans = 0.0
+    for runner in runners.values():  # warm-up (imports, first-call costs), not measured
+        anyio.run(run_sessions, seconds, runner, 1)
     for _ in range(args.repeat):
         for mode, runner in runners.items():
             exporter.clear()
             start = time.process_time()
             anyio.run(run_sessions, seconds, runner, args.sessions)
-            if mode == "sdk":
+            if mode.startswith("sdk"):
                 # The run's exports count in its CPU time: its spans, and one collection of
                 # the metrics (a periodic reader's, every 60 s: these 5 sessions of 60 s, had
                 # they run at once; the counters' observations are made then).
@@ -272,7 +278,7 @@ def main() -> None:
             start = time.process_time()
             for _ in range(args.sessions):
                 run_core(seconds, make)
-            if mode == "sdk":
+            if mode.startswith("sdk"):
                 tracer_provider.force_flush()
                 reader.get_metrics_data()
             core_results[mode].append((time.process_time() - start) / total)
@@ -284,12 +290,19 @@ def main() -> None:
     )
     for title, results in (("session", session_results), ("core", core_results)):
         base = statistics.median(results["off"])
-        print(f"{title:<14}{'us/session-s':>14}{'overhead':>10}{'spread (min-max)':>20}")
+        print(
+            f"{title:<14}{'us/session-s':>14}{'overhead':>10}{'paired':>9}"
+            f"{'paired q1-q3':>16}{'spread (min-max)':>19}"
+        )
         for mode, values in results.items():
             median = statistics.median(values)
             spread = f"{min(values) * 1e6:.0f}-{max(values) * 1e6:.0f}"
+            # Each repeat against the `off` run next to it: slow drift of the machine cancels.
+            paired = [(v / o - 1) * 100 for v, o in zip(values, results["off"], strict=True)]
+            q1, _, q3 = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
             print(
-                f"  {mode:<12}{median * 1e6:>14.1f}{(median / base - 1) * 100:>9.2f}%{spread:>20}"
+                f"  {mode:<12}{median * 1e6:>14.1f}{(median / base - 1) * 100:>9.2f}%"
+                f"{statistics.median(paired):>8.2f}%{f'{q1:.2f}..{q3:.2f}%':>16}{spread:>19}"
             )
 
 
