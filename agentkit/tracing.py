@@ -3,7 +3,7 @@
 A `SessionTracer` watches one session the way the app does: it is fed the session's typed
 events (and the decoded wire events, for what the session does not report: speech start and
 stop, usage) and turns them into spans and metric points. A few hooks cover what no event
-says: which outgoing frame was a `response.create`, typed and push-to-talk turns, and the
+says: when a `response.create` went out, typed and push-to-talk turns, and the
 context managers under which tools, handoff callbacks and guardrails run, so that their own
 instrumented calls nest under the right span.
 
@@ -21,7 +21,9 @@ agentkit.session                         transport, dialect, model, conversation
 `agentkit.reconnect` spans sit under the session span. Interruptions and truncations are span
 events of the response they cut. Nothing is recorded per audio frame, and audio frames do not
 even reach the tracer: the session's `Supervisor` reports to it only the events it reads
-(`Supervisor.observe_with`), and of an item's audio only its first chunk.
+(`Supervisor.observe_with`), and of an item's audio only its first chunk. Turn and response
+spans reach the SDK in groups, with their real times (`TracingConfig.defer_spans`): the SDK's
+per-span work, most of tracing's cost, runs warm that way.
 
 Privacy: transcripts, tool arguments and results, guardrail texts and refusal messages are
 recorded only with `TracingConfig(capture_content=True)` (or the environment variable
