@@ -21,14 +21,18 @@ Modes, over the same frames:
   the session finds no provider and runs without a tracer (session only);
 * **no-op**: a tracer on OpenTelemetry's no-op providers, injected explicitly;
 * **sdk**: the OpenTelemetry SDK with a `BatchSpanProcessor` into an in-memory exporter and
-  an in-memory metric reader. The batch processor is what production runs (and what
+  an in-memory metric reader, with the default `TracingConfig` (turn and response spans
+  handed to the SDK in groups: `defer_spans=16`); **sdk 1-by-1** the same with
+  `defer_spans=1`, each span handed over as it ends. The batch processor is what production runs (and what
   `setup_tracing("otlp")` installs): a span's end only queues it, the export runs in the
   processor's thread. That thread's CPU still counts (`time.process_time` is the whole
   process's); only an exporter's network I/O is left out. `SimpleSpanProcessor`, which
   exports on the session's thread, measured the same within noise (2 spans per turn).
 
-Each figure is the median of `--repeat` runs (modes interleaved, so drift hits each alike);
-the overhead is relative to **off**. The goal is under 5 %.
+Each figure is the median of `--repeat` runs (modes interleaved, so drift hits each alike,
+after one unmeasured warm-up round); the overhead is relative to **off**, and "paired" is
+the median of each repeat's ratio to the **off** run of the same repeat. The goal is under
+5 %.
 
 Run: `.venv/bin/python bench/tracing.py` (`--quick` for a smoke run).
 """
