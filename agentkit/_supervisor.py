@@ -1591,7 +1591,7 @@ class Observer(Protocol):
         ...
 
     def response_requested(self) -> None:
-        """A `response.create` was just decided (it is the next frame out)."""
+        """A `response.create` was just queued to go out (`data_to_send`), ours or the app's."""
         ...
 
 
