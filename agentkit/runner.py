@@ -7,6 +7,7 @@ peer's runner shares one connection between its sessions).
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +30,8 @@ from .transports.websocket import OPENAI_REALTIME_URL, WebSocketTransport, realt
 
 if TYPE_CHECKING:
     from .loader import Definitions
+
+logger = logging.getLogger("agentkit.runner")
 
 __all__ = ["RealtimeRunner"]
 
@@ -105,6 +108,21 @@ class RealtimeRunner(Generic[TContext]):
         self.tracing = tracing if tracing is not None else TracingConfig()
         # Once per runner: the instruments are registered here, not per session.
         self._instrumentation = Instrumentation(self.tracing) if self.tracing.enabled else None
+        unheard = sorted(
+            agent.name
+            for agent in self.agents.values()
+            if agent.input_guardrails
+            and self.settings.merged(agent.settings).input_transcription is None
+        )
+        if unheard:
+            # Not an error (typed turns are still checked), but a spoken turn has no text to
+            # check, so those guardrails silently never see one.
+            logger.warning(
+                "input guardrails of %s never check spoken turns: input transcription is "
+                "off; turn it on (`input_transcription` in the session or agent settings) "
+                "for them to see what the caller says",
+                ", ".join(repr(name) for name in unheard),
+            )
 
     def session(
         self,

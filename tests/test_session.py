@@ -509,3 +509,24 @@ async def test_a_failure_in_a_tool_task_fails_the_session_loudly() -> None:
             await server.send_event(call("c1", "fetch", '{"key": "a"}'))
             await anyio.sleep(1)
     assert failed.group_contains(RuntimeError, match="bug in the runner")
+
+
+def test_a_runner_warns_when_input_guardrails_cannot_hear_spoken_turns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from agentkit import InputTranscription, blocked_terms, input_guardrail
+
+    check = input_guardrail(blocked_terms(["password"]), name="no_passwords")
+    deaf = RealtimeAgent(name="Support", instructions="Help.", input_guardrails=[check])
+    with caplog.at_level("WARNING", logger="agentkit.runner"):
+        RealtimeRunner(deaf)
+    assert [r.getMessage() for r in caplog.records] == [
+        "input guardrails of 'Support' never check spoken turns: input transcription is off; "
+        "turn it on (`input_transcription` in the session or agent settings) for them to see "
+        "what the caller says"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="agentkit.runner"):
+        RealtimeRunner(deaf, settings=SessionSettings(input_transcription=InputTranscription()))
+        RealtimeRunner(RealtimeAgent(name="Plain", instructions="Help."))
+    assert caplog.records == []
