@@ -441,7 +441,6 @@ class _Response:
     context: Context | None = None
     # Span events (interruption, truncation, guardrail trip) while the span does not exist.
     events: list[tuple[str, dict[str, AttributeValue], int]] | None = None
-    first_audio: float | None = None
     interrupted: bool = False
     # With content capture: the transcript so far (the final one, held back by output
     # guardrails, often arrives after the response is done and its span has ended).
@@ -989,7 +988,6 @@ class SessionTracer:
             return
         self._item_response[event.item_id] = response
         now = self._clock()
-        response.first_audio = now
         since = response.requested_at if response.requested_at is not None else response.started
         response.attributes["agentkit.response.time_to_first_audio_s"] = now - since
         if response.requested_at is not None:
