@@ -4,9 +4,6 @@ Declare agents in Python or YAML, compile them to `session.update` payloads (GA 
 run them against the service or the embedded local server.
 """
 
-from ._policy import ApprovalSettings, GuardrailSettings
-from ._reconnect import ReconnectPolicy
-from ._tool_runner import ToolErrorFormatter, ToolFailure
 from .agent import RealtimeAgent
 from .compiler import (
     SessionConfig,
@@ -47,8 +44,15 @@ from .guardrails import (
 )
 from .handoffs import Handoff, handoff
 from .history import History, HistoryItem
-from .limits import SessionLimits
 from .loader import Definitions, load_definitions, load_definitions_from_string
+from .policy import (
+    ApprovalSettings,
+    GuardrailSettings,
+    ReconnectPolicy,
+    SessionLimits,
+    ToolErrorFormatter,
+    ToolFailure,
+)
 from .runner import RealtimeRunner
 from .session import RealtimeSession
 from .settings import (

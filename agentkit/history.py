@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
-from ._sealed import sealed_constructor
+from .protocol.sealed import sealed_constructor
 
 __all__ = ["History", "HistoryItem", "HistoryView", "ItemKind"]
 

@@ -13,15 +13,23 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic
 
-from ._policy import ApprovalSettings, GuardrailSettings, SessionPolicy
-from ._reconnect import ReconnectPolicy, TransportFactory
-from ._tool_runner import ToolErrorFormatter, ToolRunner, default_tool_error_formatter
 from .agent import RealtimeAgent, walk_agents
 from .context import TContext
-from .dialects import Dialect
 from .errors import DefinitionError
 from .history import HistoryItem
-from .limits import SessionLimits, SessionSlots
+from .policy import (
+    ApprovalSettings,
+    GuardrailSettings,
+    ReconnectPolicy,
+    SessionLimits,
+    ToolErrorFormatter,
+    TransportFactory,
+    default_tool_error_formatter,
+)
+from .protocol.dialects import Dialect
+from .runtime.policy import SessionPolicy
+from .runtime.slots import SessionSlots
+from .runtime.tool_runner import ToolRunner
 from .session import RealtimeSession
 from .settings import SessionSettings
 from .tracing import Instrumentation, TracingConfig

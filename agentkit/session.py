@@ -30,22 +30,8 @@ import anyio
 import anyio.to_thread
 from anyio.abc import TaskGroup, TaskStatus
 
-from ._policy import GuardrailVerdict, SessionPolicy, run_guardrails
-from ._reconnect import ReconnectPolicy, TransportFactory, backoff_delay
-from ._supervisor import (
-    CancelTool,
-    CloseSession,
-    Command,
-    Reconnect,
-    RunGuardrails,
-    RunHandoff,
-    RunTool,
-    Supervisor,
-)
-from ._tool_runner import ToolRunner
 from .agent import RealtimeAgent
 from .context import RunContext, TContext
-from .dialects import Dialect
 from .errors import AgentKitError, ReconnectFailed, TransportError
 from .events import (
     AudioOut,
@@ -57,12 +43,27 @@ from .events import (
     SessionStatus,
 )
 from .history import History, HistoryItem
-from .limits import SessionLimits, SessionSlots
+from .policy import ReconnectPolicy, SessionLimits, TransportFactory
+from .protocol.dialects import Dialect
+from .runtime.policy import GuardrailVerdict, SessionPolicy, run_guardrails
+from .runtime.reconnect import backoff_delay
+from .runtime.slots import SessionSlots
+from .runtime.supervisor import (
+    CancelTool,
+    CloseSession,
+    Command,
+    Reconnect,
+    RunGuardrails,
+    RunHandoff,
+    RunTool,
+    Supervisor,
+)
+from .runtime.tool_runner import ToolRunner
 from .settings import SessionSettings
 from .transports.base import ConnectionClosed, Transport
 
 if TYPE_CHECKING:
-    from ._tool_runner import HandoffOutcome
+    from .runtime.tool_runner import HandoffOutcome
     from .tracing import Instrumentation, SessionTracer
 
 __all__ = ["EventHandler", "RealtimeSession"]

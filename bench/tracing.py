@@ -59,10 +59,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentkit._supervisor import Supervisor
 from agentkit.agent import RealtimeAgent
 from agentkit.events import AudioOut
 from agentkit.runner import RealtimeRunner
+from agentkit.runtime.supervisor import Supervisor
 from agentkit.tracing import Instrumentation, SessionTracer, TracingConfig
 from agentkit.transports import memory_transport_pair
 

@@ -10,7 +10,6 @@ import anyio
 import pytest
 
 from agentkit import RealtimeAgent, RunContext, ServerVad, SessionSettings, tool
-from agentkit._tool_runner import ToolRunner
 from agentkit.events import (
     AudioInterrupted,
     AudioOut,
@@ -23,6 +22,7 @@ from agentkit.events import (
 )
 from agentkit.history import HistoryItem
 from agentkit.runner import RealtimeRunner
+from agentkit.runtime.tool_runner import ToolRunner
 from agentkit.session import RealtimeSession
 from agentkit.transports import ConnectionClosed, MemoryServerEnd, memory_transport_pair
 

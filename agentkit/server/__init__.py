@@ -16,7 +16,6 @@ async with LocalRealtimeServer(script="examples/support/conversation.yaml") as s
 """
 
 from ._app import LocalRealtimeServer
-from ._cli import run_server_command
 from ._session import CloseConnection, Pace, ServerSession, SessionOptions
 from .faults import Fault, FaultAction, FaultPlan
 from .model import (
@@ -72,5 +71,4 @@ __all__ = [
     "fallback_reply",
     "load_script",
     "parse_script",
-    "run_server_command",
 ]

@@ -42,9 +42,9 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from ..audio import SpeechEngine
-from ..dialects import Dialect, server_event_ga_to_beta
 from ..errors import CompileError
-from ..transports._frames import DirectFrames, parser_idle
+from ..protocol.dialects import Dialect, server_event_ga_to_beta
+from ..transports.frames import DirectFrames, parser_idle
 from ._session import CloseConnection, Pace, ServerSession, SessionOptions, _ClientError
 from .faults import Fault, FaultPlan
 from .model import ResponseModel, ScriptedModel

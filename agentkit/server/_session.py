@@ -30,8 +30,8 @@ import pybase64
 
 from .. import audio
 from ..audio import AudioFormat, SpeechEngine
-from ..dialects import Dialect, client_event_beta_to_ga
 from ..errors import CompileError
+from ..protocol.dialects import Dialect, client_event_beta_to_ga
 from .model import ConversationEntry, FunctionCall, Message, ResponseModel, ResponseRequest
 from .vad import SEMANTIC_SILENCE_MS, SpeechStarted, VadConfig, VoiceActivityDetector
 

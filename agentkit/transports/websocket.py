@@ -24,10 +24,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 
-from ..dialects import Dialect
 from ..errors import TransportError
-from ._frames import DirectFrames, parser_idle
+from ..protocol.dialects import Dialect
 from .base import ConnectionClosed
+from .frames import DirectFrames, parser_idle
 
 __all__ = ["OPENAI_REALTIME_URL", "WebSocketTransport", "realtime_url"]
 

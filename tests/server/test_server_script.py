@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agentkit._policy import SAFE_REPLY_INSTRUCTIONS
 from agentkit.errors import ConfigError
+from agentkit.runtime.policy import SAFE_REPLY_INSTRUCTIONS
 from agentkit.server import (
     CallTool,
     ConversationEntry,

@@ -1,0 +1,39 @@
+"""`agentkit server`: run the local realtime server from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+
+from ..errors import ConfigError
+from ..server import LocalRealtimeServer, Pace
+
+__all__ = ["run_server_command"]
+
+
+def run_server_command(
+    *, host: str, port: int, script: str | None, pace: str, api_keys: list[str] | None
+) -> int:
+    """Serve until interrupted; return the process exit code (2 for a bad script or option)."""
+    if pace not in ("realtime", "fast"):
+        print(f"agentkit server: --pace must be realtime or fast, got {pace!r}", file=sys.stderr)
+        return 2
+    chosen: Pace = "fast" if pace == "fast" else "realtime"
+    try:
+        server = LocalRealtimeServer(
+            script=script, host=host, port=port, pace=chosen, api_keys=api_keys
+        )
+    except ConfigError as exc:
+        print(f"agentkit server: {exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        async with server:
+            print(f"agentkit local realtime server listening on {server.url}", flush=True)
+            print(f"  OpenAI client: websocket_base_url={server.base_url_ws!r}", flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0

@@ -1,0 +1,1 @@
+"""agentkit.runtime."""

@@ -1,0 +1,99 @@
+"""The reconnect planner: pure functions for when to retry and what to send after.
+
+* `backoff_delay(policy, attempt, random)`: exponential backoff with jitter, the random
+  source injected so tests (and the fault matrix) are deterministic.
+* `replay_items(history)` / `replay_frames(...)`: what re-creates a conversation in a fresh
+  service session: the agent's compiled `session.update`, then every item in order with
+  `conversation.item.create` (chained by `previous_item_id`). Audio cannot be re-sent as the
+  assistant's (the service refuses client-made assistant audio), so past audio turns go back
+  as text: a caller's turn as `input_text` with its transcript, the assistant's as
+  `output_text`. Function calls and outputs keep their call ids, so a tool still running when
+  the connection dropped can deliver its output afterwards. Left out (they stay in the local
+  history): breadcrumbs, items a guardrail stopped, assistant answers that were cut off, empty
+  messages, and calls whose arguments never arrived.
+
+The configuration goes first, as on the first connect: one code path for seeding and replay,
+and nothing in the items depends on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .. import protocol as p
+from ..agent import RealtimeAgent
+from ..compiler import compile_session_update
+from ..history import HistoryItem
+from ..policy import ReconnectPolicy
+from ..protocol.dialects import Dialect
+from ..settings import SessionSettings
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["backoff_delay", "replay_frames", "replay_items"]
+
+def backoff_delay(policy: ReconnectPolicy, attempt: int, random: Callable[[], float]) -> float:
+    """Seconds to wait before attempt `attempt` (1-based).
+
+    `min(max_delay, base * 2**(attempt-1))`, of which the `jitter` fraction is scaled by
+    `random()` (a float in [0, 1)).
+    """
+    if attempt < 1:
+        raise ValueError(f"attempts count from 1, got {attempt}")
+    # 2**60 already dwarfs any cap; bounding the exponent keeps huge attempts finite.
+    ceiling = min(policy.max_delay_s, policy.base_delay_s * 2.0 ** min(attempt - 1, 60))
+    return ceiling * (1.0 - policy.jitter) + ceiling * policy.jitter * random()
+
+
+def _replayable(item: HistoryItem) -> bool:
+    if item.kind in ("breadcrumb", "other") or item.guardrail is not None:
+        # Local notes never went to the model; tripped items must not reach it again.
+        return False
+    if item.kind == "message":
+        if item.role == "assistant" and item.status in ("in_progress", "incomplete"):
+            # An answer cut off (by a drop or a barge-in): its text runs past what the caller
+            # heard, and a model continuing a half sentence does worse than answering again.
+            return False
+        # An empty message (an audio turn whose transcript never came) re-creates nothing.
+        return bool(item.text)
+    if item.kind == "function_call":
+        # A call whose arguments never arrived was never dispatched: the model will ask again.
+        return bool(item.call_id and item.name and item.arguments)
+    return bool(item.call_id)
+
+
+def replay_items(history: Iterable[HistoryItem]) -> list[dict[str, Any]]:
+    """The history as GA wire items, in order, with their ids (see the module docs)."""
+    items: list[dict[str, Any]] = []
+    for item in history:
+        if not _replayable(item):
+            continue
+        wire = item.to_wire()
+        wire["id"] = item.item_id
+        items.append(wire)
+    return items
+
+
+def replay_frames(
+    agent: RealtimeAgent[Any],
+    settings: SessionSettings,
+    history: Iterable[HistoryItem],
+    *,
+    dialect: Dialect,
+    instructions: str | None,
+) -> tuple[list[str], int]:
+    """The frames that restore `agent` and the conversation in a fresh service session, and
+    how many of them re-create items."""
+    frames = [
+        p.encode_client_event(
+            compile_session_update(agent, settings, dialect=dialect, instructions=instructions)
+        )
+    ]
+    previous: str | None = None
+    items = replay_items(history)
+    for wire in items:
+        frames.append(p.encode_item_create(wire, previous_item_id=previous, dialect=dialect))
+        previous = wire["id"]
+    return frames, len(items)

@@ -1,0 +1,303 @@
+"""`agentkit run`: a definition runs live against the embedded local server and the console
+shows the conversation, tool calls, handoffs and latencies; user mistakes exit 1 cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import queue
+import sys
+import threading
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit import audio
+from agentkit.cli import main
+from agentkit.cli.run import choose_connection
+from agentkit.errors import UserError
+from agentkit.server import LocalRealtimeServer
+
+REPO = Path(__file__).parents[2]
+EXAMPLE = REPO / "examples" / "customer_service" / "agents.yaml"
+DATA = Path(__file__).parents[1] / "data" / "run"
+TINY = DATA / "tiny_agent.py"
+TINY_SCRIPT = DATA / "tiny_script.yaml"
+
+
+@pytest.fixture(autouse=True)
+def no_service_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hermetic: whatever the developer's shell has, these runs use the local server."""
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["run", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+# -- the example, end to end ------------------------------------------------------------------
+
+
+def test_example_runs_its_default_script(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, str(EXAMPLE), "--pace", "fast")
+    assert status == 0, out + err
+    assert "local realtime server" in out
+    # The transcript: who speaks, with the lines built from the tools' answers.
+    assert "authentication  Thanks Maya, you're verified. What can I do for you today?" in out
+    assert "caller          Sorry. Yes, please go ahead.  (voice)" in out
+    # The impatient turn trips the input guardrail; the safe reply is spoken instead.
+    assert "⚠ guardrail civil_language tripped on input" in out
+    assert "returns         I want to help you with this. Let's keep it civil" in out
+    assert "error" not in out
+    assert "returns         Done. Your return number is RMA-A1001-001" in out
+    # Tool calls with their arguments and results.
+    assert 'verify_customer(phone_number="415 555 0142", order_number="A1001")' in out
+    assert 'check_return_eligibility(order_number="A1001", sku="HP-200", condition="opened", quantity=1)' in out
+    assert '"refund":"$110.49"' in out
+    # The handoff and the breadcrumbs tools left.
+    assert "⇄ handoff authentication → returns" in out
+    assert "· return RMA-A1001-001 started ($110.49)" in out
+    # The latency summary: one row per caller turn, p50/p95, and per tool.
+    assert "Response latency: end of caller speech → first agent audio" in out
+    turns = [line for line in out.splitlines() if " voice " in line and line.rstrip().endswith(" ms")]
+    assert len(turns) == 4
+    assert " p50 " in out and " p95 " in out
+    assert "Tool round trip" in out
+    for tool in ("verify_customer", "check_return_eligibility", "start_return"):
+        assert any(line.strip().startswith(tool) and line.rstrip().endswith(" ms") for line in out.splitlines())
+    assert "✓ conversation completed: 4 caller turns, 3 tool calls, 1 handoff" in out
+    assert "\x1b[" not in out  # not a terminal: plain text
+    assert err == ""
+
+
+def test_record_writes_the_agents_audio(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "agent.wav"
+    status, out, _ = run(capsys, str(EXAMPLE), "--pace", "fast", "--record", str(target))
+    assert status == 0, out
+    with wave.open(str(target), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 24_000)
+        seconds = wav.getnframes() / wav.getframerate()
+        samples = audio.pcm16_samples(wav.readframes(wav.getnframes()))
+    # Four answers of 10-25 words at the local server's 165 words per minute.
+    assert 20 < seconds < 40
+    assert audio.rms_dbfs(samples.tobytes()) > -40  # speech, not silence
+    assert f"agent audio saved to {target}" in out
+
+
+def test_audio_in_sends_a_recording_resampled_to_the_sessions_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A 16 kHz recording of the caller's first line; the example's sessions take 8 kHz μ-law.
+    speech = audio.synthesize_speech(
+        "Sure, it's 415 555 0142, and the order is A1001.", sample_rate=16_000, engine="synthetic"
+    )
+    recording = tmp_path / "caller.wav"
+    audio.write_wav(recording, speech, rate=16_000)
+    status, out, err = run(capsys, str(EXAMPLE), "--pace", "fast", "--audio-in", str(recording))
+    assert status == 0, out + err
+    assert "♪ caller.wav (" in out
+    # The server's VAD found the utterance; the scripted model heard it as the first turn.
+    assert "Sure, it's 415 555 0142, and the order is A1001.  (heard)" in out
+    assert 'verify_customer(phone_number="415 555 0142", order_number="A1001")' in out
+    assert "Thanks Maya, you're verified." in out
+    assert "✓ conversation completed: 1 caller turns, 1 tool calls, 0 handoffs" in out
+
+
+# -- Python agents ------------------------------------------------------------------------------
+
+
+def test_module_agent_from_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--pace", "fast")
+    assert status == 0, out + err
+    assert "weather  Hi, weather desk." in out
+    assert 'get_weather(city="Lisbon")' in out
+    assert "weather  It is sunny in Lisbon, up to 21 C." in out
+    assert "caller   Great, book me a trip there.  (typed)" in out
+    assert "⇄ handoff weather → travel" in out
+    assert "travel   Travel desk here, let's book Lisbon." in out
+    turns = [line for line in out.splitlines() if line.rstrip().endswith(" ms")]
+    assert any(" typed " in line and " travel " in line for line in turns)
+
+
+def test_push_to_talk_agent_gets_committed_turns(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, f"{TINY}:push_to_talk", "--script", str(TINY_SCRIPT), "--pace", "fast")
+    assert status == 0, out + err
+    assert "caller   What's the weather in Lisbon?  (push-to-talk)" in out
+    assert "It is sunny in Lisbon, up to 21 C." in out
+    rows = [line.split() for line in out.splitlines() if line.rstrip().endswith(" ms")]
+    assert any("push-to-talk" in row and "weather" in row for row in rows)
+
+
+def test_module_agent_by_import_path(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(DATA))
+    status, out, err = run(capsys, "tiny_agent:agent", "--script", str(TINY_SCRIPT), "--pace", "fast")
+    assert status == 0, out + err
+    assert "✓ conversation completed: 2 caller turns, 1 tool calls, 1 handoff" in out
+
+
+def test_interactive_reads_typed_lines(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("What's the weather in Lisbon?\n/quit\nnever read\n"))
+    status, out, err = run(
+        capsys, f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--pace", "fast", "--interactive"
+    )
+    assert status == 0, out + err
+    assert "weather  Hi, weather desk." in out  # the script's greeting still plays
+    assert "caller   What's the weather in Lisbon?  (typed)" in out
+    assert "It is sunny in Lisbon" in out
+    assert "never read" not in out
+    assert "1 caller turns" in out
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("closable", ["made Closable", "tool saw Closable", "closed"]),
+    ("managed", ["made Managed", "entered", "tool saw Managed", "exited"]),
+])
+def test_context_is_made_once_and_closed_after_the_session(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, kind: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv("RUN_TEST_CONTEXT", kind)
+    status, out, err = run(capsys, str(DATA / "context_agents.yaml"), "--pace", "fast")
+    assert status == 0, out + err
+    contexts = next(
+        m for name, m in sys.modules.items()
+        if name.endswith(".contexts") and Path(getattr(m, "__file__", "")) == DATA / "contexts.py"
+    )
+    events: list[str] = contexts.EVENTS
+    try:
+        assert events == expected
+    finally:
+        events.clear()
+
+
+# -- user mistakes: one line on stderr, exit 1 --------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["missing.yaml"], "missing.yaml: no such file"),
+    (["nothing-here"], "nothing-here: no such file"),
+    ([str(Path(__file__).parents[1] / "data" / "bad_yaml" / "unknown_tool_ref.yaml")], "unknown tool"),
+    ([f"{TINY}:not_an_agent"], "not_an_agent is a int, not a RealtimeAgent"),
+    ([f"{TINY}:missing"], "has no attribute 'missing'"),
+    (["no_such_module_xyz:agent"], "module 'no_such_module_xyz' not found"),
+    ([f"{TINY}:agent"], "names no conversation script"),
+    ([str(EXAMPLE), "--script", "nope.yaml"], "--script nope.yaml: no such file"),
+    ([str(EXAMPLE), "--audio-in", "nope.wav"], "--audio-in nope.wav: no such file"),
+    ([str(EXAMPLE), "--audio-in", str(EXAMPLE)], "not a readable PCM WAV file"),
+    ([str(EXAMPLE), "--record", "/no/such/folder/out.wav"], "does not exist"),
+    ([str(EXAMPLE), "--url", "ws://127.0.0.1:9/v1/realtime"], "cannot connect to ws://127.0.0.1:9/v1/realtime"),
+])
+def test_user_mistakes_exit_1_with_one_clear_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, _, err = run(capsys, *argv)
+    assert status == 1
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_turn_nobody_answers_fails_with_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # An empty spoken line is only silence: VAD hears no turn, so no response ever starts.
+    script = tmp_path / "script.yaml"
+    script.write_text("turns:\n  - user: ''\n    steps: [{say: never}]\n")
+    status, out, _ = run(capsys, f"{TINY}:agent", "--script", str(script), "--pace", "fast")
+    assert status == 1
+    assert "✗ the agent did not answer turn 1" in out
+
+
+# -- where it connects --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served_elsewhere() -> Iterator[str]:
+    """A local server on its own event loop and thread, like a service the run connects to."""
+    ready: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        async with LocalRealtimeServer(script=TINY_SCRIPT, pace="fast") as server:
+            ready.put(server.url)
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),))
+    thread.start()
+    try:
+        yield ready.get(timeout=10)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def test_url_connects_there_instead_of_starting_a_server(
+    capsys: pytest.CaptureFixture[str], served_elsewhere: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audio, "espeak_available", lambda: False)
+    status, out, err = run(
+        capsys, f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--url", served_elsewhere
+    )
+    assert status == 0, out + err
+    assert f"→ {served_elsewhere}?model=gpt-realtime" in out
+    assert "local realtime server" not in out
+    # A real service transcribes speech: without espeak-ng, spoken turns go as text.
+    assert "espeak-ng is not installed" in out
+    assert "caller   What's the weather in Lisbon?  (typed)" in out
+    assert "It is sunny in Lisbon, up to 21 C." in out
+
+
+def connection(env: dict[str, str], **options: Any) -> Any:
+    return choose_connection(model="gpt-realtime", dialect=options.pop("dialect", "ga"), env=env, **options)
+
+
+def test_nothing_configured_means_the_local_server() -> None:
+    assert connection({}).kind == "local"
+    assert connection({"OPENAI_API_KEY": "sk-x"}, local=True).kind == "local"
+
+
+def test_openai_key_connects_to_openai() -> None:
+    chosen = connection({"OPENAI_API_KEY": "sk-x"})
+    assert (chosen.kind, chosen.api_key) == ("openai", "sk-x")
+    assert chosen.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+
+
+def test_url_wins_and_gets_the_model() -> None:
+    chosen = connection({"OPENAI_API_KEY": "sk-x"}, url="ws://127.0.0.1:8765/v1/realtime")
+    assert (chosen.kind, chosen.url, chosen.api_key) == (
+        "url", "ws://127.0.0.1:8765/v1/realtime?model=gpt-realtime", "sk-x",
+    )
+    assert connection({}, url="http://h/v1/realtime?model=m").url == "ws://h/v1/realtime?model=m"
+    with pytest.raises(UserError, match="ws:// or wss://"):
+        connection({}, url="ftp://h")
+
+
+@pytest.mark.parametrize(("dialect", "url"), [
+    ("ga", "wss://shop.openai.azure.com/openai/v1/realtime?model=rt-prod"),
+    ("beta", "wss://shop.openai.azure.com/openai/realtime?api-version=2025-04-01-preview&deployment=rt-prod"),
+])
+def test_azure_settings_connect_to_the_deployment(dialect: str, url: str) -> None:
+    env = {
+        "AZURE_OPENAI_ENDPOINT": "https://shop.openai.azure.com/",
+        "AZURE_OPENAI_API_KEY": "az-key",
+        "OPENAI_API_KEY": "sk-x",
+    }
+    chosen = connection(env, azure_deployment="rt-prod", dialect=dialect)
+    assert (chosen.kind, chosen.url, chosen.api_key) == ("azure", url, None)
+    assert dict(chosen.headers) == {"api-key": "az-key"}
+    # Without --azure-deployment the model name is the deployment.
+    assert connection(env).url.endswith("model=gpt-realtime")
+
+
+def test_azure_deployment_without_credentials_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"):
+        connection({}, azure_deployment="rt-prod")

@@ -1,0 +1,204 @@
+"""Tool dispatch policy: every way a call can end becomes an output the model can speak from."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+from pydantic import BaseModel
+
+from agentkit import RealtimeAgent, RunContext, handoff, tool
+from agentkit.policy import ToolFailure
+from agentkit.runtime.tool_runner import ToolRunner, serialize_tool_output
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+@tool
+def boom(q: str) -> str:
+    """Always fails."""
+    raise RuntimeError("database down")
+
+
+@tool(timeout=0.05)
+async def sleepy(q: str) -> str:
+    """Sleeps too long."""
+    await anyio.sleep(5)
+    return q
+
+
+@tool
+def whoami(ctx: RunContext[dict[str, str]], greeting: str) -> str:
+    """Uses the run context."""
+    assert ctx.agent is not None
+    ctx.add_breadcrumb(f"greeted {ctx.context['user']}")
+    return f"{greeting} {ctx.context['user']} from {ctx.agent.name}"
+
+
+agent = RealtimeAgent(name="Main", instructions="x", tools=[add, boom, sleepy, whoami])
+
+
+def ctx(context: Any = None, crumbs: list[str] | None = None) -> RunContext[Any]:
+    sink = crumbs.append if crumbs is not None else None
+    return RunContext(context=context, agent=agent, _breadcrumb_sink=sink)
+
+
+async def test_valid_call_returns_the_serialised_result() -> None:
+    outcome = await ToolRunner().run("add", add, '{"a": 2, "b": 3}', ctx())
+    assert outcome.output == "5" and outcome.error is None
+
+
+async def test_invalid_arguments_never_reach_the_tool() -> None:
+    outcome = await ToolRunner().run("add", add, '{"a": "two", "b": 3}', ctx())
+    assert outcome.error == "invalid_arguments"
+    body = orjson.loads(outcome.output)
+    assert body["error"] == "invalid_arguments" and "a" in body["message"]
+    outcome = await ToolRunner().run("add", add, "{not json", ctx())
+    assert outcome.error == "invalid_arguments"
+
+
+async def test_unknown_tool_lists_what_exists() -> None:
+    outcome = await ToolRunner().run("nope", None, "{}", ctx())
+    assert outcome.error == "unknown_tool"
+    assert "add" in orjson.loads(outcome.output)["message"]
+
+
+async def test_exception_becomes_an_output() -> None:
+    outcome = await ToolRunner().run("boom", boom, '{"q": "x"}', ctx())
+    assert outcome.error == "error"
+    assert "database down" in outcome.output
+
+
+async def test_per_tool_timeout() -> None:
+    start = time.monotonic()
+    outcome = await ToolRunner(default_timeout=10).run("sleepy", sleepy, '{"q": "x"}', ctx())
+    assert outcome.error == "timeout"
+    assert time.monotonic() - start < 1
+
+
+async def test_default_timeout_applies_to_sync_tools_without_waiting_for_the_thread() -> None:
+    release = threading.Event()
+
+    @tool
+    def blocking(q: str) -> str:
+        """Blocks."""
+        release.wait(5)
+        return q
+
+    start = time.monotonic()
+    outcome = await ToolRunner(default_timeout=0.05).run("blocking", blocking, '{"q": "x"}', ctx())
+    release.set()
+    assert outcome.error == "timeout"
+    assert time.monotonic() - start < 1
+
+
+async def test_sync_tools_run_in_threads_bounded_by_the_limiter() -> None:
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    @tool
+    def work(q: str) -> str:
+        """Blocking work."""
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return q
+
+    runner = ToolRunner(max_threads=2)
+    outputs: list[str] = []
+
+    async def one(i: int) -> None:
+        outputs.append(
+            (await runner.run("work", work, orjson.dumps({"q": str(i)}).decode(), ctx())).output
+        )
+
+    start = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        for i in range(6):
+            tg.start_soon(one, i)
+    assert sorted(outputs) == [str(i) for i in range(6)]
+    assert peak == 2
+    assert time.monotonic() - start >= 0.14  # 3 waves of 2
+
+
+async def test_run_context_carries_context_agent_and_breadcrumbs() -> None:
+    crumbs: list[str] = []
+    outcome = await ToolRunner().run(
+        "whoami", whoami, '{"greeting": "hi"}', ctx({"user": "ada"}, crumbs)
+    )
+    assert outcome.output == "hi ada from Main"
+    assert crumbs == ["greeted ada"]
+
+
+async def test_custom_error_formatter() -> None:
+    seen: list[ToolFailure] = []
+
+    def formatter(failure: ToolFailure) -> str:
+        seen.append(failure)
+        return f"Sorry, {failure.tool_name} failed."
+
+    outcome = await ToolRunner(error_formatter=formatter).run("boom", boom, '{"q": "x"}', ctx())
+    assert outcome.output == "Sorry, boom failed."
+    assert isinstance(seen[0].exception, RuntimeError)
+
+
+def test_serialisation() -> None:
+    class Order(BaseModel):
+        id: int
+
+    assert serialize_tool_output("plain") == "plain"
+    assert orjson.loads(serialize_tool_output(Order(id=3))) == {"id": 3}
+    assert orjson.loads(serialize_tool_output({"a": [1, 2]})) == {"a": [1, 2]}
+    assert serialize_tool_output(object).startswith("<class")
+
+
+class Reason(BaseModel):
+    reason: str
+
+
+async def test_handoff_validates_input_runs_callback_and_resolves_instructions() -> None:
+    seen: list[str] = []
+
+    async def on_handoff(run_ctx: RunContext[Any], value: Reason) -> None:
+        seen.append(value.reason)
+
+    target = RealtimeAgent(name="Billing", instructions=lambda c: f"Billing for {c.context}")
+    h = handoff(target, on_handoff=on_handoff, input_type=Reason)
+    runner = ToolRunner()
+    outcome = await runner.run_handoff(
+        h, '{"reason": "refund"}', ctx("ada"), lambda t: t if not isinstance(t, str) else None
+    )
+    assert outcome.target is target and outcome.instructions == "Billing for ada"
+    assert seen == ["refund"]
+    refused = await runner.run_handoff(
+        h, '{"why": 1}', ctx("ada"), lambda t: None if isinstance(t, str) else t
+    )
+    assert refused.target is None and refused.refusal is not None
+    assert "invalid_arguments" in refused.refusal
+
+
+async def test_handoff_to_a_name_that_resolves_to_nothing_is_refused() -> None:
+    h = handoff("Nobody")
+    outcome = await ToolRunner().run_handoff(h, "{}", ctx(), lambda t: None)
+    assert outcome.target is None and "Nobody" in (outcome.refusal or "")
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_runner_rejects_non_positive_default_timeout(bad: float) -> None:
+    from agentkit.errors import DefinitionError
+
+    with pytest.raises(DefinitionError):
+        ToolRunner(default_timeout=bad)
