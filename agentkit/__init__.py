@@ -18,6 +18,7 @@ from .errors import (
     AgentKitError,
     CompileError,
     ConfigError,
+    ConnectionClosed,
     ControlFlowSignal,
     DefinitionError,
     GuardrailTripped,
@@ -66,7 +67,7 @@ from .settings import (
 )
 from .tools import FunctionTool, tool
 from .tracing import TracingConfig, setup_tracing
-from .transports import ConnectionClosed, Transport, WebSocketTransport, memory_transport_pair
+from .transports import Transport, WebSocketTransport, memory_transport_pair
 
 __all__ = [
     "AgentKitError",

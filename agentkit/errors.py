@@ -8,6 +8,7 @@ AgentKitError
 │   └── CompileError          a setting the chosen protocol dialect cannot express
 ├── SessionError              a live session failed
 │   ├── TransportError        the connection could not be opened or was lost
+│   │   ├── ConnectionClosed  the connection is closed (`clean`, `code`)
 │   │   └── ReconnectFailed   every reconnect attempt failed
 │   ├── ProtocolError         a frame that does not follow the wire protocol
 │   ├── ProviderError         an `error` event from the realtime service, with its code
@@ -30,6 +31,7 @@ __all__ = [
     "AgentKitError",
     "CompileError",
     "ConfigError",
+    "ConnectionClosed",
     "ControlFlowSignal",
     "DefinitionError",
     "GuardrailTripped",
@@ -113,6 +115,20 @@ class SessionError(AgentKitError):
 class TransportError(SessionError):
     """The connection could not be opened, or was lost."""
 
+
+class ConnectionClosed(TransportError):
+    """The connection is closed; `clean` is True when it closed normally (code 1000/1001).
+
+    Raised by a transport's `send` and `receive` once the connection is gone; the session
+    turns it into a reconnect or, without a reconnect policy, the end of the session.
+    """
+
+    def __init__(
+        self, message: str = "connection closed", *, clean: bool = True, code: int | None = None
+    ) -> None:
+        self.clean = clean
+        self.code = code
+        super().__init__(message)
 
 class ReconnectFailed(TransportError):
     """Every reconnect attempt failed (and there was no text fallback, or it failed too).

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from needs import need
 
 from agentkit import audio
 
@@ -133,7 +134,7 @@ def test_synthetic_speech_is_deterministic_and_word_timed() -> None:
     assert len(low) * 3 == pytest.approx(len(first), abs=6)
 
 
-@pytest.mark.skipif(not audio.espeak_available(), reason="espeak-ng not installed")
-def test_espeak_engine() -> None:  # pragma: no cover - depends on the host
+def test_espeak_engine() -> None:
+    need(audio.espeak_available(), "espeak-ng")
     pcm = audio.synthesize_speech("hello world", engine="espeak")
     assert 300 < audio.duration_ms(len(pcm)) < 3000

@@ -10,20 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from ..errors import TransportError
+from ..errors import ConnectionClosed
 
 __all__ = ["ConnectionClosed", "Transport"]
-
-
-class ConnectionClosed(TransportError):
-    """The connection is closed; `clean` is True when it closed normally (code 1000/1001)."""
-
-    def __init__(
-        self, message: str = "connection closed", *, clean: bool = True, code: int | None = None
-    ) -> None:
-        self.clean = clean
-        self.code = code
-        super().__init__(message)
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import agentkit_helpdesk as helpdesk  # installed with the project (make)
 import orjson
 import pytest
 
@@ -36,7 +37,6 @@ from agentkit.transports import WebSocketTransport, realtime_url
 
 HERE = Path(__file__).parents[3] / "examples" / "customer_service"
 CONVERSATIONS = HERE / "conversations"
-helpdesk = pytest.importorskip("agentkit_helpdesk")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import agentkit_helpdesk as helpdesk
 import pytest
 
 from agentkit import RunContext
@@ -32,7 +33,6 @@ def module_of(definitions: Definitions, name: str) -> ModuleType:
 @pytest.fixture
 def support(definitions: Definitions, tmp_path: Path) -> Iterator[Any]:
     store = module_of(definitions, "store")
-    helpdesk = pytest.importorskip("agentkit_helpdesk")
     context = store.SupportContext(
         store.create_database(TODAY), TODAY, helpdesk.HelpdeskQueue(tmp_path / "q.sqlite3")
     )

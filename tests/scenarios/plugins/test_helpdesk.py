@@ -6,12 +6,11 @@ import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
+import agentkit_helpdesk as helpdesk  # installed with the project (make)
 import pytest
+from agentkit_helpdesk.__main__ import main as helpdesk_main
 
 from agentkit import FunctionTool, RealtimeAgent, RunContext
-
-helpdesk = pytest.importorskip("agentkit_helpdesk")
-from agentkit_helpdesk.__main__ import main as helpdesk_main  # noqa: E402
 
 
 @dataclass
