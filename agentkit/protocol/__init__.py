@@ -22,12 +22,7 @@ importable from `agentkit.protocol`; each lives in the module of its one concept
 
 from __future__ import annotations
 
-from .decode import (
-    decode_server_event,
-)
-from .dialects import (
-    Dialect,
-)
+from .decode import decode_server_event
 from .encode import (
     encode_client_event,
     encode_function_call_output,
@@ -92,6 +87,7 @@ from .server_events import (
 )
 from .wire_types import (
     CallId,
+    Dialect,
     ItemId,
     JsonMapping,
     JsonObject,
