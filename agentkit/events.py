@@ -21,6 +21,7 @@ from .errors import AgentKitError
 if TYPE_CHECKING:
     from .history import HistoryItem
     from .protocol import ServerEvent
+    from .protocol.wire_types import ItemId, ResponseId
 
 __all__ = [
     "AgentEnd",
@@ -102,9 +103,9 @@ class AudioOut:
 
     type: ClassVar[Literal["audio"]] = "audio"
     audio: bytes
-    item_id: str
+    item_id: ItemId
     content_index: int
-    response_id: str
+    response_id: ResponseId
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class AudioEnd:
     """The assistant's audio for this item is complete (more may still be playing)."""
 
     type: ClassVar[Literal["audio_end"]] = "audio_end"
-    item_id: str
+    item_id: ItemId
     content_index: int
 
 
@@ -132,7 +133,7 @@ class UserTranscriptDelta:
     """A piece of the caller's transcript."""
 
     type: ClassVar[Literal["user_transcript_delta"]] = "user_transcript_delta"
-    item_id: str
+    item_id: ItemId
     delta: str
 
 
@@ -141,7 +142,7 @@ class UserTranscript:
     """The caller's final transcript of one turn."""
 
     type: ClassVar[Literal["user_transcript"]] = "user_transcript"
-    item_id: str
+    item_id: ItemId
     transcript: str
 
 
@@ -150,8 +151,8 @@ class AssistantTranscriptDelta:
     """A piece of what the assistant is saying (or writing, for text output)."""
 
     type: ClassVar[Literal["assistant_transcript_delta"]] = "assistant_transcript_delta"
-    item_id: str
-    response_id: str
+    item_id: ItemId
+    response_id: ResponseId
     delta: str
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
 from .protocol.sealed import sealed_constructor
+from .protocol.wire_types import JsonMapping, JsonObject
 
 __all__ = ["History", "HistoryItem", "HistoryView", "ItemKind"]
 
@@ -64,7 +65,7 @@ class HistoryItem:
         """An assistant message, e.g. to seed a session with earlier turns."""
         return cls(item_id or "", "message", role="assistant", text=text, status="completed")
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> JsonObject:
         """This item as a GA conversation item, for `conversation.item.create` (seeding)."""
         if self.kind == "message":
             part = "output_text" if self.role == "assistant" else "input_text"
@@ -135,7 +136,7 @@ _KINDS: frozenset[str] = frozenset({"message", "function_call", "function_call_o
 _TEXT_KEYS = ("text", "transcript")
 
 
-def _content_text(item: Mapping[str, Any]) -> str:
+def _content_text(item: JsonMapping) -> str:
     content = item.get("content")
     if not isinstance(content, list):
         return ""
@@ -206,7 +207,7 @@ class History:
 
     def upsert(
         self,
-        item: Mapping[str, Any],
+        item: JsonMapping,
         previous_item_id: str | None = None,
         *,
         agent_name: str | None = None,

@@ -44,10 +44,10 @@ import pybase64
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentkit.protocol import (
+from agentkit.protocol.decode import decode_server_event
+from agentkit.protocol.server_events import (
     ResponseOutputAudioDelta,
     ResponseOutputAudioTranscriptDelta,
-    decode_server_event,
 )
 
 AUDIO_BYTES = 4800  # 100 ms of 24 kHz mono PCM16

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agentkit import RealtimeAgent, tool  # noqa: E402
-from agentkit.protocol import decode_server_event  # noqa: E402
+from agentkit.protocol.decode import decode_server_event  # noqa: E402
 from agentkit.runtime.supervisor import RunTool, Supervisor  # noqa: E402
 
 LONG_REPLY = " ".join(
