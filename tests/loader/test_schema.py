@@ -10,9 +10,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from agentkit import SessionSettings
+from agentkit import ConfigError, SessionSettings
 from agentkit.guardrails import BUILTIN_GUARDRAILS
 from agentkit.loader import agents_schema, load_definitions
+from agentkit.loader.schema import check_structure, describe_value, did_you_mean
 from agentkit.loader.yaml_source import parse_yaml
 from agentkit.settings import _FORMAT_ALIASES
 
@@ -62,3 +63,26 @@ def test_examples_are_clean_in_an_editor(path: Path) -> None:
 
 def test_examples_exist() -> None:
     assert any(p.parent.name == "customer_service" for p in EXAMPLES)
+
+
+# -- the structural check on its own --------------------------------------------------------
+
+
+def test_the_first_structural_error_is_located_with_a_suggestion() -> None:
+    doc = parse_yaml("version: 1\nagents:\n  a: {instructons: hi}\n", filename="agents.yaml", env={})
+    with pytest.raises(ConfigError) as info:
+        check_structure(doc)
+    error = info.value
+    assert error.path == "agents.a.instructons"
+    assert error.location is not None and (error.location.line, error.location.column) == (3, 7)
+    assert "unknown key 'instructons' (did you mean 'instructions'?)" in error.detail
+
+
+def test_values_are_described_as_a_reader_says_them() -> None:
+    doc = parse_yaml("speed: ${SPEED}\n", filename="agents.yaml", env={"SPEED": "fast"})
+    assert describe_value(doc, ("speed",), "fast") == "'${SPEED}' (after variable expansion)"
+    assert describe_value(doc, ("x",), None) == "nothing (null)"
+    assert describe_value(doc, ("x",), True) == "the boolean true"
+    assert describe_value(doc, ("x",), []) == "an empty list"
+    assert did_you_mean("agnet", ["agent", "tools"]) == " (did you mean 'agent'?)"
+    assert did_you_mean("zzz", ["agent"]) == ""

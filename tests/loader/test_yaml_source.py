@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from agentkit import ConfigError
 from agentkit.loader import load_definitions_from_string
+from agentkit.loader.yaml_source import format_path, parse_yaml
 
 
 def test_comment_only_file_counts_as_empty() -> None:
@@ -79,3 +80,36 @@ def test_quoted_variable_is_the_value_verbatim(value: str) -> None:
     text = MINIMAL.format(value='"${V}"')
     loaded = load_definitions_from_string(text, env={"V": value})
     assert loaded.agents["a"].instructions == value
+
+
+# -- the document on its own ----------------------------------------------------------------
+
+
+def test_every_value_knows_where_it_was_written() -> None:
+    text = "version: 1\nagents:\n  front desk:\n    tools: [a, b]\n"
+    doc = parse_yaml(text, filename="agents.yaml", env={})
+    assert doc.data == {"version": 1, "agents": {"front desk": {"tools": ["a", "b"]}}}
+    where = doc.location(("agents", "front desk", "tools", 1))
+    assert (where.file, where.line, where.column) == ("agents.yaml", 4, 16)
+    key = doc.location(("agents", "front desk"), key=True)
+    assert (key.line, key.column) == (3, 3)
+    # A missing key is reported in the mapping it should have been written in.
+    missing = doc.location(("agents", "front desk", "instructions"))
+    assert (missing.line, missing.column) == (4, 5)
+
+
+def test_errors_say_the_field_and_what_was_expected() -> None:
+    doc = parse_yaml("agents:\n  front desk: {tools: [x]}\n", filename="agents.yaml", env={})
+    error = doc.error(("agents", "front desk", "tools", 0), "unknown tool 'x'", expected="a tool")
+    assert str(error) == (
+        'agents.yaml:2:24: agents["front desk"].tools[0]: unknown tool \'x\'; expected a tool'
+    )
+    assert format_path(()) == "(top level)"
+    assert format_path(("agents", "sales-2", "handoffs", 1)) == "agents.sales-2.handoffs[1]"
+
+
+def test_expanded_values_keep_the_text_as_written() -> None:
+    doc = parse_yaml("key: ${SECRET}\nplain: x\n", filename="f.yaml", env={"SECRET": "s3cret"})
+    assert doc.data["key"] == "s3cret"
+    assert doc.source_text(("key",)) == "${SECRET}"
+    assert doc.source_text(("plain",)) is None
