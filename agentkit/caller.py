@@ -216,7 +216,7 @@ class SettleTracker:
             self.barriers = max(0, self.barriers - 1)
 
 
-def _made_calls(response: Mapping[str, Any]) -> bool:
+def _made_calls(response: Mapping[str, object]) -> bool:
     output = response.get("output")
     if not isinstance(output, list):
         return False

@@ -1,9 +1,14 @@
 """The `agentkit` command line: validate and compile definition files, print the schema, serve,
 run an agent live.
 
-Every subcommand is one `Command` in `COMMANDS`: its name, help, a function adding its
-arguments, and a function running it. A new subcommand (`run`, from the runtime) is one more
-entry; `main` needs no change.
+What is where:
+
+- here: `main`, the console script's entry point (`agentkit.cli:main`);
+- `commands`: the subcommand table `COMMANDS`, the argument parser, and the small commands
+  (`validate`, `compile`, `schema`, `server`'s options);
+- `run`: `agentkit run`, with `target` (what to run), `connection` (where it connects),
+  `turns` (what the caller does) and `recorder` (`--record`);
+- `server`: `agentkit server`; `console`: the live transcript and latency summary.
 
 Exit status: 0 on success, 1 for a mistake in what the user wrote (any `UserError`, shown as
 one clear message on stderr, never a traceback), 2 for a malformed command line (argparse),
@@ -13,220 +18,19 @@ one clear message on stderr, never a traceback), 2 for a malformed command line 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable
 
-import orjson
-
-from ..agent import RealtimeAgent, walk_agents
 from ..errors import UserError
-from ..loader import Definitions, load_definitions
+from .commands import COMMANDS, Command, build_parser
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
 
-@dataclass(frozen=True)
-class Command:
-    """One subcommand.
-
-    Attributes:
-        name: What the user types (`agentkit <name>`).
-        help: One line for `agentkit --help`.
-        configure: Adds the subcommand's arguments to its parser.
-        run: Runs it with the parsed arguments; returns the exit status. Raise `UserError`
-            for a user's mistake: `main` prints it and exits 1.
-    """
-
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-def _out() -> TextIO:
-    # Looked up per call so tests capturing sys.stdout see the output.
-    return sys.stdout
-
-
-# -- validate -------------------------------------------------------------------------------
-
-
-def _configure_validate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the definition file (agents.yaml)")
-
-
-def _run_validate(args: argparse.Namespace) -> int:
-    definitions = load_definitions(args.file)
-    print(_summary(definitions), file=_out())
-    return 0
-
-
-def _summary(definitions: Definitions) -> str:
-    """What a definition file declares, in the shape a reviewer checks it."""
-    start = definitions.starting_agent
-    reachable = {id(a) for a in walk_agents(start)}
-    lines = [f"{definitions.path}: OK", f"  starting agent: {start.name}"]
-    lines.append(f"  agents ({len(definitions.agents)}):")
-    for agent in definitions.agents.values():
-        lines.append(f"    {agent.name}{'' if id(agent) in reachable else '  (unreachable)'}")
-        lines.append(f"      tools: {_names(t.name for t in agent.tools)}")
-        handoffs = (f"{h.agent_name} ({h.tool_name})" for h in agent.handoff_list())
-        lines.append(f"      handoffs: {_names(handoffs)}")
-        guards = [*(f"in:{g.name}" for g in agent.input_guardrails)]
-        guards += [f"out:{g.name}" for g in agent.output_guardrails]
-        lines.append(f"      guardrails: {_names(guards)}")
-    lines.append(f"  tools ({len(definitions.tools)}): {_names(definitions.tools)}")
-    lines.append(f"  guardrails ({len(definitions.guardrails)}): {_names(definitions.guardrails)}")
-    if definitions.script is not None:
-        lines.append(f"  script: {definitions.script}")
-    return "\n".join(lines)
-
-
-def _names(items: Any) -> str:
-    listed = list(items)
-    return ", ".join(listed) if listed else "-"
-
-
-# -- compile --------------------------------------------------------------------------------
-
-
-def _configure_compile(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the definition file (agents.yaml)")
-    parser.add_argument(
-        "--agent", metavar="NAME", help="print only this agent's payload (default: every agent "
-        "reachable from the starting agent, keyed by name)"
-    )
-    parser.add_argument(
-        "--dialect", choices=("ga", "beta"), default="ga",
-        help="the protocol dialect: ga (gpt-realtime) or beta (Azure preview); default ga",
-    )
-
-
-def _run_compile(args: argparse.Namespace) -> int:
-    from ..compiler import compile_agents, compile_session_update
-
-    definitions = load_definitions(args.file)
-    payload: Any
-    if args.agent is not None:
-        agent = _agent_named(definitions, args.agent)
-        payload = compile_session_update(agent, definitions.settings, dialect=args.dialect)
-    else:
-        payload = compile_agents(
-            definitions.starting_agent, definitions.settings, dialect=args.dialect
-        )
-    _out().write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
-    return 0
-
-
-def _agent_named(definitions: Definitions, name: str) -> RealtimeAgent[Any]:
-    from ..loader.schema import did_you_mean
-
-    if name in definitions.agents:
-        return definitions.agents[name]
-    known = ", ".join(definitions.agents)
-    raise UserError(
-        f"{definitions.path} has no agent {name!r}{did_you_mean(name, definitions.agents)}; "
-        f"its agents are {known}"
-    )
-
-
-# -- schema ---------------------------------------------------------------------------------
-
-
-def _configure_schema(parser: argparse.ArgumentParser) -> None:
-    del parser  # no arguments
-
-
-def _run_schema(args: argparse.Namespace) -> int:
-    from ..loader.schema import agents_schema_text
-
-    _out().write(agents_schema_text())
-    return 0
-
-
-# -- server ---------------------------------------------------------------------------------
-
-
-def _configure_server(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
-    parser.add_argument("--script", metavar="FILE", help="a conversation script to play")
-    parser.add_argument(
-        "--pace", choices=("realtime", "fast"), default="realtime",
-        help="send audio at real-time pace, or as fast as possible (tests)",
-    )
-    parser.add_argument(
-        "--api-key", dest="api_keys", action="append", metavar="KEY",
-        help="accept only these bearer tokens (repeatable; default: accept any)",
-    )
-
-
-def _run_server(args: argparse.Namespace) -> int:
-    # Imported here: the server pulls in websockets and audio code the other commands do not need.
-    from .server import run_server_command
-
-    return run_server_command(
-        host=args.host, port=args.port, script=args.script, pace=args.pace, api_keys=args.api_keys
-    )
-
-
-# -- run ------------------------------------------------------------------------------------
-
-
-def _configure_run(parser: argparse.ArgumentParser) -> None:
-    from .run import configure_run
-
-    configure_run(parser)
-
-
-def _run_run(args: argparse.Namespace) -> int:
-    # Imported here: the runtime, the server and rich are not needed by the other commands.
-    from .run import run_command
-
-    return run_command(args)
-
-
-COMMANDS: tuple[Command, ...] = (
-    Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
-    Command("compile", "print the session.update payloads of a definition file", _configure_compile, _run_compile),
-    Command("schema", "print the JSON Schema of definition files (for editors)", _configure_schema, _run_schema),
-    Command("server", "run the local realtime server", _configure_server, _run_server),
-    Command("run", "run an agent live and show the conversation (local server when no key)", _configure_run, _run_run),
-)
-"""Every subcommand, in the order `--help` lists them."""
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("agentkit")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
-        return "unknown"
-
-
-def build_parser(commands: Sequence[Command] | None = None) -> argparse.ArgumentParser:
-    """The argument parser with one subparser per command (default: `COMMANDS`)."""
-    if commands is None:
-        commands = COMMANDS
-    parser = argparse.ArgumentParser(
-        prog="agentkit",
-        description="Realtime voice agents: validate and compile definitions, run the local server.",
-    )
-    parser.add_argument("--version", action="version", version=f"agentkit {_version()}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in commands:
-        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
-        command.configure(sub)
-        sub.set_defaults(_run=command.run)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status (the console script's entry point)."""
-    parser = build_parser()
+    # `COMMANDS` looked up here, at call time: a test (or an embedding app) may swap the table.
+    parser = build_parser(COMMANDS)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error (status 2)

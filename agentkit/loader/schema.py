@@ -61,7 +61,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def describe_value(doc: SourceDocument, path: JsonPath, value: Any) -> str:
+def describe_value(doc: SourceDocument, path: JsonPath, value: object) -> str:
     """How a value reads in an error message: `a mapping`, `the number 3`, `'marine'`.
 
     A value that came from `${VAR}` is shown as written (`'${API_KEY}'`), never expanded, so
@@ -315,7 +315,7 @@ def _required_keys(branches: Sequence[Mapping[str, Any]], indexes: Iterable[int]
     return keys
 
 
-def _or(items: Sequence[Any]) -> str:
+def _or(items: Sequence[object]) -> str:
     quoted = [repr(i) for i in items]
     if len(quoted) <= 1:
         return "".join(quoted)
@@ -348,7 +348,7 @@ def _describe_schema(schema: Mapping[str, Any]) -> str:
     return "a valid value"
 
 
-def _describe_enum(options: Sequence[Any]) -> str:
+def _describe_enum(options: Sequence[object]) -> str:
     shown = [("null" if o is None else repr(o)) for o in options]
     return "one of " + ", ".join(shown)
 

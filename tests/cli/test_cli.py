@@ -1,83 +1,20 @@
-"""The `agentkit` command line: exit codes, output, and no tracebacks for user mistakes."""
+"""`agentkit.cli.main` and `python -m agentkit`: exit codes, usage, and no tracebacks for user
+mistakes."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agentkit import cli
 from agentkit.cli import COMMANDS, main
-from agentkit.loader import agents_schema
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "examples" / "customer_service" / "agents.yaml"
 BAD = Path(__file__).parents[1] / "data" / "bad_yaml"
-
-
-def test_validate_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(EXAMPLE)]) == 0
-    out = capsys.readouterr().out
-    assert f"{EXAMPLE}: OK" in out
-    assert "starting agent: authentication" in out
-    assert "agents (4):" in out
-    assert "handoffs: sales (back_to_sales)" not in out  # escalation's come in order:
-    assert "handoffs: returns (back_to_returns), sales (back_to_sales)" in out
-    assert "escalate_to_human" in out
-    assert "guardrails: in:civil_language, in:prompt_injection, out:no_card_numbers" in out
-    assert "script: " in out
-
-
-def test_validate_marks_unreachable_agents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "agents.yaml"
-    path.write_text("version: 1\nagents:\n  a: {handoffs: [b]}\n  b: {}\n  c: {}\nstarting_agent: a\n")
-    assert main(["validate", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "    c  (unreachable)" in out
-    assert "    b\n" in out
-
-
-@pytest.mark.parametrize("dialect", ["ga", "beta"])
-def test_compile_prints_every_reachable_agent(dialect: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compile", str(EXAMPLE), "--dialect", dialect]) == 0
-    payloads: dict[str, Any] = json.loads(capsys.readouterr().out)
-    assert list(payloads) == ["authentication", "returns", "sales", "escalation"]
-    for payload in payloads.values():
-        assert payload["type"] == "session.update"
-    session = payloads["authentication"]["session"]
-    if dialect == "ga":
-        assert session["type"] == "realtime"
-        assert session["audio"]["input"]["format"] == {"type": "audio/pcmu"}
-        assert session["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 900
-    else:
-        assert session["input_audio_format"] == "g711_ulaw"
-        assert session["turn_detection"]["silence_duration_ms"] == 900
-    names = [t["name"] for t in payloads["escalation"]["session"]["tools"]]
-    assert names == ["escalate_to_human", "ticket_status", "back_to_returns", "back_to_sales"]
-
-
-def test_compile_one_agent(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compile", str(EXAMPLE), "--agent", "sales"]) == 0
-    payload = json.loads(capsys.readouterr().out)
-    assert payload["type"] == "session.update"
-    tools = [t["name"] for t in payload["session"]["tools"]]
-    assert tools == ["search_products", "list_offers", "add_to_cart", "transfer_to_returns", "transfer_to_escalation"]
-
-
-def test_compile_unknown_agent_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compile", str(EXAMPLE), "--agent", "sale"]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "has no agent 'sale' (did you mean 'sales'?)" in captured.err
-
-
-def test_schema_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["schema"]) == 0
-    assert json.loads(capsys.readouterr().out) == agents_schema()
 
 
 def test_bad_file_exits_1_with_one_located_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,20 +52,6 @@ def test_every_command_is_in_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert command.name in out
 
 
-def test_server_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_run_server_command(**kwargs: Any) -> int:
-        seen.update(kwargs)
-        return 0
-
-    server_cli = pytest.importorskip("agentkit.cli.server")
-    monkeypatch.setattr(server_cli, "run_server_command", fake_run_server_command)
-    argv = ["server", "--port", "9001", "--pace", "fast", "--api-key", "k1", "--api-key", "k2"]
-    assert main(argv) == 0
-    assert seen == {"host": "127.0.0.1", "port": 9001, "script": None, "pace": "fast", "api_keys": ["k1", "k2"]}
-
-
 def test_a_user_error_from_any_command_exits_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from agentkit.errors import CompileError
 
@@ -141,6 +64,18 @@ def test_a_user_error_from_any_command_exits_1(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(cli, "COMMANDS", commands)
     assert main(["schema"]) == 1
     assert capsys.readouterr().err == "error: temperature: temperature is beta-only (dialect 'ga')\n"
+
+
+def test_an_interrupted_command_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    commands = tuple(
+        cli.Command(c.name, c.help, c.configure, interrupted) if c.name == "schema" else c
+        for c in COMMANDS
+    )
+    monkeypatch.setattr(cli, "COMMANDS", commands)
+    assert main(["schema"]) == 130
 
 
 def test_console_script_runs_and_never_shows_a_traceback() -> None:

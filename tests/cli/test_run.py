@@ -11,14 +11,11 @@ import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agentkit import audio
 from agentkit.cli import main
-from agentkit.cli.run import choose_connection
-from agentkit.errors import UserError
 from agentkit.server import LocalRealtimeServer
 
 REPO = Path(__file__).parents[2]
@@ -222,21 +219,22 @@ def test_a_turn_nobody_answers_fails_with_exit_1(
 @pytest.fixture
 def served_elsewhere() -> Iterator[str]:
     """A local server on its own event loop and thread, like a service the run connects to."""
-    ready: queue.Queue[str] = queue.Queue()
-    stop = threading.Event()
+    ready: queue.Queue[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = queue.Queue()
 
     async def serve() -> None:
+        stop = asyncio.Event()
         async with LocalRealtimeServer(script=TINY_SCRIPT, pace="fast") as server:
-            ready.put(server.url)
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
+            ready.put((server.url, asyncio.get_running_loop(), stop))
+            await stop.wait()
 
     thread = threading.Thread(target=asyncio.run, args=(serve(),))
     thread.start()
+    url, loop, stop = ready.get(timeout=10)
     try:
-        yield ready.get(timeout=10)
+        yield url
     finally:
-        stop.set()
+        # Woken from this thread on the server's own loop: no polling, no sleep.
+        loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=10)
 
 
@@ -254,50 +252,3 @@ def test_url_connects_there_instead_of_starting_a_server(
     assert "espeak-ng is not installed" in out
     assert "caller   What's the weather in Lisbon?  (typed)" in out
     assert "It is sunny in Lisbon, up to 21 C." in out
-
-
-def connection(env: dict[str, str], **options: Any) -> Any:
-    return choose_connection(model="gpt-realtime", dialect=options.pop("dialect", "ga"), env=env, **options)
-
-
-def test_nothing_configured_means_the_local_server() -> None:
-    assert connection({}).kind == "local"
-    assert connection({"OPENAI_API_KEY": "sk-x"}, local=True).kind == "local"
-
-
-def test_openai_key_connects_to_openai() -> None:
-    chosen = connection({"OPENAI_API_KEY": "sk-x"})
-    assert (chosen.kind, chosen.api_key) == ("openai", "sk-x")
-    assert chosen.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime"
-
-
-def test_url_wins_and_gets_the_model() -> None:
-    chosen = connection({"OPENAI_API_KEY": "sk-x"}, url="ws://127.0.0.1:8765/v1/realtime")
-    assert (chosen.kind, chosen.url, chosen.api_key) == (
-        "url", "ws://127.0.0.1:8765/v1/realtime?model=gpt-realtime", "sk-x",
-    )
-    assert connection({}, url="http://h/v1/realtime?model=m").url == "ws://h/v1/realtime?model=m"
-    with pytest.raises(UserError, match="ws:// or wss://"):
-        connection({}, url="ftp://h")
-
-
-@pytest.mark.parametrize(("dialect", "url"), [
-    ("ga", "wss://shop.openai.azure.com/openai/v1/realtime?model=rt-prod"),
-    ("beta", "wss://shop.openai.azure.com/openai/realtime?api-version=2025-04-01-preview&deployment=rt-prod"),
-])
-def test_azure_settings_connect_to_the_deployment(dialect: str, url: str) -> None:
-    env = {
-        "AZURE_OPENAI_ENDPOINT": "https://shop.openai.azure.com/",
-        "AZURE_OPENAI_API_KEY": "az-key",
-        "OPENAI_API_KEY": "sk-x",
-    }
-    chosen = connection(env, azure_deployment="rt-prod", dialect=dialect)
-    assert (chosen.kind, chosen.url, chosen.api_key) == ("azure", url, None)
-    assert dict(chosen.headers) == {"api-key": "az-key"}
-    # Without --azure-deployment the model name is the deployment.
-    assert connection(env).url.endswith("model=gpt-realtime")
-
-
-def test_azure_deployment_without_credentials_is_a_user_error() -> None:
-    with pytest.raises(UserError, match="AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"):
-        connection({}, azure_deployment="rt-prod")

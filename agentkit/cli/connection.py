@@ -1,0 +1,102 @@
+"""Where `agentkit run` connects: the embedded local server, a URL, Azure OpenAI or OpenAI.
+
+First match wins:
+
+1. `--local`: the embedded local server, whatever is configured;
+2. `--url URL`: that endpoint (`OPENAI_API_KEY` as bearer token when set);
+3. `--azure-deployment NAME`, or `AZURE_OPENAI_ENDPOINT` + `AZURE_OPENAI_API_KEY`: Azure OpenAI;
+4. `OPENAI_API_KEY`: OpenAI;
+5. nothing configured: the local server (`LocalRealtimeServer`) started in-process, playing
+   the conversation script's model side, so a first run works on a fresh machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import UserError
+from ..protocol.dialects import Dialect
+from ..transports.websocket import OPENAI_REALTIME_URL, realtime_url
+
+__all__ = ["AZURE_API_VERSION", "LOCAL_KEY", "Connection", "choose_connection", "redact"]
+
+AZURE_API_VERSION = "2025-04-01-preview"
+"""The Azure OpenAI API version of the beta realtime endpoint."""
+LOCAL_KEY = "agentkit-local"
+"""The bearer token sent to the local server, which wants one; any will do."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the session connects.
+
+    Attributes:
+        kind: `local` (the embedded server), `url`, `openai` or `azure`.
+        url: The WebSocket URL (None for `local`: known once the server listens).
+        api_key: Sent as `Authorization: Bearer`.
+        headers: Extra headers (Azure's `api-key`).
+    """
+
+    kind: Literal["local", "url", "openai", "azure"]
+    url: str | None = None
+    api_key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def remote(self) -> bool:
+        """True when a real (or at least not embedded) service plays the model."""
+        return self.kind != "local"
+
+
+def choose_connection(
+    *,
+    model: str,
+    dialect: Dialect,
+    env: Mapping[str, str],
+    url: str | None = None,
+    azure_deployment: str | None = None,
+    local: bool = False,
+) -> Connection:
+    """Pick the endpoint from the options and the environment (see the module docs)."""
+    if local:
+        return Connection("local")
+    openai_key = env.get("OPENAI_API_KEY") or None
+    if url is not None:
+        if urlsplit(url).scheme not in ("ws", "wss", "http", "https"):
+            raise UserError(f"--url {url!r}: expected a ws:// or wss:// URL")
+        full = url if "model=" in url or "deployment=" in url else realtime_url(model, url)
+        return Connection("url", _ws_scheme(full), openai_key or LOCAL_KEY)
+    endpoint = env.get("AZURE_OPENAI_ENDPOINT") or None
+    azure_key = env.get("AZURE_OPENAI_API_KEY") or None
+    if azure_deployment is not None or (endpoint and azure_key):
+        if not (endpoint and azure_key):
+            raise UserError(
+                "--azure-deployment needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY set"
+            )
+        deployment = azure_deployment or env.get("AZURE_OPENAI_DEPLOYMENT") or model
+        base = _ws_scheme(endpoint.rstrip("/"))
+        if dialect == "beta":
+            full = f"{base}/openai/realtime?api-version={AZURE_API_VERSION}&deployment={deployment}"
+        else:
+            full = f"{base}/openai/v1/realtime?model={deployment}"
+        return Connection("azure", full, None, {"api-key": azure_key})
+    if openai_key:
+        return Connection("openai", realtime_url(model, OPENAI_REALTIME_URL), openai_key)
+    return Connection("local")
+
+
+def _ws_scheme(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return urlunsplit(parts._replace(scheme=scheme))
+
+
+def redact(url: str) -> str:
+    """The URL as shown to people (no query secrets, like an Azure `api-key` parameter)."""
+    parts = urlsplit(url)
+    if "key" not in parts.query.lower():
+        return url
+    return urlunsplit(parts._replace(query="…"))

@@ -1,0 +1,68 @@
+"""`agentkit run`'s target: a definition file or `module:agent` resolved to the agent that
+starts, the agents the console names, and the tools' context made and closed per session."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from agentkit.cli.target import enter_context, load_target
+from agentkit.errors import UserError
+
+REPO = Path(__file__).parents[2]
+EXAMPLE = REPO / "examples" / "customer_service" / "agents.yaml"
+TINY = Path(__file__).parents[1] / "data" / "run" / "tiny_agent.py"
+
+
+def test_a_definition_file_brings_its_agents_settings_and_script() -> None:
+    target = load_target(str(EXAMPLE))
+    assert target.name == str(EXAMPLE)
+    assert target.starting_agent.name == "authentication"
+    assert target.agents == ("authentication", "returns", "sales", "escalation")
+    assert set(target.all_agents) == set(target.agents)
+    assert target.script is not None and target.script.is_file()
+    assert target.settings.input_audio_format == "g711_ulaw"  # the file's settings, not defaults
+
+
+def test_a_python_agent_brings_every_agent_it_hands_off_to() -> None:
+    target = load_target(f"{TINY}:agent")
+    assert target.starting_agent.name == "weather"
+    assert target.agents == ("weather", "travel")
+    assert target.script is None and target.context_factory is None
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("agents", "agents: no such file (give a definition file like agents.yaml, or module:agent"),
+    (":agent", "expected module:agent, like my_app.agents:support"),
+    ("missing_dir/nope.py:agent", "missing_dir/nope.py: no such file"),
+    (f"{TINY}:agent.name.upper", "is a builtin_function_or_method, not a RealtimeAgent"),
+])
+def test_a_target_that_is_not_an_agent_is_a_user_error(spec: str, message: str) -> None:
+    with pytest.raises(UserError) as info:
+        load_target(spec)
+    assert message in str(info.value)
+
+
+class Closable:
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_the_context_lives_as_long_as_the_session() -> None:
+    made: list[Closable] = []
+
+    def factory() -> Closable:
+        made.append(Closable())
+        return made[-1]
+
+    async with AsyncExitStack() as stack:
+        context = await enter_context(stack, factory)
+        assert context is made[0] and not made[0].closed
+    assert made[0].closed and len(made) == 1
+    async with AsyncExitStack() as stack:
+        assert await enter_context(stack, None) is None  # no `context:` in the file
