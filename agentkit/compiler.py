@@ -48,6 +48,7 @@ from typing import Any, Final, Literal, assert_never
 
 from .agent import RealtimeAgent, walk_agents
 from .errors import CompileError, DefinitionError
+from .protocol.wire_types import Dialect, JsonObject
 from .settings import (
     AudioFormatName,
     InputTranscription,
@@ -70,9 +71,6 @@ __all__ = [
     "render_session",
 ]
 
-Dialect = Literal["ga", "beta"]
-"""`"ga"`: the GA protocol (`gpt-realtime`, nested `audio`). `"beta"`: the preview protocol
-(`OpenAI-Beta: realtime=v1`, Azure `2025-04-01-preview`; flat fields)."""
 
 _DIALECTS: Final[tuple[Dialect, ...]] = ("ga", "beta")
 
@@ -82,9 +80,6 @@ _GA_FORMATS: Final[Mapping[AudioFormatName, Mapping[str, Any]]] = {
     "g711_ulaw": {"type": "audio/pcmu"},
     "g711_alaw": {"type": "audio/pcma"},
 }
-
-JsonObject = dict[str, Any]
-
 
 @dataclass(frozen=True)
 class SessionConfig:
