@@ -19,7 +19,7 @@ from agentkit.server import (
     SessionOptions,
     load_script,
 )
-from agentkit.server import _session as session_module
+from agentkit.server import session as session_module
 
 SCRIPT = load_script(
     {
