@@ -13,10 +13,32 @@ async with LocalRealtimeServer(script="examples/support/conversation.yaml") as s
 - `Script` / `load_script` — YAML conversation scripts read by both the server and runners.
 - `ResponseModel` / `ScriptedModel` — what produces responses.
 - `Fault` / `FaultPlan` — injected failures.
+
+The modules, from the wire in:
+
+| module | concept |
+| --- | --- |
+| `app.py` | `LocalRealtimeServer`: routing, opening sessions, wiring the parts below |
+| `http.py` | the route table and the plain HTTP endpoints (`/healthz`, `client_secrets`) |
+| `keys.py` | API keys and ephemeral keys |
+| `connection.py` | the WebSocket connection (POST bodies, the direct frame receive path) |
+| `hub.py` | a live session and its connections (primary and sideband) |
+| `delivery.py` | paced delivery: the shared timers, batch writes, the per-session pump |
+| `fault_actions.py` | what each fault action does (`faults.py`: when faults fire) |
+| `session.py` | `ServerSession`, the sans-I/O core's façade and client-event dispatch |
+| `session_config.py` | the session object, its defaults and `session.update` |
+| `items.py` | the conversation and `conversation.item.*` |
+| `input_audio.py` | the input audio buffer and turn detection (`vad.py`: the detector) |
+| `responses.py` | response planning, pacing, completion and cancellation |
+| `outbox.py` | ids and the queue of paced outbound events |
+| `errors.py` | `ClientError` and the `error` event body |
+| `model.py`, `script.py` | what produces responses; the YAML scripts |
+
+A WebRTC, SIP or Twilio endpoint adds an HTTP route (`http.py`) and a connection kind that
+joins a `Hub` (`hub.py`), feeding the same `ServerSession`.
 """
 
-from ._app import LocalRealtimeServer
-from ._session import CloseConnection, Pace, ServerSession, SessionOptions
+from .app import LocalRealtimeServer
 from .faults import Fault, FaultAction, FaultPlan
 from .model import (
     ConversationEntry,
@@ -40,6 +62,8 @@ from .script import (
     load_script,
     parse_script,
 )
+from .session import CloseConnection, ServerSession
+from .session_config import Pace, SessionOptions
 from .vad import VadConfig, VoiceActivityDetector
 
 __all__ = [

@@ -1,14 +1,29 @@
-"""Direct parsing of plain WebSocket data frames, beside `websockets`' own parser.
+"""The WebSocket frame fast path, shared by the client transport and the local server.
 
-A realtime call is a stream of small, whole text frames (an audio delta every 20-100 ms,
-transcript deltas, the events of each response). `websockets`' sans-I/O parser spends a
-generator step per header field and builds a `Frame` per message; on a burst of twenty
-frames that was most of what the client did before its code even saw them. `DirectFrames`
-walks the bytes itself while the stream holds only whole, unfragmented text/binary frames
-(with the masking the side expects, no extension, within `max_size`) and hands everything
-else (control frames, fragments, oversized or unexpected frames) back to `websockets` from
-that frame on, which then handles it exactly as it always would: pings are answered,
-closes are completed, protocol errors fail the connection.
+Both directions of a realtime call are streams of small, whole text frames (an audio delta
+every 20-100 ms, transcript deltas, the events of each response). This module is where
+agentkit handles such frames itself instead of through `websockets`' generic machinery, and
+the only place it does:
+
+- `DirectFrames` / `parser_idle` (receiving): used by the client transport
+  (`agentkit.transports.websocket`, unmasked server frames) and by the local server
+  (`agentkit.server.connection`, masked client frames);
+- `text_frames` (sending): the local server's batch of outgoing events in one write
+  (`agentkit.server.delivery`).
+
+Why it exists (the benchmarks it serves, see `bench/README.md`): `bench/runtime.py` (client
+CPU per session-second and per audio delta, the downlink burst) and `bench/server_load.py`
+(server CPU per session-second, sessions held before pacing slips). Any change here must
+keep both figures.
+
+Receiving: `websockets`' sans-I/O parser spends a generator step per header field and builds
+a `Frame` per message; on a burst of twenty frames that was most of what the client did
+before its code even saw them. `DirectFrames` walks the bytes itself while the stream holds
+only whole, unfragmented text/binary frames (with the masking the side expects, no
+extension, within `max_size`) and hands everything else (control frames, fragments,
+oversized or unexpected frames) back to `websockets` from that frame on, which then handles
+it exactly as it always would: pings are answered, closes are completed, protocol errors
+fail the connection.
 
 It only takes over while `websockets`' parser sits between frames with nothing buffered
 (`parser_idle`), a check of `websockets`' parser state made on 15.x and 16.x. If a future
@@ -29,7 +44,7 @@ try:  # websockets' C mask (what its own parser uses), else its pure-Python one
 except ImportError:  # pragma: no cover
     from websockets.utils import apply_mask
 
-__all__ = ["DirectFrames", "parser_idle"]
+__all__ = ["Deliver", "DirectFrames", "parser_idle", "text_frames"]
 
 _AT_EOF_CODE = StreamReader.at_eof.__code__
 
@@ -164,3 +179,21 @@ class DirectFrames:
     def _keep(self, buf: bytes, pos: int, need: int = 0) -> None:
         self._inbox = bytearray(buf[pos:])
         self._need = need
+
+
+def text_frames(texts: list[bytes]) -> bytes:
+    """Unmasked, unfragmented server text frames of `texts`, back to back (RFC 6455 5.2):
+    what `websockets`' `send_text` + `data_to_send` produce for each, without a `Frame`
+    object each, in one bytes object for one write."""
+    parts: list[bytes] = []
+    append = parts.append
+    for text in texts:
+        n = len(text)
+        if n < 126:
+            append(bytes((0x81, n)))
+        elif n < 65536:
+            append(b"\x81\x7e" + n.to_bytes(2, "big"))
+        else:
+            append(b"\x81\x7f" + n.to_bytes(8, "big"))
+        append(text)
+    return b"".join(parts)

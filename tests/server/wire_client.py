@@ -159,3 +159,6 @@ async def play_script(client: WireClient, script: Script, *, tool_output: str = 
             await client.say(turn.user)
         await finish_response()
     return transcripts
+
+
+SCRIPT: dict[str, Any] = {"turns": [{"user": "Where is my order 42?", "steps": [{"say": "Let me check."}, {"call": "lookup_order", "arguments": {"order_id": "42"}}, {"say": "It shipped."}]}]}

@@ -1,0 +1,214 @@
+"""The conversation: its items, their order, and the `conversation.item.*` client events.
+
+`Conversation` keeps each item's wire form plus what the server knows beyond it (the audio,
+what the model "heard"), in the order the client sees (`previous_item_id` inserts anywhere).
+It answers `conversation.item.create/retrieve/delete/truncate` and hands the responses the
+conversation as `ConversationEntry`s, the neutral form a `ResponseModel` reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pybase64
+
+from .. import audio
+from ..audio import AudioFormat
+from .errors import ClientError
+from .model import ConversationEntry, ResponseModel
+from .outbox import JSON, Outbox, copy_json
+
+__all__ = ["Conversation", "Item", "entries", "validate_item"]
+
+
+@dataclass
+class Item:
+    """A conversation item plus what the server knows beyond the wire form."""
+
+    data: JSON
+    audio: bytes = b""
+    audio_format: AudioFormat = "pcm16"
+    heard: str = ""  # what the model understood (audio turns: the model's transcript)
+    word_starts_ms: tuple[float, ...] = ()  # for truncation of assistant audio transcripts
+
+
+class Conversation:
+    """The items of the session's default conversation, in order."""
+
+    def __init__(self, outbox: Outbox, model: ResponseModel) -> None:
+        self._outbox = outbox
+        self._model = model
+        self.items: dict[str, Item] = {}
+        self.order: list[str] = []
+        # Every caller line this session heard, in order, deleted items included: which
+        # scripted line a new audio turn is follows what the caller already said, even when
+        # the client removed a line from the conversation (an input guardrail does that).
+        self.caller_lines: list[ConversationEntry] = []
+
+    def last_id(self) -> str | None:
+        """The id of the last item (`None`: the conversation is empty)."""
+        return self.order[-1] if self.order else None
+
+    def insert(self, item: Item, previous: str | None) -> None:
+        """Add `item` after `previous` (`None`: at the end; `"root"`: at the start)."""
+        item_id = item.data["id"]
+        self.items[item_id] = item
+        if item.data.get("type") == "message" and item.data.get("role") == "user":
+            self.caller_lines.append(ConversationEntry(kind="user", text=item.heard))
+        if previous is None:
+            self.order.append(item_id)
+        elif previous == "root":
+            self.order.insert(0, item_id)
+        else:
+            self.order.insert(self.order.index(previous) + 1, item_id)
+
+    def remove(self, item_id: str) -> None:
+        """Drop the item `item_id`, if there is one."""
+        if item_id in self.items:
+            del self.items[item_id]
+            self.order.remove(item_id)
+
+    def in_order(self) -> list[Item]:
+        """Every item, in conversation order."""
+        return [self.items[i] for i in self.order]
+
+    def lookup(self, event: JSON) -> Item:
+        """The item `event["item_id"]` names; `ClientError` when missing or unknown."""
+        item_id = event.get("item_id")
+        if not isinstance(item_id, str):
+            raise ClientError("Missing required parameter: 'item_id'.", "invalid_event", "item_id")
+        item = self.items.get(item_id)
+        if item is None:
+            raise ClientError(f"Item with item_id '{item_id}' not found.", "item_not_found", "item_id")
+        return item
+
+    def entries_before(self, previous: str | None) -> tuple[ConversationEntry, ...]:
+        """The conversation up to and including `previous` (`None`: all of it; `"root"`:
+        nothing) — what a new item inserted there follows."""
+        if previous == "root":
+            return ()
+        end = len(self.order) if previous is None else self.order.index(previous) + 1
+        return entries([self.items[i] for i in self.order[:end]])
+
+    # --- client events ---------------------------------------------------------------------
+
+    def create(self, event: JSON, now: float, input_format: AudioFormat) -> None:
+        """`conversation.item.create`."""
+        data = event.get("item")
+        if not isinstance(data, dict):
+            raise ClientError("Missing required parameter: 'item'.", "invalid_event", "item")
+        previous = event.get("previous_item_id")
+        if previous is not None and previous != "root" and previous not in self.items:
+            raise ClientError(f"Previous item with item_id '{previous}' not found.", "item_not_found", "previous_item_id")
+        item = validate_item(data, "item", self._outbox.new_id)
+        if item["id"] in self.items:
+            raise ClientError(f"Item with item_id '{item['id']}' already exists.", "duplicate_item_id", "item.id")
+        after = previous if previous is not None else self.last_id()
+        audio_bytes = b""
+        heard = ""
+        for part in item.get("content", []):
+            if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
+                audio_bytes = pybase64.b64decode(part.pop("audio"))
+                heard = part.get("transcript") or self._model.transcribe(audio.duration_ms(len(audio_bytes), input_format), self.entries_before(after))
+            elif part.get("type") in ("input_text", "output_text"):
+                heard = (heard + " " + part.get("text", "")).strip()
+        self.insert(Item(item, audio=audio_bytes, audio_format=input_format, heard=heard), after if after != "root" else "root")
+        emit = self._outbox.emit
+        emit({"type": "conversation.item.added", "item": copy_json(item), "previous_item_id": after if after != "root" else None}, now)
+        emit({"type": "conversation.item.done", "item": copy_json(item), "previous_item_id": after if after != "root" else None}, now)
+
+    def retrieve(self, event: JSON, now: float) -> None:
+        """`conversation.item.retrieve`: the item, with its audio as base64."""
+        item = self.lookup(event)
+        payload = dict(item.data)
+        if item.audio:
+            payload["content"] = [dict(p) for p in payload.get("content", [])]
+            for part in payload["content"]:
+                if part.get("type") in ("input_audio", "output_audio"):
+                    part["audio"] = pybase64.b64encode(item.audio).decode()
+        self._outbox.emit({"type": "conversation.item.retrieved", "item": payload}, now)
+
+    def delete(self, event: JSON, now: float) -> None:
+        """`conversation.item.delete`."""
+        item = self.lookup(event)
+        item_id = item.data["id"]
+        del self.items[item_id]
+        self.order.remove(item_id)
+        self._outbox.emit({"type": "conversation.item.deleted", "item_id": item_id}, now)
+
+    def truncate(self, event: JSON, now: float) -> None:
+        """`conversation.item.truncate`: cut an assistant item's audio, and its transcript to
+        the words whose audio had started."""
+        item = self.lookup(event)
+        end_ms = event.get("audio_end_ms")
+        content_index = event.get("content_index")
+        if not isinstance(end_ms, int) or isinstance(end_ms, bool) or end_ms < 0:
+            raise ClientError("Invalid value for 'audio_end_ms'.", "invalid_event", "audio_end_ms")
+        if not isinstance(content_index, int) or content_index != 0:
+            raise ClientError("Invalid value for 'content_index'.", "invalid_value", "content_index")
+        data = item.data
+        if data.get("role") != "assistant" or not item.audio:
+            raise ClientError("Only assistant messages with audio can be truncated.", "invalid_value", "item_id")
+        length = audio.duration_ms(len(item.audio), item.audio_format)
+        if end_ms > length + 1e-6:
+            raise ClientError(f"Audio content of {length:.0f}ms is shorter than {end_ms}ms.", "invalid_value", "audio_end_ms")
+        item.audio = item.audio[: audio.bytes_for_ms(end_ms, item.audio_format)]
+        part = data["content"][0]
+        words = part.get("transcript", "").split(" ") if part.get("transcript") else []
+        # Drop the transcript the user never heard: keep words whose audio had started.
+        heard = [w for w, start in zip(words, item.word_starts_ms, strict=False) if start < end_ms]
+        part["transcript"] = " ".join(heard)
+        item.heard = part["transcript"]
+        self._outbox.emit({"type": "conversation.item.truncated", "item_id": data["id"], "content_index": 0, "audio_end_ms": end_ms}, now)
+
+
+def entries(items: Sequence[Item]) -> tuple[ConversationEntry, ...]:
+    """`items` in the neutral form a `ResponseModel` reads."""
+    found: list[ConversationEntry] = []
+    for item in items:
+        data = item.data
+        kind = data.get("type")
+        if kind == "message":
+            found.append(ConversationEntry(kind=data["role"], text=item.heard))
+        elif kind == "function_call":
+            found.append(ConversationEntry(kind="function_call", name=data.get("name"), call_id=data.get("call_id")))
+        elif kind == "function_call_output":
+            found.append(ConversationEntry(kind="function_call_output", call_id=data.get("call_id"), output=data.get("output")))
+    return tuple(found)
+
+
+def validate_item(data: JSON, param: str, new_id: Callable[[str], str]) -> JSON:
+    """A client-given item checked and completed (id, object, status); `ClientError` for
+    what the service would reject. `param` names the item in errors."""
+    kind = data.get("type")
+    item = dict(data)
+    item.setdefault("id", new_id("item"))
+    item["object"] = "realtime.item"
+    item.setdefault("status", "completed")
+    if kind == "message":
+        role = data.get("role")
+        allowed = {"user": ("input_text", "input_audio", "input_image"), "system": ("input_text",), "assistant": ("output_text", "output_audio")}
+        if role not in allowed:
+            raise ClientError(f"Invalid value for '{param}.role'.", "invalid_value", f"{param}.role")
+        content = data.get("content")
+        if not isinstance(content, list):
+            raise ClientError(f"Missing required parameter: '{param}.content'.", "invalid_event", f"{param}.content")
+        for index, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") not in allowed[role]:
+                raise ClientError(f"Invalid value for '{param}.content[{index}].type'.", "invalid_value", f"{param}.content[{index}].type")
+            if role == "assistant" and part.get("type") == "output_audio" and part.get("audio"):
+                raise ClientError("Assistant audio cannot be created by the client.", "invalid_value", f"{param}.content[{index}]")
+        item["content"] = [dict(p) for p in content]
+    elif kind == "function_call":
+        for key in ("name", "arguments"):
+            if not isinstance(data.get(key), str):
+                raise ClientError(f"Missing required parameter: '{param}.{key}'.", "invalid_event", f"{param}.{key}")
+        item.setdefault("call_id", new_id("call"))
+    elif kind == "function_call_output":
+        for key in ("call_id", "output"):
+            if not isinstance(data.get(key), str):
+                raise ClientError(f"Missing required parameter: '{param}.{key}'.", "invalid_event", f"{param}.{key}")
+    else:
+        raise ClientError(f"Invalid value for '{param}.type': {kind!r}.", "invalid_value", f"{param}.type")
+    return item

@@ -1,0 +1,292 @@
+"""The sans-I/O state machine of one local realtime session: `ServerSession`.
+
+`ServerSession` takes client frames and the current time in (`receive(raw, now)`,
+`poll(now)`) and hands back what to send (`poll(now)` → GA server event dicts and at most one
+`CloseConnection`) plus when to wake up next (`next_deadline()`). It never touches a socket,
+a clock or an event loop: the transport (`app.py`, and any future WebRTC or SIP endpoint)
+is a thin pump around it, and tests drive it with made-up timestamps.
+
+It is a façade over one part per concern, each in its own module:
+
+| part | module | what it owns |
+| --- | --- | --- |
+| `Outbox` | `outbox.py` | ids, the ready list, the heap of paced events |
+| `merge_session` | `session_config.py` | the session object and `session.update` |
+| `Conversation` | `items.py` | items, their order, `conversation.item.*` |
+| `InputAudio` | `input_audio.py` | the input buffer, VAD, `input_audio_buffer.*` |
+| `Responses` | `responses.py` | planning, pacing, cancelling responses |
+
+What has been released by `poll` is what the client has "heard", so a cancel or a barge-in
+closes the response consistently with exactly that audio and transcript. Everything is
+GA-shaped; the beta dialect is a rendering at the edge.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+import pybase64
+
+from ..audio import AudioFormat
+from ..errors import CompileError
+from ..protocol.dialects import Dialect, client_event_beta_to_ga
+from .errors import ClientError, error_body
+from .input_audio import InputAudio
+from .items import Conversation, Item
+from .model import ResponseModel
+from .outbox import JSON, Outbox
+from .responses import Responses
+from .session_config import SessionOptions, default_session, format_name, merge_session
+
+__all__ = ["CloseConnection", "ServerSession"]
+
+_CLIENT_EVENTS: Final[frozenset[str]] = frozenset(
+    {
+        "session.update",
+        "input_audio_buffer.append",
+        "input_audio_buffer.commit",
+        "input_audio_buffer.clear",
+        "output_audio_buffer.clear",
+        "conversation.item.create",
+        "conversation.item.retrieve",
+        "conversation.item.truncate",
+        "conversation.item.delete",
+        "response.create",
+        "response.cancel",
+    }
+)
+
+
+_DEFAULT_OPTIONS: Final = SessionOptions()
+
+
+@dataclass(frozen=True)
+class CloseConnection:
+    """Close every connection of the session with this WebSocket close code."""
+
+    code: int
+    reason: str
+
+
+class ServerSession:
+    """One realtime session, GA semantics, no I/O. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        model: ResponseModel,
+        now: float,
+        options: SessionOptions = _DEFAULT_OPTIONS,
+        session: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        wall_clock: float | None = None,
+    ) -> None:
+        self.options = options
+        self.model = model
+        token = secrets.token_hex(6)
+        self._outbox = outbox = Outbox(token)
+        self.id = session_id or f"sess_{token}"
+        self.started_at = now
+        self._deadline = now + options.max_duration_s
+        wall = now if wall_clock is None else wall_clock
+        self.session: JSON = default_session(
+            self.id, options.model, options.voice, int(wall + options.max_duration_s)
+        )
+        """The full effective GA session."""
+        self.beta_temperature: float | None = None
+        self.conversation_id = outbox.new_id("conv")
+        self._conversation = Conversation(outbox, model)
+        self._responses = Responses(
+            outbox, self._conversation, model, options, self.conversation_id, self._heard_all
+        )
+        self.closed = False
+        if session:
+            self.session = merge_session(self.session, dict(session), audio_produced=False)
+        self._input = InputAudio(outbox, self._conversation, self._responses, model, self.session)
+
+    def _heard_all(self, remaining_ms: float) -> None:
+        self._input.heard_all(remaining_ms)
+
+    def _error(self, now: float, message: str, code: str, *, param: str | None = None, event_id: Any = None, kind: str = "invalid_request_error") -> None:
+        error = error_body(message, code, param=param, event_id=event_id, kind=kind)
+        self._outbox.emit({"type": "error", "error": error}, now)
+
+    # --- what the session holds --------------------------------------------------------------
+
+    @property
+    def items(self) -> dict[str, Item]:
+        """The conversation's items by id."""
+        return self._conversation.items
+
+    @property
+    def order(self) -> list[str]:
+        """The conversation's item ids, in order."""
+        return self._conversation.order
+
+    @property
+    def input_format(self) -> AudioFormat:
+        """The session's input audio format."""
+        return self._input.input_format
+
+    @property
+    def output_format(self) -> AudioFormat:
+        """The session's output audio format."""
+        return format_name(self.session["audio"]["output"]["format"], "session.audio.output.format")
+
+    def effective_session(self) -> JSON:
+        """A copy of the full effective GA session."""
+        return orjson.loads(orjson.dumps(self.session))  # type: ignore[no-any-return]
+
+    # --- the pump's interface ------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Emit `session.created` and `conversation.created`."""
+        emit = self._outbox.emit
+        emit({"type": "session.created", "session": self.effective_session()}, now)
+        emit({"type": "conversation.created", "conversation": {"id": self.conversation_id, "object": "realtime.conversation"}}, now)
+
+    def poll(self, now: float) -> list[JSON | CloseConnection]:
+        """Everything due by `now`, in order. Also ends the session at its maximum duration."""
+        if not self.closed and now >= self._deadline:
+            self.expire(now, "Your session hit the maximum duration of "
+                        f"{self.options.max_duration_s / 60:g} minutes.")
+        self._outbox.release_due(now)
+        return self._outbox.take()
+
+    def next_deadline(self) -> float | None:
+        """When `poll` next has something to do (`None` once closed)."""
+        if self.closed:
+            return None
+        outbox = self._outbox
+        if outbox.ready:
+            return -math.inf
+        if outbox.heap:
+            return min(outbox.heap[0][0], self._deadline)
+        return self._deadline
+
+    def expire(self, now: float, message: str = "Your session hit the maximum duration of 60 minutes.") -> None:
+        """End the session as the service does: `error` `session_expired`, then close 1001."""
+        if self.closed:
+            return
+        self._outbox.release_due(now)
+        self._outbox.heap.clear()
+        self._error(now, message, "session_expired")
+        self._outbox.ready.append(CloseConnection(1001, "session expired"))
+        self.closed = True
+
+    def receive(self, raw: str | bytes, now: float, dialect: Dialect = "ga") -> None:
+        """Handle one client text frame (JSON), in the connection's dialect."""
+        if self.closed:
+            return
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            self._error(now, f"Invalid JSON in client event: {exc}", "invalid_event")
+            return
+        if not isinstance(event, dict):
+            self._error(now, "Client events must be JSON objects.", "invalid_event")
+            return
+        self.handle_event(event, now, dialect)
+
+    def handle_event(self, event: JSON, now: float, dialect: Dialect = "ga") -> None:
+        """Handle one decoded client event."""
+        event_id = event.get("event_id")
+        kind = event.get("type")
+        try:
+            if kind == "input_audio_buffer.append":  # the hot path: no conversion, no copies
+                audio_b64 = event.get("audio")
+                if not isinstance(audio_b64, str):
+                    raise ClientError("Missing required parameter: 'audio'.", "invalid_event", "audio")
+                try:
+                    data = pybase64.b64decode(audio_b64, validate=True)
+                except ValueError:
+                    raise ClientError("Invalid base64 in 'audio'.", "invalid_event", "audio") from None
+                if not self.closed:
+                    self._input.append(data, now)
+                return
+            if kind is None:
+                raise ClientError("The 'type' field is missing.", "invalid_event", "type")
+            if kind not in _CLIENT_EVENTS:
+                raise ClientError(f"Invalid value: '{kind}'. Supported values are: {', '.join(sorted(_CLIENT_EVENTS))}.", "invalid_event", "type")
+            if dialect == "beta":
+                event = self._from_beta(event)
+            self._dispatch(kind, event, now)
+        except ClientError as exc:
+            self._error(now, exc.message, exc.code, param=exc.param, event_id=event_id)
+
+    def append_audio(self, data: bytes, now: float) -> None:
+        """Append decoded input audio (session input format); run VAD when it is on."""
+        if self.closed:
+            return
+        self._input.append(data, now)
+
+    def _from_beta(self, event: JSON) -> JSON:
+        session = event.get("session")
+        if event.get("type") == "session.update" and isinstance(session, dict) and "temperature" in session:
+            session = dict(session)
+            temperature = session.pop("temperature")
+            if temperature is not None and not isinstance(temperature, int | float):
+                raise ClientError("Invalid type for 'session.temperature'.", "invalid_type", "session.temperature")
+            self.beta_temperature = None if temperature is None else float(temperature)
+            event = {**event, "session": session}
+        response = event.get("response")
+        if event.get("type") == "response.create" and isinstance(response, dict) and "temperature" in response:
+            event = {**event, "response": {k: v for k, v in response.items() if k != "temperature"}}
+        try:
+            return client_event_beta_to_ga(event)
+        except CompileError as exc:
+            raise ClientError(str(exc), "unknown_parameter", exc.field) from exc
+
+    def _dispatch(self, kind: str, event: JSON, now: float) -> None:
+        if kind == "session.update":
+            self._session_update(event, now)
+        elif kind == "input_audio_buffer.commit":
+            self._input.commit(now)
+        elif kind == "input_audio_buffer.clear":
+            self._input.clear(now)
+        elif kind == "output_audio_buffer.clear":
+            raise ClientError("output_audio_buffer.clear is only supported for WebRTC and SIP sessions.", "invalid_request_error")
+        elif kind == "conversation.item.create":
+            self._conversation.create(event, now, self._input.input_format)
+        elif kind == "conversation.item.retrieve":
+            self._conversation.retrieve(event, now)
+        elif kind == "conversation.item.delete":
+            self._conversation.delete(event, now)
+        elif kind == "conversation.item.truncate":
+            self._conversation.truncate(event, now)
+        elif kind == "response.create":
+            params = event.get("response") or {}
+            if not isinstance(params, dict):
+                raise ClientError("Invalid type for 'response'.", "invalid_type", "response")
+            self._responses.start(params, now, self.session)
+        elif kind == "response.cancel":
+            self._outbox.release_due(now)
+            target = event.get("response_id")
+            responses = self._responses
+            response = responses.by_id.get(target) if isinstance(target, str) else responses.active
+            if response is None or response.done:
+                raise ClientError("Cancellation failed: no active response found", "response_cancel_not_active")
+            responses.cancel(response, "client_cancelled", now)
+
+    def _session_update(self, event: JSON, now: float) -> None:
+        update = event.get("session")
+        if not isinstance(update, dict):
+            raise ClientError("Missing required parameter: 'session'.", "invalid_event", "session")
+        if update.get("type", "realtime") != "realtime":
+            raise ClientError("Only realtime sessions are supported by the local server.", "invalid_value", "session.type")
+        self.session = merge_session(self.session, update, audio_produced=self._responses.audio_produced)
+        self._input.configure(self.session, keep_position=True)
+        self._outbox.emit({"type": "session.updated", "session": self.effective_session()}, now)
+
+    # --- faults that the core carries out -----------------------------------------------------
+
+    def rate_limited(self, now: float) -> None:
+        """Report exhausted rate limits and fail the next request, as the service does."""
+        self._responses.exhaust()
+        self._outbox.emit({"type": "rate_limits.updated", "rate_limits": self._responses.rate_limits()}, now)
+        self._error(now, "Rate limit reached for requests. Please try again later.", "rate_limit_exceeded", kind="rate_limit_error")
