@@ -13,10 +13,11 @@ import numpy as np
 
 from .. import audio
 from ..audio import AudioFormat
+from ..protocol.wire_types import JsonObject
 from .errors import ClientError
 from .items import Conversation, Item
 from .model import ResponseModel
-from .outbox import JSON, Outbox, copy_json
+from .outbox import Outbox, copy_json
 from .responses import Responses
 from .session_config import format_name
 from .vad import SEMANTIC_SILENCE_MS, SpeechStarted, VadConfig, VoiceActivityDetector
@@ -70,7 +71,7 @@ class ChunkBuffer:
 class InputAudio:
     """The session's input audio buffer, its clock and its voice activity detector."""
 
-    def __init__(self, outbox: Outbox, conversation: Conversation, responses: Responses, model: ResponseModel, session: JSON) -> None:
+    def __init__(self, outbox: Outbox, conversation: Conversation, responses: Responses, model: ResponseModel, session: JsonObject) -> None:
         self._outbox = outbox
         self._conversation = conversation
         self._responses = responses
@@ -84,13 +85,13 @@ class InputAudio:
         self._idle_start_ms: float | None = None
         self.configure(session)
 
-    def configure(self, session: JSON, keep_position: bool = False) -> None:
+    def configure(self, session: JsonObject, keep_position: bool = False) -> None:
         """Read the input settings of the effective `session` (after every update)."""
         # Read on every audio append: resolve once per session.update, not per frame.
         self._session = session
         audio_in = session["audio"]["input"]
         self.input_format: AudioFormat = format_name(audio_in["format"], "session.audio.input.format")
-        self._td: JSON | None = audio_in["turn_detection"]
+        self._td: JsonObject | None = audio_in["turn_detection"]
         self._input_bytes_per_ms = audio.bytes_per_ms(self.input_format)
         self._vad = self._build_vad(keep_position)
 
@@ -148,7 +149,7 @@ class InputAudio:
 
     # --- turns ---------------------------------------------------------------------------------
 
-    def _speech_started(self, start_ms: int, td: JSON, now: float) -> None:
+    def _speech_started(self, start_ms: int, td: JsonObject, now: float) -> None:
         self._idle_start_ms = None
         self._speech_item = self._outbox.new_id("item")
         self._speech_start_ms = max(start_ms, int(self._buffer_start_ms))
@@ -158,7 +159,7 @@ class InputAudio:
         if td.get("interrupt_response", True) and active is not None and not active.done:
             self._responses.cancel(active, "turn_detected", now)
 
-    def _speech_stopped(self, end_ms: int, td: JSON, now: float) -> None:
+    def _speech_stopped(self, end_ms: int, td: JsonObject, now: float) -> None:
         item_id = self._speech_item or self._outbox.new_id("item")
         self._outbox.emit({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": end_ms, "item_id": item_id}, now)
         # Commit exactly the utterance (prefix padding included); audio after it stays buffered.
@@ -218,7 +219,7 @@ class InputAudio:
         emit = self._outbox.emit
         text = self._model.transcribe(ms, tuple(conversation.caller_lines)) if heard is None else heard
         previous = conversation.last_id()
-        item: JSON = {"id": item_id, "object": "realtime.item", "type": "message", "role": "user", "status": "completed", "content": [{"type": "input_audio", "transcript": None}]}
+        item: JsonObject = {"id": item_id, "object": "realtime.item", "type": "message", "role": "user", "status": "completed", "content": [{"type": "input_audio", "transcript": None}]}
         conversation.insert(Item(item, audio=data, audio_format=fmt, heard=text), previous)
         emit({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous}, now)
         emit({"type": "conversation.item.added", "item": copy_json(item), "previous_item_id": previous}, now)

@@ -15,9 +15,10 @@ import pybase64
 
 from .. import audio
 from ..audio import AudioFormat
+from ..protocol.wire_types import JsonObject
 from .errors import ClientError
 from .model import ConversationEntry, ResponseModel
-from .outbox import JSON, Outbox, copy_json
+from .outbox import Outbox, copy_json
 
 __all__ = ["Conversation", "Item", "entries", "validate_item"]
 
@@ -26,7 +27,7 @@ __all__ = ["Conversation", "Item", "entries", "validate_item"]
 class Item:
     """A conversation item plus what the server knows beyond the wire form."""
 
-    data: JSON
+    data: JsonObject
     audio: bytes = b""
     audio_format: AudioFormat = "pcm16"
     heard: str = ""  # what the model understood (audio turns: the model's transcript)
@@ -73,7 +74,7 @@ class Conversation:
         """Every item, in conversation order."""
         return [self.items[i] for i in self.order]
 
-    def lookup(self, event: JSON) -> Item:
+    def lookup(self, event: JsonObject) -> Item:
         """The item `event["item_id"]` names; `ClientError` when missing or unknown."""
         item_id = event.get("item_id")
         if not isinstance(item_id, str):
@@ -93,7 +94,7 @@ class Conversation:
 
     # --- client events ---------------------------------------------------------------------
 
-    def create(self, event: JSON, now: float, input_format: AudioFormat) -> None:
+    def create(self, event: JsonObject, now: float, input_format: AudioFormat) -> None:
         """`conversation.item.create`."""
         data = event.get("item")
         if not isinstance(data, dict):
@@ -118,7 +119,7 @@ class Conversation:
         emit({"type": "conversation.item.added", "item": copy_json(item), "previous_item_id": after if after != "root" else None}, now)
         emit({"type": "conversation.item.done", "item": copy_json(item), "previous_item_id": after if after != "root" else None}, now)
 
-    def retrieve(self, event: JSON, now: float) -> None:
+    def retrieve(self, event: JsonObject, now: float) -> None:
         """`conversation.item.retrieve`: the item, with its audio as base64."""
         item = self.lookup(event)
         payload = dict(item.data)
@@ -129,7 +130,7 @@ class Conversation:
                     part["audio"] = pybase64.b64encode(item.audio).decode()
         self._outbox.emit({"type": "conversation.item.retrieved", "item": payload}, now)
 
-    def delete(self, event: JSON, now: float) -> None:
+    def delete(self, event: JsonObject, now: float) -> None:
         """`conversation.item.delete`."""
         item = self.lookup(event)
         item_id = item.data["id"]
@@ -137,7 +138,7 @@ class Conversation:
         self.order.remove(item_id)
         self._outbox.emit({"type": "conversation.item.deleted", "item_id": item_id}, now)
 
-    def truncate(self, event: JSON, now: float) -> None:
+    def truncate(self, event: JsonObject, now: float) -> None:
         """`conversation.item.truncate`: cut an assistant item's audio, and its transcript to
         the words whose audio had started."""
         item = self.lookup(event)
@@ -178,7 +179,7 @@ def entries(items: Sequence[Item]) -> tuple[ConversationEntry, ...]:
     return tuple(found)
 
 
-def validate_item(data: JSON, param: str, new_id: Callable[[str], str]) -> JSON:
+def validate_item(data: JsonObject, param: str, new_id: Callable[[str], str]) -> JsonObject:
     """A client-given item checked and completed (id, object, status); `ClientError` for
     what the service would reject. `param` names the item in errors."""
     kind = data.get("type")

@@ -20,16 +20,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JSON", "Out", "Outbox", "copy_json"]
+from ..protocol.wire_types import JsonObject
 
-JSON = dict[str, Any]
-"""A JSON object as the server handles it. The package's one JSON alias will live in
-`agentkit.protocol`; this is the server's only definition until then."""
+__all__ = ["Out", "Outbox", "copy_json"]
 
 
-def copy_json(value: JSON) -> JSON:
+
+def copy_json(value: JsonObject) -> JsonObject:
     """A deep copy of a JSON object (orjson round trip: faster than `copy.deepcopy`)."""
-    out: JSON = orjson.loads(orjson.dumps(value))
+    out: JsonObject = orjson.loads(orjson.dumps(value))
     return out
 
 
@@ -39,7 +38,7 @@ class Out:
 
     __slots__ = ("event", "response_id", "track")
 
-    def __init__(self, event: JSON, response_id: str | None, track: tuple[Any, ...] | None) -> None:
+    def __init__(self, event: JsonObject, response_id: str | None, track: tuple[Any, ...] | None) -> None:
         self.event = event
         self.response_id = response_id
         self.track = track
@@ -62,13 +61,13 @@ class Outbox:
         """A new id of the session, e.g. `item_<token>000042`."""
         return f"{prefix}_{self._token}{next(self._ids):06d}"
 
-    def emit(self, event: JSON, now: float) -> None:
+    def emit(self, event: JsonObject, now: float) -> None:
         """Send `event` now, after everything already due by `now`."""
         self.release_due(now)
         event["event_id"] = f"{self._event_prefix}{next(self._ids):06d}"
         self.ready.append(event)
 
-    def schedule(self, due: float, event: JSON, response_id: str, track: tuple[Any, ...] | None = None) -> None:
+    def schedule(self, due: float, event: JsonObject, response_id: str, track: tuple[Any, ...] | None = None) -> None:
         """Send `event` at `due` (its event id is taken now, in planning order)."""
         event["event_id"] = f"{self._event_prefix}{next(self._ids):06d}"
         heapq.heappush(self.heap, (due, next(self._seq), Out(event, response_id, track)))

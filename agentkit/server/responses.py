@@ -20,10 +20,11 @@ import pybase64
 
 from .. import audio
 from ..audio import AudioFormat, SpeechEngine
+from ..protocol.wire_types import JsonObject
 from .errors import ClientError
 from .items import Conversation, Item, entries, validate_item
 from .model import FunctionCall, Message, ResponseModel, ResponseRequest
-from .outbox import JSON, Out, Outbox, copy_json
+from .outbox import Out, Outbox, copy_json
 from .session_config import (
     FORMAT_OBJECTS,
     SessionOptions,
@@ -39,7 +40,7 @@ __all__ = ["OutputPlan", "Response", "Responses", "spoken"]
 class OutputPlan:
     """One output item of a response, as planned, and how much of it was released."""
 
-    item: JSON
+    item: JsonObject
     kind: Literal["audio", "text", "function_call"]
     audio: bytes = b""
     transcript: str = ""
@@ -104,7 +105,7 @@ class Responses:
 
     # --- starting ----------------------------------------------------------------------------
 
-    def start(self, params: JSON, now: float, session: JSON, idle: bool = False) -> None:
+    def start(self, params: JsonObject, now: float, session: JsonObject, idle: bool = False) -> None:
         """`response.create` with `params` (also VAD's and the idle timeout's responses)."""
         self._outbox.release_due(now)
         conversation = params.get("conversation", "auto")
@@ -176,7 +177,7 @@ class Responses:
                 raise ClientError(f"Invalid value for 'response.input[{index}]'.", "invalid_value", f"response.input[{index}]")
         return context
 
-    def _response_object(self, response: Response, status: str, output: list[JSON], usage: JSON | None = None, status_details: JSON | None = None) -> JSON:
+    def _response_object(self, response: Response, status: str, output: list[JsonObject], usage: JsonObject | None = None, status_details: JsonObject | None = None) -> JsonObject:
         return {
             "id": response.id,
             "object": "realtime.response",
@@ -209,7 +210,7 @@ class Responses:
             item_id = new_id("item")
             if isinstance(output, FunctionCall):
                 call_id = new_id("call")
-                item: JSON = {"id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress", "name": output.name, "call_id": call_id, "arguments": ""}
+                item: JsonObject = {"id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress", "name": output.name, "call_id": call_id, "arguments": ""}
                 plan = OutputPlan(item=item, kind="function_call")
             else:
                 text_mode = response.modalities == ["text"]
@@ -271,7 +272,7 @@ class Responses:
         start = response.base + (0.0 if fast else offset / 1000)
         schedule(start, {"type": "response.content_part.added", "response_id": rid, "item_id": item_id, "output_index": index, "content_index": 0, "part": {"type": "audio", "transcript": ""}}, rid)
         chunk = audio.bytes_for_ms(options.audio_chunk_ms, fmt)
-        timeline: list[tuple[float, int, JSON, tuple[Any, ...]]] = []
+        timeline: list[tuple[float, int, JsonObject, tuple[Any, ...]]] = []
         for n, pos in enumerate(range(0, len(encoded), chunk)):
             t = float(n * options.audio_chunk_ms)
             timeline.append((t, 0, {"type": "response.output_audio.delta", "response_id": rid, "item_id": item_id, "output_index": index, "content_index": 0, "delta": chunks_b64[n]}, ("audio", index, min(len(encoded), pos + chunk))))
@@ -294,7 +295,7 @@ class Responses:
 
     # --- release, completion, cancellation --------------------------------------------------
 
-    def rate_limits(self) -> list[JSON]:
+    def rate_limits(self) -> list[JsonObject]:
         """The `rate_limits` of a `rate_limits.updated` event, as used so far."""
         options = self._options
         return [
@@ -322,7 +323,7 @@ class Responses:
         elif kind == "done":
             self._finish(response, out.event, due)
 
-    def _usage(self, response: Response, output_text: str, audio_ms: float) -> JSON:
+    def _usage(self, response: Response, output_text: str, audio_ms: float) -> JsonObject:
         text_tokens = max(0, len(output_text) // 4)
         audio_tokens = int(audio_ms / 50)
         output_tokens = text_tokens + audio_tokens
@@ -335,7 +336,7 @@ class Responses:
             "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
         }
 
-    def _finish(self, response: Response, event: JSON, released_at: float) -> None:
+    def _finish(self, response: Response, event: JsonObject, released_at: float) -> None:
         """`response.done` is going out: fill it in and settle the conversation."""
         response.done = True
         output = [copy_json(plan.item) for plan in response.outputs]
@@ -361,7 +362,7 @@ class Responses:
         outbox.drop_response(response.id)
         items = self._conversation.items
         rid = response.id
-        output: list[JSON] = []
+        output: list[JsonObject] = []
         for index, plan in enumerate(response.outputs):
             item_id = plan.item["id"]
             if not plan.announced:

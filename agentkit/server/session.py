@@ -35,11 +35,12 @@ import pybase64
 from ..audio import AudioFormat
 from ..errors import CompileError
 from ..protocol.dialects import Dialect, client_event_beta_to_ga
+from ..protocol.wire_types import JsonObject
 from .errors import ClientError, error_body
 from .input_audio import InputAudio
 from .items import Conversation, Item
 from .model import ResponseModel
-from .outbox import JSON, Outbox
+from .outbox import Outbox
 from .responses import Responses
 from .session_config import SessionOptions, default_session, format_name, merge_session
 
@@ -94,7 +95,7 @@ class ServerSession:
         self.started_at = now
         self._deadline = now + options.max_duration_s
         wall = now if wall_clock is None else wall_clock
-        self.session: JSON = default_session(
+        self.session: JsonObject = default_session(
             self.id, options.model, options.voice, int(wall + options.max_duration_s)
         )
         """The full effective GA session."""
@@ -138,7 +139,7 @@ class ServerSession:
         """The session's output audio format."""
         return format_name(self.session["audio"]["output"]["format"], "session.audio.output.format")
 
-    def effective_session(self) -> JSON:
+    def effective_session(self) -> JsonObject:
         """A copy of the full effective GA session."""
         return orjson.loads(orjson.dumps(self.session))  # type: ignore[no-any-return]
 
@@ -150,7 +151,7 @@ class ServerSession:
         emit({"type": "session.created", "session": self.effective_session()}, now)
         emit({"type": "conversation.created", "conversation": {"id": self.conversation_id, "object": "realtime.conversation"}}, now)
 
-    def poll(self, now: float) -> list[JSON | CloseConnection]:
+    def poll(self, now: float) -> list[JsonObject | CloseConnection]:
         """Everything due by `now`, in order. Also ends the session at its maximum duration."""
         if not self.closed and now >= self._deadline:
             self.expire(now, "Your session hit the maximum duration of "
@@ -193,7 +194,7 @@ class ServerSession:
             return
         self.handle_event(event, now, dialect)
 
-    def handle_event(self, event: JSON, now: float, dialect: Dialect = "ga") -> None:
+    def handle_event(self, event: JsonObject, now: float, dialect: Dialect = "ga") -> None:
         """Handle one decoded client event."""
         event_id = event.get("event_id")
         kind = event.get("type")
@@ -225,7 +226,7 @@ class ServerSession:
             return
         self._input.append(data, now)
 
-    def _from_beta(self, event: JSON) -> JSON:
+    def _from_beta(self, event: JsonObject) -> JsonObject:
         session = event.get("session")
         if event.get("type") == "session.update" and isinstance(session, dict) and "temperature" in session:
             session = dict(session)
@@ -242,7 +243,7 @@ class ServerSession:
         except CompileError as exc:
             raise ClientError(str(exc), "unknown_parameter", exc.field) from exc
 
-    def _dispatch(self, kind: str, event: JSON, now: float) -> None:
+    def _dispatch(self, kind: str, event: JsonObject, now: float) -> None:
         if kind == "session.update":
             self._session_update(event, now)
         elif kind == "input_audio_buffer.commit":
@@ -273,7 +274,7 @@ class ServerSession:
                 raise ClientError("Cancellation failed: no active response found", "response_cancel_not_active")
             responses.cancel(response, "client_cancelled", now)
 
-    def _session_update(self, event: JSON, now: float) -> None:
+    def _session_update(self, event: JsonObject, now: float) -> None:
         update = event.get("session")
         if not isinstance(update, dict):
             raise ClientError("Missing required parameter: 'session'.", "invalid_event", "session")

@@ -15,8 +15,8 @@ from typing import Any, Final, Literal
 import orjson
 
 from ..audio import AudioFormat, SpeechEngine
+from ..protocol.wire_types import JsonObject
 from .errors import ClientError
-from .outbox import JSON
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
@@ -42,7 +42,7 @@ _FORMAT_NAMES: Final[dict[str, AudioFormat]] = {
     "audio/pcmu": "g711_ulaw",
     "audio/pcma": "g711_alaw",
 }
-FORMAT_OBJECTS: Final[dict[AudioFormat, JSON]] = {
+FORMAT_OBJECTS: Final[dict[AudioFormat, JsonObject]] = {
     "pcm16": {"type": "audio/pcm", "rate": 24000},
     "g711_ulaw": {"type": "audio/pcmu"},
     "g711_alaw": {"type": "audio/pcma"},
@@ -86,7 +86,7 @@ class SessionOptions:
     token_limit: int = 400_000
 
 
-def default_session(session_id: str, model: str, voice: str, expires_at: int) -> JSON:
+def default_session(session_id: str, model: str, voice: str, expires_at: int) -> JsonObject:
     """The full effective GA session a new connection starts with."""
     return {
         "type": "realtime",
@@ -114,10 +114,10 @@ def default_session(session_id: str, model: str, voice: str, expires_at: int) ->
     }
 
 
-def turn_detection_defaults(value: Mapping[str, Any]) -> JSON:
+def turn_detection_defaults(value: Mapping[str, Any]) -> JsonObject:
     """`value` (a `turn_detection` object) with the service's defaults filled in."""
     if value.get("type") == "semantic_vad":
-        base: JSON = {"type": "semantic_vad", "eagerness": "auto", "create_response": True, "interrupt_response": True}
+        base: JsonObject = {"type": "semantic_vad", "eagerness": "auto", "create_response": True, "interrupt_response": True}
     else:
         base = {
             "type": "server_vad",
@@ -143,14 +143,14 @@ def format_name(value: Any, param: str) -> AudioFormat:
     return _FORMAT_NAMES[value["type"]]
 
 
-def merge_session(current: JSON, update: JSON, *, audio_produced: bool) -> JSON:
+def merge_session(current: JsonObject, update: JsonObject, *, audio_produced: bool) -> JsonObject:
     """`current` with the partial GA session `update` merged in (a new dict); `ClientError`
     for an unknown or invalid field. `audio_produced`: assistant audio was already sent, so
     the voice can no longer change."""
     for key in update:
         if key not in _SESSION_KEYS:
             raise ClientError(f"Unknown parameter: 'session.{key}'.", "unknown_parameter", f"session.{key}")
-    merged: JSON = orjson.loads(orjson.dumps(current))
+    merged: JsonObject = orjson.loads(orjson.dumps(current))
     for key, value in update.items():
         if key == "audio":
             _merge_audio(merged, value, audio_produced)
@@ -175,7 +175,7 @@ def merge_session(current: JSON, update: JSON, *, audio_produced: bool) -> JSON:
     return merged
 
 
-def _merge_audio(merged: JSON, value: Any, audio_produced: bool) -> None:
+def _merge_audio(merged: JsonObject, value: Any, audio_produced: bool) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
@@ -208,7 +208,7 @@ def _merge_audio(merged: JSON, value: Any, audio_produced: bool) -> None:
                 target[key] = inner
 
 
-def check_tools(value: Any, param: str) -> list[JSON]:
+def check_tools(value: Any, param: str) -> list[JsonObject]:
     """`value` as a list of tool definitions (`None`: none); `ClientError` when malformed."""
     if value is None:
         return []
