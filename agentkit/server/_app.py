@@ -43,6 +43,7 @@ from websockets.typing import Subprotocol
 
 from ..audio import SpeechEngine
 from ..errors import CompileError
+from ..logs import get_logger
 from ..protocol.dialects import Dialect, server_event_ga_to_beta
 from ..transports.frames import DirectFrames, parser_idle
 from ._session import CloseConnection, Pace, ServerSession, SessionOptions, _ClientError
@@ -339,7 +340,7 @@ class LocalRealtimeServer:
             # under load (bench/server_load.py) for ~25 % fewer bytes on loopback.
             compression=None,
             ping_interval=None,
-            logger=logging.getLogger("agentkit.server.websockets"),
+            logger=get_logger("agentkit.server.websockets"),  # redacts keys in headers
         )
 
     async def stop(self) -> None:
