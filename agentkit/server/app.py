@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from ..audio import SpeechEngine
+from ..logs import get_logger
 from ..protocol.dialects import Dialect
 from .connection import HttpConnection
 from .delivery import Delivery
@@ -162,7 +162,7 @@ class LocalRealtimeServer:
             # under load (bench/server_load.py) for ~25 % fewer bytes on loopback.
             compression=None,
             ping_interval=None,
-            logger=logging.getLogger("agentkit.server.websockets"),
+            logger=get_logger("agentkit.server.websockets"),  # redacts keys in headers
         )
 
     async def stop(self) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import orjson
 from websockets.protocol import State
 
+from ..logs import get_logger
 from ..transports.frames import text_frames
 from .fault_actions import apply_fault
 from .hub import WRITE_HIGH_WATER, Hub, beta_text
@@ -32,7 +32,7 @@ from .session import CloseConnection
 
 __all__ = ["Delivery", "Timers"]
 
-logger = logging.getLogger("agentkit.server")
+logger = get_logger("agentkit.server")
 
 
 class Timers:

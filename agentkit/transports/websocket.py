@@ -25,6 +25,7 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 
 from ..errors import TransportError
+from ..logs import get_logger
 from ..protocol.dialects import Dialect
 from .base import ConnectionClosed
 from .frames import DirectFrames, parser_idle
@@ -32,6 +33,7 @@ from .frames import DirectFrames, parser_idle
 __all__ = ["OPENAI_REALTIME_URL", "WebSocketTransport", "realtime_url"]
 
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
+_WIRE_LOGGER = get_logger("agentkit.transports.websocket")
 
 
 def realtime_url(model: str, base: str = OPENAI_REALTIME_URL) -> str:
@@ -83,6 +85,8 @@ class WebSocketTransport:
                 open_timeout=self._open_timeout,
                 max_size=self._max_size,
                 create_connection=_Connection,
+                # Its DEBUG records show every header: this logger redacts the key.
+                logger=_WIRE_LOGGER,
             )
             assert isinstance(ws, _Connection)
             self._ws = ws
