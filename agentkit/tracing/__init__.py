@@ -36,8 +36,10 @@ Where things are:
 | --- | --- |
 | `config` | `TracingConfig` (what a runner's sessions record), `setup_tracing` (SDK exporters) |
 | `instrumentation` | `Instrumentation`: a runner's tracer, instruments and privacy choice |
-| `tracer` | `SessionTracer`: one session's spans and metric points; `GuardrailCheck` |
-| `tools`, `handoffs`, `reconnects` | the tracer's parts: tool and approval, transfer, reconnect spans |
+| `tracer` | `SessionTracer`: one session's spans and metric points |
+| `tools`, `handoffs`, `guardrails`, `reconnects` | the tracer's parts: tool and approval, transfer, guardrail round, reconnect spans |
+| `payloads` | what the tracer reads of wire payloads (token usage, VAD silence) |
+| `session_span` | the session's root span, its events and final status |
 | `records` | what the tracer holds of an open turn or response |
 | `latency` | response latency, defined once (`ResponseLatency`); the console's `LatencyMeter` |
 | `metrics` | the instruments (histograms, counters kept as tallies) |
@@ -57,10 +59,11 @@ from __future__ import annotations
 from .config import ExporterName, TracingConfig, TracingSetup, setup_tracing
 from .conventions import *  # noqa: F403 - the names, as `agentkit.tracing.X` always offered them
 from .conventions import CAPTURE_CONTENT_ENV, RESPONSE_CREATE_PREFIX
+from .guardrails import GuardrailCheck
 from .handoffs import HandoffCall
 from .instrumentation import Instrumentation
 from .latency import ResponseLatency
-from .tracer import GuardrailCheck, SessionTracer
+from .tracer import SessionTracer
 
 __all__ = [
     "CAPTURE_CONTENT_ENV",

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import events as _events
@@ -31,23 +31,20 @@ from .conventions import (
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_FINISH_REASONS,
     GEN_AI_RESPONSE_ID,
-    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-    GEN_AI_USAGE_INPUT_TOKENS,
-    GEN_AI_USAGE_OUTPUT_TOKENS,
-    GUARDRAILS_SPAN,
     RESPONSE_CREATE_PREFIX,
     RESPONSE_LATENCY_ATTRIBUTE,
-    SESSION_SPAN,
     USER_TURN_SPAN,
     TurnDetection,
-    error_type,
     is_object,
 )
 from .deferred import Deferral
+from .guardrails import GuardrailCheck, guardrail_round
 from .handoffs import HandoffCall, HandoffSpans
 from .latency import ResponseLatency
+from .payloads import usage_attributes, vad_silence_ms
 from .reconnects import ReconnectSpans
 from .records import Pending, Response, Shared, Turn
+from .session_span import SessionSpan
 from .tools import ToolSpans
 
 if TYPE_CHECKING:
@@ -74,15 +71,12 @@ if TYPE_CHECKING:
         SessionCreated,
         SessionUpdated,
     )
-    from ..runtime.policy import GuardrailVerdict
     from .instrumentation import Instrumentation
 
-__all__ = ["GuardrailCheck", "SessionTracer"]
+__all__ = ["SessionTracer"]
 
 logger = logging.getLogger("agentkit.tracing")
 
-# Session span events held for one `add_event` batch (the SDK keeps 128 per span).
-_SESSION_EVENTS_BATCH: Final = 16
 # Items of finished responses remembered for interruptions (a few: only the latest plays).
 _PLAYED_ITEMS_KEPT: Final = 8
 # Every session and wire event class, by its `type` string (`error` names one of each).
@@ -150,14 +144,10 @@ class SessionTracer:
         }
         if session_id is not None:
             attributes[GEN_AI_CONVERSATION_ID] = session_id
-        self._session_span = self._tracer.start_span(
-            SESSION_SPAN,
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            start_time=self._ns(now),
-        )
-        self._session_context = trace.set_span_in_context(self._session_span)
-        self._session_events: list[tuple[str, Mapping[str, AttributeValue], int]] = []
+        session = self._session = SessionSpan(self._tracer, attributes, self._ns(now))
+        self._session_span = session.span
+        self._session_context = session.context
+        self._session_event = session.event
         # No-op providers: skip building what nothing would record (usage, say).
         self._recording = self._session_span.is_recording()
         self._deferred = Deferral(
@@ -188,12 +178,13 @@ class SessionTracer:
         # barge-ins cut audio whose response has ended.
         self._played_items: dict[str, str] = {}
         self._requests: deque[Pending] = deque()
-        shared = Shared(self._tracer, self._metrics, self._capture, clock, self._ns)
+        shared = self._shared = Shared(
+            self._tracer, self._metrics, self._capture, clock, self._ns
+        )
         self._tool_spans = ToolSpans(shared, self._response_context)
         self._handoff_spans = HandoffSpans(shared)
         self._reconnect_spans = ReconnectSpans(shared, self._session_context, self._session_event)
         self._vad_silence_ms = 0.0  # the service's, from its session configuration
-        self._limit: str | None = None
         self._ended = False
         self._attribute_sets: dict[tuple[str, str | None], dict[str, str]] = {}
         self._metrics.active_sessions.add(1, self._common)
@@ -334,10 +325,9 @@ class SessionTracer:
             call_id, tool_name, self._response_context(), self._agent_name
         )
 
-    @contextmanager
     def guardrails(
         self, stage: Literal["input", "output"], names: Sequence[str]
-    ) -> Iterator[GuardrailCheck]:
+    ) -> AbstractContextManager[GuardrailCheck]:
         """Run one round of guardrail checks under an `agentkit.guardrails` span (a child of
         the caller's turn for input, of the response for output); report the verdict with
         `GuardrailCheck.finished`."""
@@ -347,23 +337,7 @@ class SessionTracer:
             if stage == "input" and turn is not None
             else self._response_context()
         )
-        span = self._tracer.start_span(
-            GUARDRAILS_SPAN,
-            context=parent,
-            attributes={"agentkit.guardrail.stage": stage, "agentkit.guardrail.names": list(names)},
-            start_time=self._ns(self._clock()),
-        )
-        check = GuardrailCheck(self, span)
-        try:
-            with trace.use_span(
-                span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-            ):
-                yield check
-        except BaseException as exc:
-            span.set_attribute(ERROR_TYPE, type(exc).__name__)
-            raise
-        finally:
-            span.end(self._ns(self._clock()))
+        return guardrail_round(self._shared, parent, stage, names)
 
     def end(self, error: BaseException | None = None) -> None:
         """The session closed (`error`: why, if it failed). Closes every span still open."""
@@ -385,21 +359,7 @@ class SessionTracer:
             self._reconnect_spans.close(now)
             self._deferred.flush()
             self._agent_span.end(end_ns)
-            self._flush_session_events()
-            span = self._session_span
-            attributes: dict[str, AttributeValue] = {}
-            if error is not None:
-                status = "failed"
-                attributes[ERROR_TYPE] = error_type(error)
-                span.set_status(Status(StatusCode.ERROR, error_type(error)))
-            elif self._limit is not None:
-                status = "limit_reached"
-                attributes["agentkit.session.limit"] = self._limit
-            else:
-                status = "closed"
-            attributes["agentkit.session.status"] = status
-            span.set_attributes(attributes)
-            span.end(end_ns)
+            self._session.end(end_ns, error)
         finally:
             self._deferred.flush()  # whatever an error above left (a no-op otherwise)
             self._metrics.active_sessions.add(-1, self._common)
@@ -593,7 +553,7 @@ class SessionTracer:
         self._session_event("agentkit.error", attributes, self._ns(self._clock()))
 
     def _on_session_limit(self, event: SessionLimitReached) -> None:
-        self._limit = event.limit
+        self._session.limit = event.limit
 
     # -- wire events ----------------------------------------------------------------------------
 
@@ -630,28 +590,7 @@ class SessionTracer:
             if reason == "turn_detected":
                 response.interrupted = True
         attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [reason or event.status]
-        usage = body.get("usage")
-        if not is_object(usage):
-            return
-        value = usage.get("input_tokens")
-        if type(value) is int:
-            attributes[GEN_AI_USAGE_INPUT_TOKENS] = value
-        value = usage.get("output_tokens")
-        if type(value) is int:
-            attributes[GEN_AI_USAGE_OUTPUT_TOKENS] = value
-        input_details = usage.get("input_token_details")
-        if is_object(input_details):
-            value = input_details.get("cached_tokens")
-            if type(value) is int:
-                attributes[GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = value
-            value = input_details.get("audio_tokens")
-            if type(value) is int:
-                attributes["agentkit.usage.input_audio_tokens"] = value
-        output_details = usage.get("output_token_details")
-        if is_object(output_details):
-            value = output_details.get("audio_tokens")
-            if type(value) is int:
-                attributes["agentkit.usage.output_audio_tokens"] = value
+        usage_attributes(body.get("usage"), attributes)
 
     def _on_truncated(self, event: ConversationItemTruncated) -> None:
         response = self._item_response.get(event.item_id)
@@ -674,37 +613,12 @@ class SessionTracer:
         self._on_session_updated(event)
 
     def _on_session_updated(self, event: SessionCreated | SessionUpdated) -> None:
-        # The silence server VAD waits for, included in `speech_stopped.audio_end_ms` (see
-        # `ResponseLatency.speech_stopped`); GA shape, else beta's.
-        session = event.session
-        audio = session.get("audio")
-        audio_input = audio.get("input") if is_object(audio) else None
-        detection = (
-            audio_input.get("turn_detection")
-            if is_object(audio_input)
-            else session.get("turn_detection")
-        )
-        silence = detection.get("silence_duration_ms") if is_object(detection) else None
-        self._vad_silence_ms = float(silence) if isinstance(silence, int | float) else 0.0
+        self._vad_silence_ms = vad_silence_ms(event.session)
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _ns(self, t: float) -> int:
         return self._epoch_ns + int(t * 1e9)
-
-    def _session_event(self, name: str, attributes: Mapping[str, AttributeValue], at: int) -> None:
-        """An event of the session span, added with others in one batch: nothing reads the
-        span's events before it ends, and a batch runs the SDK's code while it is warm."""
-        events = self._session_events
-        events.append((name, attributes, at))
-        if len(events) >= _SESSION_EVENTS_BATCH:
-            self._flush_session_events()
-
-    def _flush_session_events(self) -> None:
-        events, self._session_events = self._session_events, []
-        add = self._session_span.add_event
-        for name, attributes, at in events:
-            add(name, attributes, at)
 
     def _agent_attributes(self, agent: str, detection: str | None = None) -> Mapping[str, str]:
         """A metric point's attributes, built once per agent (and turn detection): the SDK
@@ -812,26 +726,3 @@ class SessionTracer:
         if context is None:
             context = turn.context = trace.set_span_in_context(self._turn_span(turn))
         return context
-
-class GuardrailCheck:
-    """The handle `SessionTracer.guardrails` yields: report the verdict."""
-
-    __slots__ = ("_span", "_tracer")
-
-    def __init__(self, tracer: SessionTracer, span: Span) -> None:
-        self._tracer = tracer
-        self._span = span
-
-    def finished(self, verdict: GuardrailVerdict, text: str | None = None) -> None:
-        """Record which guardrail tripped (if any) and which ones raised. `text`, the text
-        that was checked, is recorded only with content capture."""
-        tripped = verdict.tripped
-        attributes: dict[str, AttributeValue] = {"agentkit.guardrail.tripped": tripped is not None}
-        if tripped is not None:
-            attributes["agentkit.guardrail.name"] = tripped.name
-        if verdict.errors:
-            attributes["agentkit.guardrail.errors"] = [name for name, _ in verdict.errors]
-        if text is not None and self._tracer._capture:
-            attributes["agentkit.guardrail.text"] = text
-        self._span.set_attributes(attributes)
-
