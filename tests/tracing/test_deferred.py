@@ -10,7 +10,7 @@ from agentkit.runner import RealtimeRunner
 from agentkit.tracing import TracingConfig
 from agentkit.transports import memory_transport_pair
 
-from .harness import Harness, audio, bank, next_of, run_return_call, trace_shape, wait_for
+from .harness import Clock, Harness, audio, bank, next_of, run_return_call, trace_shape, wait_for
 
 
 def test_grouped_spans_make_the_same_trace_and_metrics_as_one_by_one() -> None:
@@ -81,7 +81,10 @@ async def test_a_quiet_session_hands_its_spans_over_without_waiting_for_its_end(
         defer_max_s=0.05,
     )
     client, server = memory_transport_pair()
-    async with RealtimeRunner(bank, tracing=config).session(client) as session:
+    clock = Clock()  # the session's: the group goes when it says the wait is over
+    async with RealtimeRunner(bank, tracing=config).session(client, clock=clock) as session:
+        ended: list[AgentEnd] = []
+        session.on("agent_end", ended.append)
         await next_of(server, "session.update")
         await session.send_text("hello")
         await next_of(server, "response.create")
@@ -89,7 +92,12 @@ async def test_a_quiet_session_hands_its_spans_over_without_waiting_for_its_end(
         await server.send_event(
             {"type": "response.done", "response": {"id": "resp_1", "status": "completed"}}
         )
-        # Nothing else happens: the session's timer hands the group over.
+        await wait_for(lambda: ended)
+        # The clock has not moved: the turn and the response wait in their group.
+        assert not h.named("agentkit.user_turn") and not h.named("generate_content gpt-realtime")
+        # Nothing else happens: once the session's clock passes the wait, its timer hands
+        # the group over.
+        clock.now += 0.05
         await wait_for(lambda: h.named("generate_content gpt-realtime"))
         assert h.named("agentkit.user_turn") and not h.named("agentkit.session")
     await server.close()
