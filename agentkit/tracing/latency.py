@@ -1,21 +1,30 @@
-"""Latency of a live conversation, measured from the events as they arrive.
+"""Response latency, defined once: from the end of the caller's speech to the first audio of
+the agent's answer, on the session's clock.
 
-Two numbers matter to a person on a call:
+That is the wait a person on a call lives through, so it is the one number the console
+summary (`agentkit run`), the `agentkit.turn.response_latency` histogram and the response
+spans' `agentkit.turn.response_latency_s` attribute all report, computed by
+`ResponseLatency`. The end of speech is the moment the caller stopped talking, not when the
+service noticed:
 
-* **Response latency**: from the end of the caller's speech to the agent's first audio. The
-  end of speech is the moment the caller stopped talking, not when the service noticed:
-  for a typed turn, when the text was sent; for push-to-talk, when the turn was committed;
-  for server VAD, the moment the last voiced audio left the runner. VAD reports that
-  position in the input audio timeline (`speech_stopped.audio_end_ms`, which includes the
-  configured silence), so the meter keeps a log of when each stretch of input audio was
-  sent and maps the position back to a wall-clock time. The wait for silence is part of
-  the latency the caller lives through, so it is counted.
-* **Tool round trip**: from the call arriving complete (`ToolStart`) to its output going out
-  (`ToolEnd`).
+* typed turn: when the text was sent; push-to-talk: when the turn was released;
+* server VAD: when the last voiced audio left the runner. VAD reports that position in the
+  input audio timeline (`speech_stopped.audio_end_ms`, which includes the configured
+  silence), so `ResponseLatency` keeps a log of when each stretch of input audio was sent
+  (`audio_sent`) and maps the position back to the clock. Without that log (audio it was not
+  told about) the best estimate is the moment `speech_stopped` arrived less the silence the
+  service waited for.
 
-`LatencyMeter` is sans-I/O: it never reads a clock. Every input carries `at`, a
-`time.perf_counter()` reading the runtime took when the event arrived, so tests feed made-up
-times.
+The wait for silence is part of the latency the caller lives through, so it is counted. (An
+earlier tracer timed VAD turns from the arrival of `speech_stopped`, which leaves the
+silence out and made its histogram read about half a second faster than the console.)
+
+Also here, for the console summary: `LatencyMeter`, which collects every turn's timing and
+every tool's round trip (call complete, `ToolStart`, to output sent, `ToolEnd`) from a
+caller's actions and the session's events, and `percentile`.
+
+Everything here is sans-I/O: it never reads a clock. Every input carries `at`, a reading of
+the session's clock, so tests feed made-up times.
 """
 
 from __future__ import annotations
@@ -24,8 +33,8 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from ..caller import CallerTurn
 from ..events import (
     AgentStart,
     AssistantTranscriptDelta,
@@ -38,7 +47,87 @@ from ..events import (
 )
 from ..protocol import InputAudioBufferSpeechStopped
 
-__all__ = ["LatencyMeter", "ToolTiming", "TurnTiming", "percentile"]
+__all__ = [
+    "CallerTurnLike",
+    "LatencyMeter",
+    "ResponseLatency",
+    "ToolTiming",
+    "TurnTiming",
+    "percentile",
+]
+
+
+class ResponseLatency:
+    """The one response latency (see the module docstring), for one session's turns.
+
+    Feed it the input audio as it is sent (`audio_sent`, optional), the end of each caller
+    turn (`speech_ended`, or `speech_stopped` for server VAD) and the answer's first audio
+    (`first_audio`, which returns the latency once per turn). All times are the session's
+    clock, in seconds.
+    """
+
+    __slots__ = ("_sent_at", "_sent_ends", "since")
+
+    def __init__(self) -> None:
+        self._sent_ends: list[float] = []  # input audio positions (ms), in order sent
+        self._sent_at: list[float] = []  # when each was sent
+        self.since: float | None = None
+        """The end of speech of the turn waiting for its answer, if one waits."""
+
+    def audio_sent(self, end_ms: float, at: float) -> None:
+        """Input audio up to position `end_ms` (of the session's input timeline) was sent."""
+        self._sent_ends.append(end_ms)
+        self._sent_at.append(at)
+
+    def sent_at(self, position_ms: float) -> float | None:
+        """When the audio at `position_ms` was sent (the chunk that contains it)."""
+        if not self._sent_at:
+            return None
+        index = bisect.bisect_left(self._sent_ends, position_ms)
+        return self._sent_at[min(index, len(self._sent_at) - 1)]
+
+    def speech_ended(self, at: float) -> float:
+        """A typed turn was sent, or push-to-talk released, at `at`: its end of speech."""
+        self.since = at
+        return at
+
+    def speech_stopped(self, audio_end_ms: float, at: float, silence_ms: float = 0.0) -> float:
+        """Server VAD reported (received at `at`) that speech stopped at `audio_end_ms` of the
+        input timeline, `silence_ms` of silence included: returns the end of speech."""
+        # `audio_end_ms` includes the silence VAD waited for; the voice ended before it.
+        sent = self.sent_at(max(0.0, audio_end_ms - silence_ms))
+        # Audio we never logged (another client's, or a gap): the report came once the
+        # silence had passed, so the voice ended that long before it arrived.
+        self.since = sent if sent is not None and sent <= at else at - silence_ms / 1000.0
+        return self.since
+
+    def first_audio(self, at: float) -> float | None:
+        """The answer's first audio came at `at`: the latency of the turn that waited for it
+        (seconds), or `None` when no turn waits (its answer already began)."""
+        since = self.since
+        if since is None:
+            return None
+        self.since = None
+        return at - since
+
+
+class CallerTurnLike(Protocol):
+    """What `LatencyMeter` reads of a caller turn (`agentkit.caller.CallerTurn` is one)."""
+
+    @property
+    def label(self) -> str | None:
+        """What the caller says (or the recording's name)."""
+        ...
+
+    @property
+    def mode(self) -> str:
+        """`text`, `voice`, `push_to_talk` or `recording`."""
+        ...
+
+    @property
+    def vad_silence_ms(self) -> float:
+        """The silence server VAD waits for (0 without it)."""
+        ...
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -63,7 +152,8 @@ class TurnTiming:
     Attributes:
         label: What the caller said (the script's line, the typed text, or the transcript).
         mode: `text`, `voice` (server VAD) or `push_to_talk`.
-        end_of_speech: When the caller finished (perf_counter seconds).
+        end_of_speech: When the caller finished (the session's clock, seconds; see
+            `ResponseLatency`).
         first_audio: When the agent's first audio (or text, for text-only output) arrived.
         agent: The agent whose response produced it.
     """
@@ -77,7 +167,8 @@ class TurnTiming:
 
     @property
     def latency_ms(self) -> float | None:
-        """End of speech to first audio, in milliseconds; None when the agent never spoke."""
+        """The response latency in milliseconds (see `ResponseLatency`); None when the agent
+        never spoke."""
         if self.first_audio is None:
             return None
         return (self.first_audio - self.end_of_speech) * 1000.0
@@ -100,14 +191,6 @@ class ToolTiming:
 
 
 @dataclass
-class _Sent:
-    """A stretch of input audio and when it was sent."""
-
-    end_ms: float
-    at: float
-
-
-@dataclass
 class LatencyMeter:
     """Collects turn and tool timings from caller actions and session events.
 
@@ -119,15 +202,14 @@ class LatencyMeter:
     audio_output: bool = True
     turns: list[TurnTiming] = field(default_factory=list)
     tools: list[ToolTiming] = field(default_factory=list)
-    _sent: list[_Sent] = field(default_factory=list)
-    _sent_ends: list[float] = field(default_factory=list)
-    _pending: CallerTurn | None = None
+    _latency: ResponseLatency = field(default_factory=ResponseLatency)
+    _pending: CallerTurnLike | None = None
     _agent: str | None = None
     _calls: dict[str, ToolTiming] = field(default_factory=dict)
 
     # -- caller actions ---------------------------------------------------------------------
 
-    def caller_turn(self, turn: CallerTurn) -> None:
+    def caller_turn(self, turn: CallerTurnLike) -> None:
         """The caller starts a turn: its end comes from `turn_ended` (typed, push-to-talk)
         or from the server's `speech_stopped` (VAD)."""
         self._pending = turn
@@ -136,19 +218,15 @@ class LatencyMeter:
         """The caller finished a typed or push-to-talk turn at `at`."""
         pending, self._pending = self._pending, None
         label, mode = (pending.label, pending.mode) if pending is not None else (None, "text")
-        self.turns.append(TurnTiming(label, mode, at))
+        self.turns.append(TurnTiming(label, mode, self._latency.speech_ended(at)))
 
     def audio_sent(self, end_ms: float, at: float) -> None:
         """Input audio up to position `end_ms` (of the session's input timeline) was sent."""
-        self._sent.append(_Sent(end_ms, at))
-        self._sent_ends.append(end_ms)
+        self._latency.audio_sent(end_ms, at)
 
     def sent_at(self, position_ms: float) -> float | None:
         """When the audio at `position_ms` was sent (the chunk that contains it)."""
-        if not self._sent:
-            return None
-        index = bisect.bisect_left(self._sent_ends, position_ms)
-        return self._sent[min(index, len(self._sent) - 1)].at
+        return self._latency.sent_at(position_ms)
 
     # -- session events -----------------------------------------------------------------------
 
@@ -183,11 +261,8 @@ class LatencyMeter:
 
     def _speech_stopped(self, event: InputAudioBufferSpeechStopped, at: float) -> None:
         pending = self._pending
-        # `audio_end_ms` includes the silence VAD waited for; the voice ended before it.
         silence = pending.vad_silence_ms if pending is not None else 0.0
-        sent = self.sent_at(max(0.0, event.audio_end_ms - silence))
-        # Audio we never logged (another client's, or a gap): the best we know is now.
-        end_of_speech = sent if sent is not None and sent <= at else at
+        end_of_speech = self._latency.speech_stopped(event.audio_end_ms, at, silence)
         label: str | None = None
         mode = "voice"
         if pending is not None:
