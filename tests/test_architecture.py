@@ -65,3 +65,17 @@ def test_the_top_level_holds_the_definitions_and_the_entry_points() -> None:
     assert len(modules) <= 18, modules
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert packages == ["cli", "loader", "protocol", "runtime", "server", "tracing", "transports"]
+
+
+def test_docs_and_readme_import_only_public_modules() -> None:
+    root = PACKAGE.parent
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    pages += sorted((root / "examples").rglob("*.py"))
+    private: list[str] = []
+    for page in pages:
+        for number, line in enumerate(page.read_text().splitlines(), start=1):
+            words = line.strip().split()
+            if len(words) >= 2 and words[0] in {"from", "import"} and words[1].startswith("agentkit"):
+                if any(part.startswith("_") for part in words[1].split(".")):
+                    private.append(f"{page.relative_to(root)}:{number}: {line.strip()}")
+    assert private == []
