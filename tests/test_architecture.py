@@ -75,7 +75,7 @@ def test_docs_and_readme_import_only_public_modules() -> None:
     for page in pages:
         for number, line in enumerate(page.read_text().splitlines(), start=1):
             words = line.strip().split()
-            imports_agentkit = words[:1] in (["from"], ["import"]) and words[1].startswith("agentkit")
+            imports_agentkit = len(words) > 1 and words[0] in {"from", "import"} and words[1].startswith("agentkit")
             if imports_agentkit and any(part.startswith("_") for part in words[1].split(".")):
                 private.append(f"{page.relative_to(root)}:{number}: {line.strip()}")
     assert private == []
