@@ -138,7 +138,9 @@ class SettleTracker:
     * a barrier (`input_audio_buffer.clear` after streamed audio) is unanswered: until the
       server answers it, it may not have processed all the audio and its VAD events.
 
-    A guardrail trip makes the agent say its safe reply: one more response is expected.
+    A guardrail trip makes the agent say its safe reply: one more response is expected, except
+    when an input guardrail stopped a typed line before it was sent: then the line gets no
+    answer of its own, and the safe reply is the response the caller was waiting for.
     """
 
     def __init__(self) -> None:
@@ -150,6 +152,7 @@ class SettleTracker:
         self.barriers = 0
         self.ended = False
         self.responses_started = 0
+        self.typed_unanswered = False
 
     @property
     def settled(self) -> bool:
@@ -167,6 +170,12 @@ class SettleTracker:
         """The caller asked for a response (text, commit, greeting)."""
         self.awaiting += 1
 
+    def expect_typed_answer(self) -> None:
+        """The caller typed a line and waits for its answer (or, if an input guardrail stops
+        the line before it is sent, for the safe reply that takes its place)."""
+        self.awaiting += 1
+        self.typed_unanswered = True
+
     def expect_barrier(self) -> None:
         """The caller sent `input_audio_buffer.clear` and waits for `cleared`."""
         self.barriers += 1
@@ -178,6 +187,7 @@ class SettleTracker:
             self.active.add(event.response_id)
             self.awaiting = max(0, self.awaiting - 1)
             self.follow_up = False
+            self.typed_unanswered = False
         elif isinstance(event, AgentEnd):
             self.active.discard(event.response_id)
             if event.status != "completed":
@@ -192,7 +202,11 @@ class SettleTracker:
         elif isinstance(event, GuardrailTripped):
             if event.item_id is not None:
                 self.open_items.pop(event.item_id, None)
-            self.awaiting += 1  # the safe reply
+            if event.stage == "input" and self.typed_unanswered:
+                # The typed line was never sent: the safe reply is its answer.
+                self.typed_unanswered = False
+            else:
+                self.awaiting += 1  # the safe reply
         elif isinstance(event, RawServerEvent):
             self._raw(event)
         elif isinstance(event, StatusChanged) and event.new is SessionStatus.DISCONNECTED:
@@ -333,7 +347,7 @@ class Caller:
         what = f"turn {self.turns_played} ({text!r})"
         if mode == "text" or not self.speak:
             self._caller_turn(text, "text")
-            self.tracker.expect_response()
+            self.tracker.expect_typed_answer()
             await self.session.send_text(text)
             self._turn_ended()
         else:

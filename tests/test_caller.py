@@ -117,3 +117,33 @@ def test_disconnect_ends_the_conversation() -> None:
     tracker = SettleTracker()
     tracker.observe(StatusChanged(SessionStatus.CONNECTED, SessionStatus.DISCONNECTED))
     assert tracker.ended
+
+
+def test_a_typed_line_stopped_by_an_input_guardrail_settles_on_the_safe_reply() -> None:
+    # The line is never sent, so it gets no answer of its own: the safe reply is the answer.
+    tracker = SettleTracker()
+    tracker.expect_typed_answer()
+    tracker.observe(
+        GuardrailTripped("civil", "input", {}, "you useless bot", "local_1", None, "Let's keep it civil.")
+    )
+    assert not tracker.settled  # the safe reply is on its way
+    tracker.observe(AgentStart("support", "r1"))
+    tracker.observe(AssistantTranscriptDelta("i1", "r1", "Let's"))
+    tracker.observe(done("r1", MESSAGE))
+    tracker.observe(AgentEnd("support", "r1", "completed"))
+    tracker.observe(AssistantTranscript("i1", "Let's keep it civil."))
+    assert tracker.settled
+
+
+def test_an_output_trip_after_a_typed_line_was_answered_still_waits_for_the_safe_reply() -> None:
+    tracker = SettleTracker()
+    tracker.expect_typed_answer()
+    tracker.observe(AgentStart("support", "r1"))
+    tracker.observe(AssistantTranscriptDelta("i1", "r1", "Your card is 4111"))
+    tracker.observe(GuardrailTripped("cards", "output", {}, "Your card is 4111", "i1", "r1", "No."))
+    tracker.observe(AgentEnd("support", "r1", "cancelled"))
+    assert not tracker.settled  # the safe reply
+    tracker.observe(AgentStart("support", "r2"))
+    tracker.observe(done("r2", MESSAGE))
+    tracker.observe(AgentEnd("support", "r2", "completed"))
+    assert tracker.settled

@@ -179,6 +179,30 @@ def test_context_is_made_once_and_closed_after_the_session(
 # -- user mistakes: one line on stderr, exit 1 --------------------------------------------------
 
 
+def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    script = tmp_path / "trip.yaml"
+    script.write_text(
+        "name: typed trip\n"
+        "turns:\n"
+        "  - user: you are a useless bot\n"
+        "    mode: text\n"
+        "    steps: [{say: This is never said.}]\n"
+        "  - user: Thanks, bye.\n"
+        "    mode: text\n"
+        "    steps: [{say: Goodbye.}]\n"
+    )
+    status, out, err = run(
+        capsys, str(EXAMPLE), "--script", str(script), "--pace", "fast", "--turn-timeout", "5"
+    )
+    assert status == 0, out + err
+    assert "guardrail civil_language tripped on input" in out
+    assert "Let's keep it civil" in out and "This is never said" not in out
+    assert "Goodbye." in out
+    assert "conversation completed: 2 caller turns" in out
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["missing.yaml"], "missing.yaml: no such file"),
     (["nothing-here"], "nothing-here: no such file"),
