@@ -31,7 +31,7 @@ faults:                                # optional: see agentkit.server.faults
   - {at_event: response.function_call_arguments.done, action: drop}
 ```
 
-Steps: `say: TEXT` (templated: `{{ output.a.b }}` reads the last tool output's JsonObject,
+Steps: `say: TEXT` (templated: `{{ output.a.b }}` reads the last tool output's JSON,
 `{{ user }}` the caller's line), `call: TOOL` with `arguments:`, `handoff: AGENT` (calls
 `transfer_to_AGENT`, or the named tool if it already starts with `transfer_to_`).
 Conditions (`when:`): `has_tool`, `lacks_tool`, `instructions_contain`, `instructions_lack`
