@@ -6,7 +6,6 @@ responses, agents and the session span by the tracer itself.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from opentelemetry.util.types import AttributeValue
 from .. import events as _events
 from .. import protocol as _protocol
 from ..events import AudioOut, ErrorEvent
+from ..logs import get_logger
 from .conventions import (
     ERROR_TYPE,
     GEN_AI_AGENT_NAME,
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionTracer"]
 
-logger = logging.getLogger("agentkit.tracing")
+logger = get_logger("agentkit.tracing")
 
 # Items of finished responses remembered for interruptions (a few: only the latest plays).
 _PLAYED_ITEMS_KEPT: Final = 8
