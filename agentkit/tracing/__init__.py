@@ -41,7 +41,7 @@ Where things are:
 | `payloads` | what the tracer reads of wire payloads (token usage, VAD silence) |
 | `session_span` | the session's root span, its events and final status |
 | `records` | what the tracer holds of an open turn or response |
-| `latency` | response latency, defined once (`ResponseLatency`); the console's `LatencyMeter` |
+| `latency` | response latency, defined once (`ResponseLatency`), read by the tracer and by the console's `agentkit.cli.latency.LatencyMeter` |
 | `metrics` | the instruments (histograms, counters kept as tallies) |
 | `deferred` | spans handed to the SDK in groups |
 | `conventions` | span, metric and attribute names; the privacy switch |
