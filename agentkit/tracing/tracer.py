@@ -38,6 +38,7 @@ from .conventions import (
 from .deferred import Deferral
 from .guardrails import GuardrailCheck, guardrail_round
 from .handoffs import HandoffCall, HandoffSpans
+from .metrics import AgentAttributes
 from .payloads import usage_attributes
 from .reconnects import ReconnectSpans
 from .records import Pending, Response, Shared
@@ -165,24 +166,18 @@ class SessionTracer:
         # barge-ins cut audio whose response has ended.
         self._played_items: dict[str, str] = {}
         self._requests: deque[Pending] = deque()
-        shared = self._shared = Shared(
-            self._tracer, self._metrics, self._capture, clock, self._ns
-        )
+        shared = self._shared = Shared(self._tracer, self._metrics, self._capture, clock, self._ns)
         self._tool_spans = ToolSpans(shared, self._response_context)
         self._handoff_spans = HandoffSpans(shared)
         self._reconnect_spans = ReconnectSpans(shared, self._session_context, self._session_event)
+        self._agent_attributes = AgentAttributes(self._common).of
         self._turns = TurnSpans(
-            shared,
-            self._deferred,
-            lambda: self._agent_context,  # handoffs replace it
-            self._turn_began,
-            self._agent_attributes,
+            shared, self._deferred, self._current_agent, self._turn_began, self._agent_attributes
         )
         self._ended = False
-        self._attribute_sets: dict[tuple[str, str | None], dict[str, str]] = {}
         self._metrics.active_sessions.add(1, self._common)
         # Handlers by the event's `type` string; `observe` dispatches on its class, learnt
-        # from the string the first time a class is seen (see `_learn`).
+        # from the string the first time a class is seen (see `observe`).
         handlers: dict[str, _Handler] = {
             "agent_start": self._on_agent_start,
             "agent_end": self._on_agent_end,
@@ -407,9 +402,12 @@ class SessionTracer:
         return span
 
     def _response_event(
-        self, response: Response, name: str, attributes: dict[str, AttributeValue], at: int
+        self, response: Response | None, name: str, attributes: dict[str, AttributeValue], at: int
     ) -> None:
-        if response.span is not None:
+        """An event of `response`'s span; of the session span when no response owns it."""
+        if response is None:
+            self._session_event(name, attributes, at)
+        elif response.span is not None:
             response.span.add_event(name, attributes, at)
         elif response.events is None:
             response.events = [(name, attributes, at)]
@@ -502,10 +500,7 @@ class SessionTracer:
         self._metrics.guardrail_trips.add(attributes)
         response = self._responses.get(event.response_id) if event.response_id else None
         at = self._ns(self._clock())
-        if response is not None:
-            self._response_event(response, "agentkit.guardrail_tripped", attributes, at)
-        else:
-            self._session_event("agentkit.guardrail_tripped", attributes, at)
+        self._response_event(response, "agentkit.guardrail_tripped", attributes, at)
 
     def _on_error(self, event: ErrorEvent | ServerError) -> None:
         if not isinstance(event, ErrorEvent):
@@ -548,10 +543,7 @@ class SessionTracer:
             "agentkit.audio_end_ms": event.audio_end_ms,
         }
         at = self._ns(self._clock())
-        if response is not None:
-            self._response_event(response, "agentkit.truncation", details, at)
-        else:
-            self._session_event("agentkit.truncation", details, at)
+        self._response_event(response, "agentkit.truncation", details, at)
 
     def _on_session_created(self, event: SessionCreated) -> None:
         if self._session_id is None:
@@ -565,18 +557,6 @@ class SessionTracer:
 
     def _ns(self, t: float) -> int:
         return self._epoch_ns + int(t * 1e9)
-
-    def _agent_attributes(self, agent: str, detection: str | None = None) -> Mapping[str, str]:
-        """A metric point's attributes, built once per agent (and turn detection): the SDK
-        copies and hashes them on every point, they are never mutated."""
-        key = (agent, detection)
-        attributes = self._attribute_sets.get(key)
-        if attributes is None:
-            attributes = {**self._common, GEN_AI_AGENT_NAME: agent}
-            if detection is not None:
-                attributes["agentkit.turn.detection"] = detection
-            self._attribute_sets[key] = attributes
-        return attributes
 
     def _start_agent(self, name: str, now: float) -> tuple[Span, Context]:
         span = self._tracer.start_span(
@@ -606,6 +586,9 @@ class SessionTracer:
         if turn is not None:
             return self._turns.turn_context(turn)
         return self._agent_context
+
+    def _current_agent(self) -> Context:
+        return self._agent_context  # a handoff replaces it
 
     def _turn_began(self, now: float) -> None:
         # The caller spoke: a transfer waiting for the new agent's voice is over, and work
