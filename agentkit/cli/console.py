@@ -57,7 +57,7 @@ from ..events import (
     UserTranscript,
     UserTranscriptDelta,
 )
-from ..tracing.latency import LatencyMeter, percentile
+from .latency import LatencyMeter, percentile
 
 __all__ = ["CALLER", "ConsoleRenderer"]
 

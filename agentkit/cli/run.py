@@ -36,10 +36,10 @@ from ..protocol.dialects import Dialect
 from ..server import LocalRealtimeServer
 from ..server.script import Script
 from ..tracing import TracingConfig, setup_tracing
-from ..tracing.latency import LatencyMeter
 from ..transports.websocket import WebSocketTransport, realtime_url
 from .connection import LOCAL_KEY, Connection, choose_connection, redact
 from .console import ConsoleRenderer
+from .latency import LatencyMeter
 from .recorder import AudioRecorder
 from .target import Target, enter_context, load_target
 from .turns import Plan, TurnPlayer, plan_turns

@@ -37,11 +37,11 @@ Where things are:
 | `config` | `TracingConfig` (what a runner's sessions record), `setup_tracing` (SDK exporters) |
 | `instrumentation` | `Instrumentation`: a runner's tracer, instruments and privacy choice |
 | `tracer` | `SessionTracer`: one session's spans and metric points |
-| `tools`, `handoffs`, `guardrails`, `reconnects` | the tracer's parts: tool and approval, transfer, guardrail round, reconnect spans |
+| `turns`, `tools`, `handoffs`, `guardrails`, `reconnects` | the tracer's parts: caller turn (and its response latency), tool and approval, transfer, guardrail round, reconnect spans |
 | `payloads` | what the tracer reads of wire payloads (token usage, VAD silence) |
 | `session_span` | the session's root span, its events and final status |
 | `records` | what the tracer holds of an open turn or response |
-| `latency` | response latency, defined once (`ResponseLatency`); the console's `LatencyMeter` |
+| `latency` | response latency, defined once (`ResponseLatency`), read by the tracer and by the console's `agentkit.cli.latency.LatencyMeter` |
 | `metrics` | the instruments (histograms, counters kept as tallies) |
 | `deferred` | spans handed to the SDK in groups |
 | `conventions` | span, metric and attribute names; the privacy switch |

@@ -5,7 +5,6 @@ latency samples of their turns) and hands them over together, with their real ti
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 
@@ -14,9 +13,11 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from ..logs import get_logger
+
 __all__ = ["Deferral", "DeferredSpan", "Sample"]
 
-logger = logging.getLogger("agentkit.tracing")
+logger = get_logger("agentkit.tracing")
 
 Sample = tuple[metrics.Histogram, float, Mapping[str, AttributeValue]]
 

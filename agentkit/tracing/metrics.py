@@ -3,6 +3,7 @@ counters kept as in-process tallies (`Tally`) that the SDK reads when it collect
 
 `metrics_for(provider)` hands every `Instrumentation` using a provider the same `Metrics`;
 `global_sdk_installed()` says whether an app installed SDK providers globally at all.
+`AgentAttributes` keeps a session's metric point attributes, one set per agent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from opentelemetry.util.types import AttributeValue
 from .conventions import (
     ACTIVE_SESSIONS,
     ERRORS,
+    GEN_AI_AGENT_NAME,
     GUARDRAIL_TRIPS,
     HANDOFF_DURATION,
     INTERRUPTIONS,
@@ -28,7 +30,7 @@ from .conventions import (
     TOOL_FAILURES,
 )
 
-__all__ = ["Metrics", "Tally", "global_sdk_installed", "metrics_for"]
+__all__ = ["AgentAttributes", "Metrics", "Tally", "global_sdk_installed", "metrics_for"]
 
 # The API's default global meter provider. Private (there is no public name for it): if a
 # future API moves it, any meter provider counts as an SDK, which only costs no-op calls.
@@ -133,6 +135,33 @@ class Metrics:
 # One `Metrics` per meter provider, for as long as the provider lives.
 _METRICS: weakref.WeakKeyDictionary[metrics.MeterProvider, Metrics] = weakref.WeakKeyDictionary()
 _METRICS_LOCK = threading.Lock()
+
+
+class AgentAttributes:
+    """One session's metric point attributes, by agent (and turn detection): `common` (the
+    provider and model) and the agent's name.
+
+    Args:
+        common: The attributes every point of the session carries.
+    """
+
+    __slots__ = ("_attribute_sets", "_common")
+
+    def __init__(self, common: Mapping[str, str]) -> None:
+        self._common = common
+        self._attribute_sets: dict[tuple[str, str | None], dict[str, str]] = {}
+
+    def of(self, agent: str, detection: str | None = None) -> Mapping[str, str]:
+        """A metric point's attributes, built once per agent (and turn detection): the SDK
+        copies and hashes them on every point, they are never mutated."""
+        key = (agent, detection)
+        attributes = self._attribute_sets.get(key)
+        if attributes is None:
+            attributes = {**self._common, GEN_AI_AGENT_NAME: agent}
+            if detection is not None:
+                attributes["agentkit.turn.detection"] = detection
+            self._attribute_sets[key] = attributes
+        return attributes
 
 
 def metrics_for(provider: metrics.MeterProvider) -> Metrics:

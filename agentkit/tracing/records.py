@@ -1,5 +1,5 @@
 """What a `SessionTracer` holds while a turn or a response is open, and `SessionPart`, the
-base of the parts it delegates to (tools, handoffs, reconnects).
+base of the parts it delegates to (turns, tools, handoffs, reconnects).
 
 A turn's and a response's spans are made when they end, all their attributes at once,
 unless a child span needs them live first; until then these records hold what the span will

@@ -1,12 +1,12 @@
 """`SessionTracer`: the spans and metric points of one live session, built from what the
-session emits (see the package docstring for the span tree). Tool, handoff and reconnect
-spans are kept by its parts (`ToolSpans`, `HandoffSpans`, `ReconnectSpans`); turns,
-responses, agents and the session span by the tracer itself.
+session emits (see the package docstring for the span tree). Turn, tool, handoff and
+reconnect spans are kept by its parts (`TurnSpans`, with each turn's response latency;
+`ToolSpans`, `HandoffSpans`, `ReconnectSpans`); responses, agents and the session span by the
+tracer itself.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +21,7 @@ from opentelemetry.util.types import AttributeValue
 from .. import events as _events
 from .. import protocol as _protocol
 from ..events import AudioOut, ErrorEvent
+from ..logs import get_logger
 from .conventions import (
     ERROR_TYPE,
     GEN_AI_AGENT_NAME,
@@ -32,20 +33,18 @@ from .conventions import (
     GEN_AI_RESPONSE_FINISH_REASONS,
     GEN_AI_RESPONSE_ID,
     RESPONSE_CREATE_PREFIX,
-    RESPONSE_LATENCY_ATTRIBUTE,
-    USER_TURN_SPAN,
-    TurnDetection,
     is_object,
 )
 from .deferred import Deferral
 from .guardrails import GuardrailCheck, guardrail_round
 from .handoffs import HandoffCall, HandoffSpans
-from .latency import ResponseLatency
-from .payloads import usage_attributes, vad_silence_ms
+from .metrics import AgentAttributes
+from .payloads import usage_attributes
 from .reconnects import ReconnectSpans
-from .records import Pending, Response, Shared, Turn
+from .records import Pending, Response, Shared
 from .session_span import SessionSpan
 from .tools import ToolSpans
+from .turns import TurnSpans
 
 if TYPE_CHECKING:
     from ..events import (
@@ -58,24 +57,19 @@ if TYPE_CHECKING:
         HandoffEvent,
         SessionEvent,
         SessionLimitReached,
-        UserTranscript,
     )
     from ..protocol import (
         ConversationItemTruncated,
-        InputAudioBufferCommitted,
-        InputAudioBufferSpeechStarted,
-        InputAudioBufferSpeechStopped,
         ResponseDone,
         ServerError,
         ServerEvent,
         SessionCreated,
-        SessionUpdated,
     )
     from .instrumentation import Instrumentation
 
 __all__ = ["SessionTracer"]
 
-logger = logging.getLogger("agentkit.tracing")
+logger = get_logger("agentkit.tracing")
 
 # Items of finished responses remembered for interruptions (a few: only the latest plays).
 _PLAYED_ITEMS_KEPT: Final = 8
@@ -164,12 +158,6 @@ class SessionTracer:
         }
         self._agent_name = agent_name
         self._agent_span, self._agent_context = self._start_agent(agent_name, now)
-        self._turn: Turn | None = None
-        self._turn_count = 0
-        self._open_turns: dict[str, Turn] = {}  # by item id, until their transcript arrives
-        # The turn waiting for its answer's first audio, and how it ended.
-        self._latency = ResponseLatency()
-        self._latency_detection: TurnDetection = "server_vad"
         self._responses: dict[str, Response] = {}
         self._last_response: Response | None = None
         self._audio_response: str | None = None  # the response whose first audio we saw
@@ -178,23 +166,23 @@ class SessionTracer:
         # barge-ins cut audio whose response has ended.
         self._played_items: dict[str, str] = {}
         self._requests: deque[Pending] = deque()
-        shared = self._shared = Shared(
-            self._tracer, self._metrics, self._capture, clock, self._ns
-        )
+        shared = self._shared = Shared(self._tracer, self._metrics, self._capture, clock, self._ns)
         self._tool_spans = ToolSpans(shared, self._response_context)
         self._handoff_spans = HandoffSpans(shared)
         self._reconnect_spans = ReconnectSpans(shared, self._session_context, self._session_event)
-        self._vad_silence_ms = 0.0  # the service's, from its session configuration
+        self._agent_attributes = AgentAttributes(self._common).of
+        self._turns = TurnSpans(
+            shared, self._deferred, self._current_agent, self._turn_began, self._agent_attributes
+        )
         self._ended = False
-        self._attribute_sets: dict[tuple[str, str | None], dict[str, str]] = {}
         self._metrics.active_sessions.add(1, self._common)
         # Handlers by the event's `type` string; `observe` dispatches on its class, learnt
-        # from the string the first time a class is seen (see `_learn`).
+        # from the string the first time a class is seen (see `observe`).
         handlers: dict[str, _Handler] = {
             "agent_start": self._on_agent_start,
             "agent_end": self._on_agent_end,
             "audio_interrupted": self._on_audio_interrupted,
-            "user_transcript": self._on_user_transcript,
+            "user_transcript": self._turns.on_user_transcript,
             "tool_start": self._tool_spans.on_tool_start,
             "tool_end": self._tool_spans.on_tool_end,
             "tool_approval_required": self._tool_spans.on_approval_required,
@@ -207,13 +195,13 @@ class SessionTracer:
             "status": self._reconnect_spans.on_status,
             "error": self._on_error,
             "session_limit": self._on_session_limit,
-            "input_audio_buffer.speech_started": self._on_speech_started,
-            "input_audio_buffer.speech_stopped": self._on_speech_stopped,
-            "input_audio_buffer.committed": self._on_committed,
+            "input_audio_buffer.speech_started": self._turns.on_speech_started,
+            "input_audio_buffer.speech_stopped": self._turns.on_speech_stopped,
+            "input_audio_buffer.committed": self._turns.on_committed,
             "response.done": self._on_response_done,
             "conversation.item.truncated": self._on_truncated,
             "session.created": self._on_session_created,
-            "session.updated": self._on_session_updated,
+            "session.updated": self._turns.on_session_updated,
         }
         if self._capture:
             # Transcript text is content: without capture its events cost one dict hit.
@@ -291,23 +279,15 @@ class SessionTracer:
 
     def user_text(self, text: str) -> None:
         """The app sent a typed user turn: an instant turn span, its text as the transcript."""
-        turn = self._begin_turn("text")
-        now = turn.started
-        turn.speech_end = self._latency.speech_ended(now)
-        self._latency_detection = "text"
-        self._end_turn(turn, text if self._capture else None)
+        self._turns.user_text(text)
 
     def turn_started(self) -> None:
         """Push-to-talk pressed: the caller starts speaking."""
-        self._begin_turn("push_to_talk")
+        self._turns.turn_started()
 
     def turn_ended(self) -> None:
         """Push-to-talk released: the caller's speech ends now."""
-        turn = self._turn
-        if turn is None or turn.detection != "push_to_talk" or turn.speech_end is not None:
-            turn = self._begin_turn("push_to_talk")
-        turn.speech_end = self._latency.speech_ended(self._clock())
-        self._latency_detection = "push_to_talk"
+        self._turns.turn_ended()
 
     def tool_context(self, call_id: str) -> AbstractContextManager[None]:
         """Run a tool under its `execute_tool` span (opened by `ToolStart`), so spans the tool
@@ -331,9 +311,9 @@ class SessionTracer:
         """Run one round of guardrail checks under an `agentkit.guardrails` span (a child of
         the caller's turn for input, of the response for output); report the verdict with
         `GuardrailCheck.finished`."""
-        turn = self._turn
+        turn = self._turns.turn
         parent = (
-            self._turn_context(turn)
+            self._turns.turn_context(turn)
             if stage == "input" and turn is not None
             else self._response_context()
         )
@@ -352,10 +332,7 @@ class SessionTracer:
             for response in list(self._responses.values()):
                 response.attributes["agentkit.response.status"] = "unfinished"
                 self._close_response(response, now)
-            for turn in list(self._open_turns.values()):
-                self._end_turn(turn)
-            if self._turn is not None:
-                self._end_turn(self._turn)
+            self._turns.close()
             self._reconnect_spans.close(now)
             self._deferred.flush()
             self._agent_span.end(end_ns)
@@ -381,21 +358,14 @@ class SessionTracer:
                 now - response.requested_at,
                 self._agent_attributes(response.agent_name),
             )
-        latency = self._latency.first_audio(now)
-        if latency is not None:
-            response.attributes[RESPONSE_LATENCY_ATTRIBUTE] = latency
-            self._deferred.record(
-                self._metrics.response_latency,
-                latency,
-                self._agent_attributes(response.agent_name, self._latency_detection),
-            )
+        self._turns.answered(response, now)
         self._handoff_spans.agent_spoke(response.agent_name, now)
 
     def _on_agent_start(self, event: AgentStart) -> None:
         now = self._clock()
         requested = self._requests.popleft().at if self._requests else None
         response = Response(
-            self._turn,
+            self._turns.turn,
             self._agent_context,
             self._ns(now if requested is None else requested),
             event.response_id,
@@ -419,7 +389,7 @@ class SessionTracer:
             turn = response.turn
             span = response.span = self._deferred.start_span(
                 self._response_name,
-                context=response.parent if turn is None else self._turn_context(turn),
+                context=response.parent if turn is None else self._turns.turn_context(turn),
                 kind=SpanKind.CLIENT,
                 attributes=response.attributes,
                 start_time=response.start_ns,
@@ -432,9 +402,12 @@ class SessionTracer:
         return span
 
     def _response_event(
-        self, response: Response, name: str, attributes: dict[str, AttributeValue], at: int
+        self, response: Response | None, name: str, attributes: dict[str, AttributeValue], at: int
     ) -> None:
-        if response.span is not None:
+        """An event of `response`'s span; of the session span when no response owns it."""
+        if response is None:
+            self._session_event(name, attributes, at)
+        elif response.span is not None:
             response.span.add_event(name, attributes, at)
         elif response.events is None:
             response.events = [(name, attributes, at)]
@@ -498,12 +471,6 @@ class SessionTracer:
             self._session_event("agentkit.interruption", details, self._ns(self._clock()))
         self._metrics.interruptions.add(attributes)
 
-    def _on_user_transcript(self, event: UserTranscript) -> None:
-        turn = self._open_turns.get(event.item_id)
-        if turn is None:
-            return
-        self._end_turn(turn, event.transcript if self._capture else None)
-
     def _on_assistant_delta(self, event: AssistantTranscriptDelta) -> None:
         # Only with content capture: text-only responses have no audio to map their items.
         response = self._responses.get(event.response_id)
@@ -533,10 +500,7 @@ class SessionTracer:
         self._metrics.guardrail_trips.add(attributes)
         response = self._responses.get(event.response_id) if event.response_id else None
         at = self._ns(self._clock())
-        if response is not None:
-            self._response_event(response, "agentkit.guardrail_tripped", attributes, at)
-        else:
-            self._session_event("agentkit.guardrail_tripped", attributes, at)
+        self._response_event(response, "agentkit.guardrail_tripped", attributes, at)
 
     def _on_error(self, event: ErrorEvent | ServerError) -> None:
         if not isinstance(event, ErrorEvent):
@@ -556,26 +520,6 @@ class SessionTracer:
         self._session.limit = event.limit
 
     # -- wire events ----------------------------------------------------------------------------
-
-    def _on_speech_started(self, event: InputAudioBufferSpeechStarted) -> None:
-        turn = self._begin_turn("server_vad", event.item_id)
-        self._open_turns[event.item_id] = turn
-
-    def _on_speech_stopped(self, event: InputAudioBufferSpeechStopped) -> None:
-        turn = self._open_turns.get(event.item_id) or self._turn
-        now = self._clock()
-        if turn is not None and turn.speech_end is None:
-            turn.speech_end = now
-        self._latency.speech_stopped(event.audio_end_ms, now, self._vad_silence_ms)
-        self._latency_detection = "server_vad"
-
-    def _on_committed(self, event: InputAudioBufferCommitted) -> None:
-        # Push-to-talk learns its item id here; its transcript will name it.
-        turn = self._turn
-        if turn is not None and turn.item_id is None and not turn.ended:
-            turn.item_id = event.item_id
-            turn.attributes["agentkit.turn.item_id"] = event.item_id
-            self._open_turns[event.item_id] = turn
 
     def _on_response_done(self, event: ResponseDone) -> None:
         response = self._responses.get(event.response_id)
@@ -599,10 +543,7 @@ class SessionTracer:
             "agentkit.audio_end_ms": event.audio_end_ms,
         }
         at = self._ns(self._clock())
-        if response is not None:
-            self._response_event(response, "agentkit.truncation", details, at)
-        else:
-            self._session_event("agentkit.truncation", details, at)
+        self._response_event(response, "agentkit.truncation", details, at)
 
     def _on_session_created(self, event: SessionCreated) -> None:
         if self._session_id is None:
@@ -610,27 +551,12 @@ class SessionTracer:
             if isinstance(service_id, str):
                 self._session_id = service_id
                 self._session_span.set_attribute(GEN_AI_CONVERSATION_ID, service_id)
-        self._on_session_updated(event)
-
-    def _on_session_updated(self, event: SessionCreated | SessionUpdated) -> None:
-        self._vad_silence_ms = vad_silence_ms(event.session)
+        self._turns.on_session_updated(event)
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _ns(self, t: float) -> int:
         return self._epoch_ns + int(t * 1e9)
-
-    def _agent_attributes(self, agent: str, detection: str | None = None) -> Mapping[str, str]:
-        """A metric point's attributes, built once per agent (and turn detection): the SDK
-        copies and hashes them on every point, they are never mutated."""
-        key = (agent, detection)
-        attributes = self._attribute_sets.get(key)
-        if attributes is None:
-            attributes = {**self._common, GEN_AI_AGENT_NAME: agent}
-            if detection is not None:
-                attributes["agentkit.turn.detection"] = detection
-            self._attribute_sets[key] = attributes
-        return attributes
 
     def _start_agent(self, name: str, now: float) -> tuple[Span, Context]:
         span = self._tracer.start_span(
@@ -656,73 +582,16 @@ class SessionTracer:
                     self._response_span(response)
                 )
             return context
-        if self._turn is not None:
-            return self._turn_context(self._turn)
+        turn = self._turns.turn
+        if turn is not None:
+            return self._turns.turn_context(turn)
         return self._agent_context
 
-    def _begin_turn(self, detection: TurnDetection, item_id: str | None = None) -> Turn:
-        now = self._clock()
-        previous = self._turn
-        if previous is not None and not previous.ended:
-            if previous.speech_end is None:
-                # Cut off by the next turn (VAD restarted): its speech ended when this began.
-                previous.speech_end = now
-            if previous.item_id is None:
-                self._end_turn(previous)  # no transcript will ever name it
-        # A turn waits for its transcript only until the next one ends: with transcription
-        # off none comes, and spans must not pile up until the session ends.
-        if self._open_turns:
-            for stale in [t for t in self._open_turns.values() if t is not previous]:
-                self._end_turn(stale)
+    def _current_agent(self) -> Context:
+        return self._agent_context  # a handoff replaces it
+
+    def _turn_began(self, now: float) -> None:
+        # The caller spoke: a transfer waiting for the new agent's voice is over, and work
+        # asked for from now on belongs to the new turn, not the last response.
         self._handoff_spans.caller_spoke(now)
-        self._turn_count += 1
-        # The agent is the parent span's (`invoke_agent`): not repeated here.
-        attributes: dict[str, AttributeValue] = {
-            "agentkit.turn.number": self._turn_count,
-            "agentkit.turn.detection": detection,
-        }
-        if item_id is not None:
-            attributes["agentkit.turn.item_id"] = item_id
-        turn = Turn(self._agent_context, self._ns(now), detection, now, attributes, item_id)
-        self._turn = turn
         self._last_response = None
-        self._latency.since = None
-        return turn
-
-    def _end_turn(self, turn: Turn, transcript: str | None = None) -> None:
-        """End a turn span at the end of its speech, even when closed later (its transcript
-        comes after the caller stopped talking). `transcript`: to record (content capture
-        already checked)."""
-        if turn.ended:
-            return
-        turn.ended = True
-        if turn.item_id is not None:
-            self._open_turns.pop(turn.item_id, None)
-        if transcript is not None:
-            turn.attributes["agentkit.user_turn.transcript"] = transcript
-        end = turn.speech_end if turn.speech_end is not None else self._clock()
-        span = turn.span
-        if span is None:
-            span = self._turn_span(turn)  # the usual case: start and end in one go
-        elif turn.attributes:
-            span.set_attributes(turn.attributes)
-        span.end(self._ns(end))
-
-    def _turn_span(self, turn: Turn) -> Span:
-        """The turn's span, made now (with what is known so far) if it does not exist."""
-        span = turn.span
-        if span is None:
-            span = turn.span = self._deferred.start_span(
-                USER_TURN_SPAN,
-                context=turn.parent,
-                attributes=turn.attributes,
-                start_time=turn.start_ns,
-            )
-            turn.attributes = {}
-        return span
-
-    def _turn_context(self, turn: Turn) -> Context:
-        context = turn.context
-        if context is None:
-            context = turn.context = trace.set_span_in_context(self._turn_span(turn))
-        return context

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from agentkit.caller import CallerTurn
 from agentkit.cli.console import ConsoleRenderer
+from agentkit.cli.latency import LatencyMeter
 from agentkit.events import (
     AgentStart,
     AssistantTranscript,
@@ -21,7 +22,6 @@ from agentkit.events import (
     ToolStart,
     UserTranscript,
 )
-from agentkit.tracing.latency import LatencyMeter
 
 
 def renderer(*, color: bool = False, live: bool = False) -> tuple[ConsoleRenderer, io.StringIO]:

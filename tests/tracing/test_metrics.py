@@ -1,8 +1,11 @@
-"""The metric instruments: latency histograms and counters of a scripted call."""
+"""The metric instruments: latency histograms and counters of a scripted call; the attribute
+sets of metric points."""
 
 from __future__ import annotations
 
 import pytest
+
+from agentkit.tracing.metrics import AgentAttributes
 
 from .harness import Harness, run_return_call
 
@@ -44,3 +47,18 @@ def test_active_sessions_counts_concurrent_sessions(harness: Harness) -> None:
     assert [pt.value for pt in harness.points("agentkit.sessions.active")] == [2]
     second.end()
     assert [pt.value for pt in harness.points("agentkit.sessions.active")] == [1]
+
+
+def test_agent_attributes_are_built_once_per_agent_and_detection() -> None:
+    common = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-realtime"}
+    of = AgentAttributes(common).of
+    assert of("support") == {**common, "gen_ai.agent.name": "support"}
+    assert of("support", "text") == {
+        **common,
+        "gen_ai.agent.name": "support",
+        "agentkit.turn.detection": "text",
+    }
+    # The SDK hashes a point's attributes: the same set, not an equal copy, each time.
+    assert of("support") is of("support")
+    assert of("support", "text") is of("support", "text")
+    assert of("billing") is not of("support")
