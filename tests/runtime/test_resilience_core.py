@@ -10,6 +10,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import new_supervisor
 
 from agentkit import (
     InputTranscription,
@@ -72,7 +73,7 @@ TRANSCRIBED = SessionSettings(input_transcription=InputTranscription(model="whis
 
 
 def make(**kw: Any) -> Supervisor:
-    sup = Supervisor(agent, kw.pop("settings", TRANSCRIBED), **kw)
+    sup = new_supervisor(agent, kw.pop("settings", TRANSCRIBED), **kw)
     sup.connecting()
     sup.connected()
     sup.data_to_send()
@@ -484,7 +485,7 @@ def test_session_expired_asks_for_a_reconnect_only_when_the_runtime_can() -> Non
 
 
 def test_renewal_waits_for_the_response_to_end() -> None:
-    sup = Supervisor(
+    sup = new_supervisor(
         agent,
         SessionSettings(),
         can_reconnect=True,
@@ -514,7 +515,7 @@ plain = RealtimeAgent(name="Plain", instructions="Help.", tools=[lookup])
 
 @pytest.mark.parametrize(("can_reconnect", "command"), [(True, Reconnect), (False, CloseSession)])
 def test_silence_while_a_response_is_owed_is_a_stall(can_reconnect: bool, command: type) -> None:
-    sup = Supervisor(
+    sup = new_supervisor(
         plain, SessionSettings(), can_reconnect=can_reconnect, limits=SessionLimits(stall_timeout_s=5)
     )
     sup.connecting()
@@ -534,7 +535,7 @@ def test_silence_while_a_response_is_owed_is_a_stall(can_reconnect: bool, comman
 
 
 def test_every_server_event_moves_the_stall_deadline_and_response_done_ends_it() -> None:
-    sup = Supervisor(plain, SessionSettings(), limits=SessionLimits(stall_timeout_s=5))
+    sup = new_supervisor(plain, SessionSettings(), limits=SessionLimits(stall_timeout_s=5))
     sup.connecting()
     sup.connected(now=0.0)
     sup.send_text("hello", now=10.0)
@@ -553,7 +554,12 @@ def test_every_server_event_moves_the_stall_deadline_and_response_done_ends_it()
 
 
 def test_a_follow_up_after_a_long_tool_is_dated_by_the_tool_result() -> None:
-    sup = Supervisor(plain, SessionSettings(), limits=SessionLimits(stall_timeout_s=5))
+    sup = new_supervisor(
+        plain,
+        SessionSettings(),
+        limits=SessionLimits(stall_timeout_s=5),
+        tool_timeout=None,  # only the stall watchdog's deadlines here
+    )
     sup.connecting()
     sup.connected(now=0.0)
     feed(sup, {"type": "response.created", "response": {"id": "resp_1"}}, now=0.5)
@@ -580,7 +586,7 @@ def test_a_follow_up_after_a_long_tool_is_dated_by_the_tool_result() -> None:
 
 
 def test_idle_timeout_and_max_duration_end_the_session_with_an_event() -> None:
-    sup = Supervisor(
+    sup = new_supervisor(
         agent, SessionSettings(), limits=SessionLimits(idle_timeout_s=30, max_duration_s=100)
     )
     sup.connected(now=0.0)
@@ -591,7 +597,7 @@ def test_idle_timeout_and_max_duration_end_the_session_with_an_event() -> None:
     assert [e for e in sup.events_to_emit() if isinstance(e, SessionLimitReached)] == [
         SessionLimitReached("idle_timeout", 30)
     ]
-    sup = Supervisor(agent, SessionSettings(), limits=SessionLimits(max_duration_s=100))
+    sup = new_supervisor(agent, SessionSettings(), limits=SessionLimits(max_duration_s=100))
     sup.connected(now=0.0)
     sup.tick(100.0)
     assert sup.commands() == [CloseSession(None)]

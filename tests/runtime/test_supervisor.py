@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 import orjson
+from support import new_supervisor
 
 from agentkit import RealtimeAgent, ServerVad, SessionSettings, handoff, tool
 from agentkit.events import (
@@ -58,7 +59,7 @@ billing.handoffs.append(triage)
 def make(
     agent: RealtimeAgent[Any] = triage, *, settings: SessionSettings | None = None, **kw: Any
 ) -> Supervisor:
-    sup = Supervisor(agent, settings, **kw)
+    sup = new_supervisor(agent, settings, **kw)
     sup.connecting()
     sup.connected()
     sup.data_to_send()
@@ -134,7 +135,7 @@ def audio(sup: Supervisor, now: float, chunk: bytes = PCM_100MS, rid: str = "res
 
 
 def test_connect_sends_session_update_and_reports_status() -> None:
-    sup = Supervisor(triage, SessionSettings(turn_detection=ServerVad()))
+    sup = new_supervisor(triage, SessionSettings(turn_detection=ServerVad()))
     sup.connecting()
     sup.connected()
     sent = frames(sup)
@@ -160,7 +161,7 @@ def test_seeded_history_is_recreated_in_order() -> None:
         HistoryItem.user("I need help", item_id="h1"),
         HistoryItem.assistant("Sure.", item_id="h2"),
     ]
-    sup = Supervisor(triage, history=seed)
+    sup = new_supervisor(triage, history=seed)
     sup.connected()
     sent = frames(sup)
     assert [f["type"] for f in sent] == ["session.update", *["conversation.item.create"] * 2]
@@ -395,7 +396,7 @@ def test_handoff_with_input_type_is_offered_with_its_schema() -> None:
     agent = RealtimeAgent(
         name="A", instructions="a", handoffs=[handoff(billing, input_type=Reason)]
     )
-    sup = Supervisor(agent)
+    sup = new_supervisor(agent)
     sup.connected()
     (update,) = frames(sup)
     (transfer,) = update["session"]["tools"]
@@ -726,7 +727,7 @@ def test_every_server_event_is_dispatched_without_error() -> None:
 
     from agentkit import protocol as p
 
-    sup = Supervisor(RealtimeAgent(name="a", instructions="x"))
+    sup = new_supervisor(RealtimeAgent(name="a", instructions="x"))
     sup.connecting()
     sup.connected("x", now=0.0)
     samples: dict[type, Any] = {
