@@ -99,18 +99,19 @@ class RealtimeRunner(Generic[TContext]):
             self.agents = dict(starting.agents)
             self._context_factory = starting.context_factory
         # Built once: every session of this runner reads it (see `RuntimeConfig`).
-        self.config = RuntimeConfig(
+        self.config = RuntimeConfig.from_arguments(
             settings=self.settings,
             dialect=dialect,
             raw_events=raw_events,
-            limits=limits if limits is not None else SessionLimits(),
-            guardrails=guardrails if guardrails is not None else GuardrailSettings(),
-            approvals=approvals if approvals is not None else ApprovalSettings(),
+            max_queued_events=max_queued_events,
+            limits=limits,
+            guardrails=guardrails,
+            approvals=approvals,
             reconnect=reconnect,
             tool_timeout=tool_timeout,
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
-        ).with_queue(max_queued_events)
+        )
         self.slots = SessionSlots(max_concurrent_sessions)
         self.tracing = tracing if tracing is not None else TracingConfig()
         # Once per runner: the instruments are registered here, not per session.

@@ -18,7 +18,6 @@ Sessions share nothing mutable: each has its own supervisor, history, policy, to
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import random
@@ -31,7 +30,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from .agent import RealtimeAgent
-from .context import RunContext, TContext
+from .context import TContext
 from .errors import AgentKitError, TransportError
 from .events import ErrorEvent, SessionEvent, SessionEventName, SessionStatus
 from .history import History, HistoryItem
@@ -48,12 +47,13 @@ from .runtime.commands import (
 )
 from .runtime.config import RuntimeConfig
 from .runtime.delivery import EventHandler, EventQueue
-from .runtime.observer import NO_OBSERVER, SessionObserver
+from .runtime.observer import NO_OBSERVER, SessionObserver, start_tracer
 from .runtime.policy import SessionPolicy
 from .runtime.reconnect import reconnect
 from .runtime.slots import SessionSlots
 from .runtime.supervisor import Supervisor
-from .runtime.tool_runner import CallTasks, ToolRunner
+from .runtime.tool_runner import ToolRunner
+from .runtime.work import Work
 from .settings import SessionSettings
 from .transports.base import ConnectionClosed, Transport
 
@@ -63,14 +63,6 @@ if TYPE_CHECKING:
 __all__ = ["EventHandler", "RealtimeSession"]
 
 logger = logging.getLogger("agentkit.session")
-
-# Task names for the work a session starts per call. Named explicitly: without a name anyio
-# derives one from the function's module and qualified name on every spawn, which was a
-# quarter of what starting a tool's task cost.
-_TOOL_TASK = "agentkit.tool"
-_HANDOFF_TASK = "agentkit.handoff"
-_GUARDRAILS_TASK = "agentkit.guardrails"
-
 
 class RealtimeSession(Generic[TContext]):
     """A live realtime session. Use it as an async context manager; build it with
@@ -119,17 +111,16 @@ class RealtimeSession(Generic[TContext]):
         config: RuntimeConfig | None = None,
     ) -> None:
         if config is None:
-            config = RuntimeConfig(
-                settings=settings if settings is not None else SessionSettings(),
+            config = RuntimeConfig.from_arguments(
+                settings=settings,
                 dialect=dialect,
                 raw_events=raw_events,
-                limits=limits if limits is not None else SessionLimits(),
+                max_queued_events=max_queued_events,
+                limits=limits,
+                guardrails=policy.guardrails if policy is not None else None,
+                approvals=policy.approvals if policy is not None else None,
                 reconnect=reconnect,
-            ).with_queue(max_queued_events)
-            if policy is not None:
-                config = dataclasses.replace(
-                    config, guardrails=policy.guardrails, approvals=policy.approvals
-                )
+            )
         if tool_runner is None:
             tool_runner = ToolRunner(
                 max_threads=config.max_tool_threads, error_formatter=config.tool_error_formatter
@@ -148,7 +139,6 @@ class RealtimeSession(Generic[TContext]):
         self._transport = transport
         self._transport_factory = transport_factory
         self.context: TContext = context
-        self._tools = tool_runner
         self._agents = dict(agents or {})
         self._clock = clock
         self._random = random_source
@@ -159,7 +149,8 @@ class RealtimeSession(Generic[TContext]):
         # every call, and the iterator makes one each time it waits (once per event when
         # the app keeps up).
         self._new_event: Callable[[], anyio.Event] = type(self._wakeup)
-        self._events = EventQueue(config.limits.max_queued_events, self._wake_reader)
+        # The iterator replaces `_wakeup` each time it waits: look it up at each wake.
+        self._events = EventQueue(config.limits.max_queued_events, lambda: self._wakeup.set())
         # The queue and handlers themselves, for the flush's fast path (see `_flush`).
         self._queue = self._events.queue
         self._handlers = self._events.handlers
@@ -169,8 +160,16 @@ class RealtimeSession(Generic[TContext]):
         # fast_acquire: the default acquire adds two checkpoints (one a shielded `sleep(0)`)
         # to every flush that sends something.
         self._send_lock = anyio.Lock(fast_acquire=True)
-        # Tools, transfers and guardrail rounds, each in its own task (see `CallTasks`).
-        self._tasks = CallTasks(self._task_failed)
+        # Tools, transfers and guardrail rounds, each in its own task (see `runtime.work`).
+        self._calls = Work(
+            self._supervisor,
+            tool_runner,
+            self._task_failed,
+            context=context,
+            agents=self._agents,
+            clock=clock,
+            flush=self._flush_quietly,
+        )
         self._task_group: TaskGroup | None = None
         # Background work (pump, timers) runs in its own task group under its own cancel
         # scope, so `close()` called from the body of `async with` stops that work without
@@ -219,20 +218,11 @@ class RealtimeSession(Generic[TContext]):
         if self._slots is not None:
             self._slots.acquire()  # raises SessionLimitError before anything starts
             self._holds_slot = True
-        instrumentation = self._instrumentation
-        if instrumentation is not None and instrumentation.active:
-            supervisor = self._supervisor
-            self._tracer = instrumentation.start_session(
-                model=supervisor.settings.model,
-                agent_name=supervisor.agent.name,
-                transport=_transport_kind(self._transport),
-                dialect=supervisor.dialect,
-                clock=self._clock,
-            )
-            self._observer = self._tracer
-            # Only a real observer is given to the supervisor: an untraced audio delta
-            # then costs nothing (see `Supervisor.observe_with`).
-            supervisor.observe_with(self._tracer)
+        self._tracer = start_tracer(
+            self._instrumentation, self._supervisor, transport=self._transport, clock=self._clock
+        )
+        if self._tracer is not None:
+            self._observer = self._calls.observer = self._tracer
             self._tracer.wake_with(self._wake_timer)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -241,11 +231,7 @@ class RealtimeSession(Generic[TContext]):
             await task_group.start(self._host_work)
             self._supervisor.connecting()
             await self._flush()
-            await self._transport.connect()
-            agent = self._supervisor.agent
-            instructions = await agent.resolve_instructions(self._run_context(agent, None))
-            self._supervisor.connected(instructions, now=self._clock())
-            await self._flush()
+            await self._connect(self._transport)
         except BaseException as exc:
             self._supervisor.disconnected()
             with anyio.CancelScope(shield=True):
@@ -273,7 +259,7 @@ class RealtimeSession(Generic[TContext]):
                 task_status.started()
                 await anyio.sleep_forever()
         self._work = None
-        await self._tasks.stop()
+        await self._calls.tasks.stop()
 
     def _task_failed(self, error: BaseException) -> None:
         # What a task group does with a failing child: the session fails with it.
@@ -301,7 +287,7 @@ class RealtimeSession(Generic[TContext]):
         if self._closing:
             return
         self._closing = True
-        self._tasks.cancel_all()
+        self._calls.tasks.cancel_all()
         with anyio.CancelScope(shield=True):
             await self._close_transport()
             self._supervisor.disconnected()
@@ -341,9 +327,6 @@ class RealtimeSession(Generic[TContext]):
             self._wakeup = wakeup = self._new_event()
             await wakeup.wait()
 
-    def _wake_reader(self) -> None:
-        self._wakeup.set()
-
     # -- app calls ------------------------------------------------------------------------------
 
     async def send_audio(self, audio: bytes) -> None:
@@ -382,7 +365,7 @@ class RealtimeSession(Generic[TContext]):
 
     async def update_agent(self, agent: RealtimeAgent[Any]) -> None:
         """Switch to `agent` now (its configuration is sent; no response is requested)."""
-        instructions = await agent.resolve_instructions(self._run_context(agent, None))
+        instructions = await agent.resolve_instructions(self._calls.run_context(agent, None))
         self._agents.setdefault(agent.name, agent)
         self._supervisor.update_agent(agent, instructions)
         await self._flush()
@@ -449,7 +432,9 @@ class RealtimeSession(Generic[TContext]):
                 policy,
                 reason,
                 error,
-                attempt=self._open,
+                attempt=self._reconnect_with,
+                new_transport=self._new_transport,
+                fallback_transport=policy.text_fallback,
                 announce=self._announce,
                 sleep=anyio.sleep,
                 random=self._random,
@@ -462,32 +447,30 @@ class RealtimeSession(Generic[TContext]):
             if self._closing:
                 return
 
-    async def _open(self, text_only: bool) -> BaseException | None:
-        """Connect a new transport and replay the conversation into it; why it failed, if
-        it did."""
-        supervisor = self._supervisor
-        policy = self.config.reconnect
-        if text_only and policy is not None and policy.text_fallback is not None:
-            transport = policy.text_fallback()
-        elif self._transport_factory is not None:
-            transport = self._transport_factory()
-        else:
-            # Without a factory the same transport reconnects (a WebSocketTransport opens a
-            # new socket on `connect()`).
-            transport = self._transport
+    async def _connect(self, transport: Transport, *, text_only: bool = False) -> None:
+        """Connect `transport` and configure the session and its conversation in it."""
+        await transport.connect()
+        self._transport = transport
+        agent = self._supervisor.agent
+        instructions = await agent.resolve_instructions(self._calls.run_context(agent, None))
+        self._supervisor.connected(instructions, now=self._clock(), text_only=text_only)
+        await self._flush()
+
+    async def _reconnect_with(self, transport: Transport, text_only: bool) -> Exception | None:
+        """One reconnect attempt: why it failed, if it did."""
         try:
-            await transport.connect()
-            self._transport = transport
-            agent = supervisor.agent
-            instructions = await agent.resolve_instructions(self._run_context(agent, None))
-            supervisor.connected(instructions, now=self._clock(), text_only=text_only)
-            await self._flush()
+            await self._connect(transport, text_only=text_only)
         except (TransportError, OSError) as exc:
-            if supervisor.status is SessionStatus.CONNECTED:
-                supervisor.disconnected(reconnecting=True)
+            if self._supervisor.status is SessionStatus.CONNECTED:
+                self._supervisor.disconnected(reconnecting=True)
                 await self._flush()
             return exc
         return None
+
+    def _new_transport(self) -> Transport:
+        # Without a factory the same transport reconnects (a WebSocketTransport opens a new
+        # socket on `connect()`).
+        return self._transport_factory() if self._transport_factory is not None else self._transport
 
     async def _timer_loop(self) -> None:
         """Sleep until the supervisor's next deadline (or the observer's), then `tick()`."""
@@ -574,18 +557,11 @@ class RealtimeSession(Generic[TContext]):
 
     def _execute(self, command: Command) -> None:
         match command:
-            case RunTool():
+            case RunTool() | RunHandoff() | RunGuardrails():
                 if self._work is not None and not self._closing:
-                    self._tasks.start(self._run_tool(command), name=_TOOL_TASK, key=command.call_id)
-            case RunHandoff():
-                if self._work is not None and not self._closing:
-                    work = self._run_handoff(command)
-                    self._tasks.start(work, name=_HANDOFF_TASK, key=command.call_id)
-            case RunGuardrails():
-                if self._work is not None and not self._closing:
-                    self._tasks.start(self._run_guardrails(command), name=_GUARDRAILS_TASK)
+                    self._calls.start(command)
             case CancelTool():
-                self._tasks.cancel(command.call_id, timed_out_with=command.output)
+                self._calls.cancel(command)
             case Reconnect():
                 if self._work is not None and not self._closing:
                     # Closing the transport ends the read loop, which then reconnects.
@@ -606,64 +582,6 @@ class RealtimeSession(Generic[TContext]):
             except Exception:
                 logger.debug("closing the transport failed", exc_info=True)
 
-    async def _run_tool(self, command: RunTool) -> None:
-        call_id = command.call_id
-        ctx = self._run_context(command.agent, call_id)
-        # Under its `execute_tool` span when traced, so the tool's own spans nest there
-        # (worker threads too: anyio runs sync tools in a copy of this context). A timeout
-        # or a `CancelTool` cancels this task and ends it here, unanswered: the supervisor
-        # already answered the call.
-        with self._observer.tool_context(call_id):
-            outcome = await self._tools.run(command.name, command.tool, command.arguments, ctx)
-        if not self._tasks.finish(call_id):
-            return  # cancelled meanwhile (the tool swallowed it): already answered
-        self._supervisor.tool_finished(
-            call_id, outcome.output, error=outcome.error, now=self._clock()
-        )
-        await self._flush_quietly()
-
-    async def _run_handoff(self, command: RunHandoff) -> None:
-        call_id = command.call_id
-        ctx = self._run_context(command.agent, call_id)
-        supervisor = self._supervisor
-        # `on_handoff` and the target's instructions run under the handoff span.
-        with self._observer.handoff(call_id, command.handoff.tool_name) as report:
-            try:
-                outcome = await self._tools.run_handoff(
-                    command.handoff, command.arguments, ctx, self._resolve_agent
-                )
-            except asyncio.CancelledError:
-                refusal = self._tasks.timed_out(call_id)
-                if refusal is not None:  # timed out: the model was told so
-                    report.finished(None, refusal)
-                raise
-            if not self._tasks.finish(call_id):
-                return
-            target = outcome.target
-            if target is None:
-                supervisor.handoff_failed(call_id, outcome.refusal or "{}", now=self._clock())
-                report.finished(None, outcome.refusal)
-            else:
-                self._agents.setdefault(target.name, target)
-                supervisor.handoff_finished(
-                    call_id, target, outcome.instructions, now=self._clock()
-                )
-                # True when the agent changed (the swap may fail to compile).
-                if supervisor.agent is target:
-                    report.finished(target.name)
-                else:
-                    report.finished(None, outcome.refusal)
-        await self._flush_quietly()
-
-    async def _run_guardrails(self, command: RunGuardrails) -> None:
-        ctx = self._run_context(command.agent, None)
-        names = [guardrail.name for guardrail in command.guardrails]
-        with self._observer.guardrails(command.stage, names) as check:
-            verdict = await self._tools.run_guardrails(command.guardrails, ctx, command.text)
-            check.finished(verdict, command.text)
-        self._supervisor.guardrails_finished(command.check_id, verdict, self._clock())
-        await self._flush_quietly()
-
     async def _flush_quietly(self) -> None:
         """Flush from a background task: a closed connection ends the session (or, with a
         reconnect policy, is left to the read loop, which notices it too)."""
@@ -677,33 +595,5 @@ class RealtimeSession(Generic[TContext]):
             else:
                 await self.close()
 
-    def _resolve_agent(self, target: RealtimeAgent[Any] | str) -> RealtimeAgent[Any] | None:
-        if isinstance(target, RealtimeAgent):
-            return target
-        return self._agents.get(target)
-
-    def _run_context(self, agent: RealtimeAgent[Any], call_id: str | None) -> RunContext[TContext]:
-        supervisor = self._supervisor
-
-        def breadcrumb(text: str) -> None:
-            supervisor.add_breadcrumb(text, call_id)
-
-        return RunContext(
-            context=self.context,
-            agent=agent,
-            # A view, not a copy: most tools never read the history, and copying it cost
-            # O(length) per call.
-            history=supervisor.history.view(),
-            _breadcrumb_sink=breadcrumb,
-        )
-
-
 async def _reraise(error: BaseException) -> None:
     raise error
-
-
-def _transport_kind(transport: Transport) -> str:
-    """`websocket`, `memory`, ... for `agentkit.transport` (the class name without
-    `Transport`)."""
-    name = type(transport).__name__
-    return name.removesuffix("Transport").lower() or name

@@ -534,7 +534,7 @@ async def test_close_waits_for_every_tool_task_even_one_that_swallows_a_cancel()
         await server.send_event(created())
         await server.send_event(call("c1", "stubborn", '{"q": "a"}'))
         await settle()
-        tasks = set(session._tasks.alive)
+        tasks = set(session._calls.tasks.alive)
         assert len(tasks) == 1
     # `async with` returned: the task was cancelled again and has ended, not leaked.
     assert all(task.done() for task in tasks)

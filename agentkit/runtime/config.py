@@ -88,10 +88,37 @@ class RuntimeConfig:
             return tool.timeout
         return self.tool_timeout
 
-    def with_queue(self, max_queued_events: int | None) -> RuntimeConfig:
-        """This configuration with `limits.max_queued_events` set to `max_queued_events`
-        (unchanged when None): how the runner's shortcut argument lands in its one place."""
-        if max_queued_events is None:
-            return self
-        limits = dataclasses.replace(self.limits, max_queued_events=max_queued_events)
-        return dataclasses.replace(self, limits=limits)
+    @classmethod
+    def from_arguments(
+        cls,
+        *,
+        settings: SessionSettings | None = None,
+        dialect: Dialect = "ga",
+        raw_events: bool = False,
+        max_queued_events: int | None = None,
+        limits: SessionLimits | None = None,
+        guardrails: GuardrailSettings | None = None,
+        approvals: ApprovalSettings | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        tool_timeout: float | None = 30.0,
+        max_tool_threads: int = 8,
+        tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
+    ) -> RuntimeConfig:
+        """The configuration the runner's (or a hand-built session's) keyword arguments
+        describe: `None` takes each knob's defaults, and `max_queued_events`, a shortcut,
+        lands in its one place, `limits.max_queued_events`."""
+        limits = limits if limits is not None else SessionLimits()
+        if max_queued_events is not None:
+            limits = dataclasses.replace(limits, max_queued_events=max_queued_events)
+        return cls(
+            settings=settings if settings is not None else SessionSettings(),
+            dialect=dialect,
+            raw_events=raw_events,
+            limits=limits,
+            guardrails=guardrails if guardrails is not None else GuardrailSettings(),
+            approvals=approvals if approvals is not None else ApprovalSettings(),
+            reconnect=reconnect,
+            tool_timeout=tool_timeout,
+            max_tool_threads=max_tool_threads,
+            tool_error_formatter=tool_error_formatter,
+        )

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 if TYPE_CHECKING:
     from .. import protocol as p
     from ..events import SessionEvent
+    from ..tracing import Instrumentation, SessionTracer
     from .policy import GuardrailVerdict
+    from .supervisor import Supervisor
 
 __all__ = [
     "NO_OBSERVER",
@@ -35,6 +37,7 @@ __all__ = [
     "NoObserver",
     "SessionObserver",
     "SupervisorObserver",
+    "start_tracer",
 ]
 
 
@@ -179,3 +182,29 @@ class NoObserver:
 
 NO_OBSERVER: SessionObserver = NoObserver()
 """The shared no-op observer (it keeps no state)."""
+
+
+def start_tracer(
+    instrumentation: Instrumentation | None,
+    supervisor: Supervisor,
+    *,
+    transport: object,
+    clock: Callable[[], float],
+) -> SessionTracer | None:
+    """The session's tracer, if tracing is on (`Instrumentation.active`), attached to
+    `supervisor`; None otherwise (the session then reports to `NO_OBSERVER`)."""
+    if instrumentation is None or not instrumentation.active:
+        return None
+    # `websocket`, `memory`, ... for `agentkit.transport`: the class name without `Transport`.
+    kind = type(transport).__name__
+    tracer = instrumentation.start_session(
+        model=supervisor.settings.model,
+        agent_name=supervisor.agent.name,
+        transport=kind.removesuffix("Transport").lower() or kind,
+        dialect=supervisor.dialect,
+        clock=clock,
+    )
+    # Only a real observer is given to the supervisor: an untraced audio delta then costs
+    # nothing (see `Supervisor.observe_with`).
+    supervisor.observe_with(tracer)
+    return tracer

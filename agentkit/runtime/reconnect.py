@@ -22,7 +22,7 @@ and nothing in the items depends on it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import protocol as p
 from ..agent import RealtimeAgent
@@ -35,6 +35,9 @@ from ..protocol.dialects import Dialect
 from ..settings import SessionSettings
 
 __all__ = ["backoff_delay", "reconnect", "replay_frames", "replay_items"]
+
+T = TypeVar("T")
+"""A transport (the loop only hands them from `new_transport` to `attempt`)."""
 
 
 def backoff_delay(policy: ReconnectPolicy, attempt: int, random: Callable[[], float]) -> float:
@@ -107,7 +110,9 @@ async def reconnect(
     reason: str,
     cause: BaseException,
     *,
-    attempt: Callable[[bool], Awaitable[BaseException | None]],
+    attempt: Callable[[T, bool], Awaitable[BaseException | None]],
+    new_transport: Callable[[], T],
+    fallback_transport: Callable[[], T] | None,
     announce: Callable[[SessionEvent], Awaitable[None]],
     sleep: Callable[[float], Awaitable[None]],
     random: Callable[[], float],
@@ -117,8 +122,11 @@ async def reconnect(
     meanwhile: `closing()`), else the `ReconnectFailed` to end the session with.
 
     Args:
-        attempt: Opens a new connection and replays into it (`attempt(text_only)`); returns
-            None on success, else why it failed.
+        attempt: Connects a transport and replays into it (`attempt(transport, text_only)`);
+            returns None on success, else why it failed.
+        new_transport: The transport of each attempt.
+        fallback_transport: The transport of the text fallback, if any
+            (`policy.text_fallback`).
         announce: Delivers a `Reconnecting` event before each attempt.
         sleep: Waits the backoff (the runtime's sleep).
         random: The backoff's jitter source.
@@ -137,12 +145,12 @@ async def reconnect(
             await sleep(delay)
         if closing():
             return None
-        failed = await attempt(False)
+        failed = await attempt(new_transport(), False)
         if failed is None:
             return None
         last = failed
-    if policy.text_fallback is not None and not closing():
-        failed = await attempt(True)
+    if fallback_transport is not None and not closing():
+        failed = await attempt(fallback_transport(), True)
         if failed is None:
             return None
         last = failed
