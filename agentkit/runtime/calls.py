@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import protocol as p
 from ..agent import RealtimeAgent
@@ -34,6 +34,9 @@ from .commands import CancelTool, Command, RunHandoff, RunTool
 from .config import RuntimeConfig
 from .core import to_json
 from .responses import ResponseState
+
+if TYPE_CHECKING:
+    from .approvals import ParkedCall
 
 __all__ = ["Call", "Calls"]
 
@@ -78,6 +81,7 @@ class Calls:
     _swap_agent: Callable[..., None]
     _ask_approval: Callable[[Call, FunctionTool, str, float], None]
     _forget_approval: Callable[[str], None]
+    _approvals: dict[str, ParkedCall]
     _arm_call: Callable[[str, float | None], None]
     _blocked_responses: set[str]
 
@@ -113,7 +117,7 @@ class Calls:
             )
             output = output[:limit] + "\n[output truncated: it was too long]"
         self._send_output(call, output)
-        self._tool_ended(call, output, error)
+        self._emit(_new_ToolEnd(call_id, call.name, output, call.agent.name, error))
         self._after_output(call)
 
     def handoff_finished(
@@ -215,8 +219,9 @@ class Calls:
         self._dispatch(call, target, arguments)
 
     def _dispatch(self, call: Call, tool: FunctionTool | None, arguments: str) -> None:
-        call.timeout = self.config.timeout_for(tool)
-        self._arm_call(call.call_id, call.timeout)
+        timeout = call.timeout = self.config.timeout_for(tool)
+        if timeout is not None:  # `_arm_call`, inlined: this is every call's path
+            self._call_deadlines[call.call_id] = self._now + timeout
         self._emit(_new_ToolStart(call.call_id, call.name, arguments, call.agent.name))
         self._commands.append(_new_RunTool(call.call_id, call.name, arguments, tool, call.agent))
 
@@ -224,7 +229,8 @@ class Calls:
 
     def _send_output(self, call: Call, output: str) -> None:
         del self._calls[call.call_id]
-        self._forget_approval(call.call_id)
+        if self._approvals:  # rarely: no call to make for the others
+            self._forget_approval(call.call_id)
         self._call_deadlines.pop(call.call_id, None)
         self._answered_calls.add(call.call_id)
         item_id = self._next_item_id()

@@ -74,7 +74,7 @@ class Responses:
     _arm_stall: Callable[[float], None]
     _maybe_renew: Callable[[], None]
     _maybe_start_call: Callable[[Mapping[str, Any], str, float], None]
-    _mark_created: Callable[[float], None]
+    _create_sent_at: float
 
     def _init_responses(self) -> None:
         self._active_response: str | None = None
@@ -115,7 +115,10 @@ class Responses:
         self._client_event_ids += 1
         event_id = f"agentkit_rc_{self._client_event_ids}"
         self._create_in_flight = event_id
-        self._mark_created(self._now)
+        # The service owes us a response from now on (the watchdog's stall clock; inlined
+        # `_mark_created`: every response.create goes this way).
+        self._create_sent_at = self._now
+        self._arm_stall(self._now)
         self._send(p.encode_response_create(params, dialect=self.dialect, event_id=event_id))
         if self._observer is not None:
             self._observer.response_requested()

@@ -131,7 +131,7 @@ class Supervisor(
         self._init_approvals()
         self._init_gate()
         self._init_playback(config.settings, agent)
-        self._init_watchdog()
+        self._init_watchdog(config)
         self._dropped_chunks = 0
         self._dropped_bytes = 0
         self._reconnects = 0

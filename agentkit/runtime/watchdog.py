@@ -49,7 +49,9 @@ class Watchdog:
     _expire_approvals: Callable[[float], None]
     _release_gate: Callable[[str, float], None]
 
-    def _init_watchdog(self) -> None:
+    def _init_watchdog(self, config: RuntimeConfig) -> None:
+        # Read once (the configuration is frozen): `next_deadline` runs after every frame.
+        self._renew_after_s = config.renew_after_s
         self._call_deadlines: dict[str, float] = {}  # running call id → when it times out
         self._started_at: float | None = None
         self._connected_at: float | None = None
@@ -109,7 +111,7 @@ class Watchdog:
         stall = self._stall_check_at
         if stall is not None and (deadline is None or stall < deadline):
             deadline = stall
-        renew_after_s = self.config.renew_after_s
+        renew_after_s = self._renew_after_s
         if (
             renew_after_s is not None
             and self._connected_at is not None
@@ -167,7 +169,7 @@ class Watchdog:
         ):
             self._end_on_limit("idle_timeout", limits.idle_timeout_s)
             return
-        renew_after_s = self.config.renew_after_s
+        renew_after_s = self._renew_after_s
         if (
             renew_after_s is not None
             and self._connected_at is not None
@@ -196,11 +198,6 @@ class Watchdog:
             self._commands.append(Reconnect("renewal"))
 
     # -- stalls ---------------------------------------------------------------------------------
-
-    def _mark_created(self, now: float) -> None:
-        """A `response.create` goes out at `now`: the service owes us a response."""
-        self._create_sent_at = now
-        self._arm_stall(now)
 
     def _stall_deadline(self) -> float | None:
         """When the service, owing us a response (a `response.create` sent, or a response
