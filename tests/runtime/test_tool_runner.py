@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from agentkit import RealtimeAgent, RunContext, handoff, tool
 from agentkit.policy import ToolFailure
-from agentkit.runtime.tool_runner import ToolRunner, serialize_tool_output
+from agentkit.runtime.tool_runner import CallTasks, ToolRunner, serialize_tool_output
 
 
 @tool
@@ -165,3 +165,38 @@ async def test_handoff_to_a_name_that_resolves_to_nothing_is_refused() -> None:
     h = handoff("Nobody")
     outcome = await ToolRunner().run_handoff(h, "{}", ctx(), lambda t: None)
     assert outcome.target is None and "Nobody" in (outcome.refusal or "")
+
+
+# --- CallTasks: the one concurrency model of a session's work --------------------------------
+
+
+async def test_call_tasks_cancel_by_key_report_failures_and_stop_them_all() -> None:
+    failures: list[BaseException] = []
+    tasks = CallTasks(failures.append)
+    started = anyio.Event()
+    cancelled: list[str] = []
+
+    async def hang(name: str) -> None:
+        try:
+            started.set()
+            await anyio.Event().wait()
+        except BaseException:
+            cancelled.append(name)
+            raise
+
+    async def fail() -> None:
+        raise RuntimeError("bug")
+
+    tasks.start(hang("c1"), name="agentkit.tool", key="c1")
+    tasks.start(hang("check"), name="agentkit.guardrails")
+    tasks.start(fail(), name="agentkit.tool", key="c2")
+    await started.wait()
+    await anyio.sleep(0)
+    tasks.cancel("c1", timed_out_with='{"error": "timeout"}')
+    await anyio.sleep(0)
+    assert cancelled == ["c1"]
+    assert [str(f) for f in failures] == ["bug"]
+    assert not tasks.finish("c1")  # cancelled: its result would not be reported
+    tasks.cancel_all()  # the calls' tasks; the guardrail round is left to stop()
+    await tasks.stop()
+    assert cancelled == ["c1", "check"] and not tasks.alive
