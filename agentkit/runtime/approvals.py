@@ -93,6 +93,9 @@ class Approvals:
         self._approvals[call_id] = ParkedCall(call, target, arguments, None)
         self._decide(call_id, decision == "approve", None, by="always")
 
+    def _drop_approvals(self) -> None:
+        self._approvals.clear()
+
     def _forget_approval(self, call_id: str) -> None:
         self._approvals.pop(call_id, None)
 

@@ -152,6 +152,13 @@ class Calls:
         self._send_output(call, output)
         self._after_output(call)
 
+    def _cancel_calls(self) -> None:
+        """The connection is gone for good: cancel every running call (nothing can be sent)."""
+        for call_id in list(self._calls):
+            self._commands.append(CancelTool(call_id))
+            self._call_deadlines.pop(call_id, None)
+        self._calls.clear()
+
     def _time_out_call(self, call_id: str, now: float) -> None:
         """The call ran past its deadline: answer it with the `timeout` output, cancel it."""
         call = self._calls.get(call_id)

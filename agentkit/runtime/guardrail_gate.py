@@ -168,6 +168,12 @@ class GuardrailGate:
             typed = self._typed.popleft()
             self._send_user_text(typed.item_id, typed.text)
 
+    def _drop_held(self) -> None:
+        """The connection dropped: held responses died with it."""
+        self._gate.clear()
+        self._gated_responses.clear()
+        self._held.clear()
+
     def _release_gate(self, item_id: str, now: float) -> None:
         if self._gate.pop(item_id, None) is None or self._gate:
             return

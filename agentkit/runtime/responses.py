@@ -136,6 +136,32 @@ class Responses:
             self._cancel_sent = rid
             self._send(p.encode_response_cancel(rid))
 
+    def _responses_cut_by_drop(self) -> None:
+        """The connection dropped (a reconnect follows): end the responses under way, and
+        ask again for what the drop cut off."""
+        for state in list(self._responses.values()):
+            if state.done:
+                continue
+            # The drop ended this response: the new service session knows nothing of it.
+            state.done = True
+            self._emit(_new_AgentEnd(state.agent_name, state.response_id, "disconnected"))
+            if state.pending or state.calls:
+                self._check_follow_up(state)
+            else:
+                del self._responses[state.response_id]
+                if not state.interrupted:
+                    self._want_response = True  # finish the answer the caller lost
+        if self._create_in_flight is not None:
+            # Asked for, never answered: ask again on the new connection.
+            self._want_response = True
+            if self._inflight_params is not None and self._response_params is None:
+                self._response_params = self._inflight_params
+
+    def _no_response_under_way(self) -> None:
+        self._active_response = None
+        self._create_in_flight = None
+        self._cancel_sent = None
+
     # -- wire events ------------------------------------------------------------------------
 
     def _on_response_created_event(self, event: p.ResponseCreated, now: float) -> None:

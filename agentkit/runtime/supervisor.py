@@ -43,7 +43,6 @@ from ..agent import RealtimeAgent
 from ..compiler import compile_agent_swap
 from ..errors import AgentKitError
 from ..events import (
-    AgentEnd,
     AssistantTranscriptDelta,
     Breadcrumb,
     ErrorEvent,
@@ -55,7 +54,6 @@ from ..events import (
     TextFallback,
 )
 from ..history import History, HistoryItem
-from ..protocol.sealed import sealed_constructor
 from .approvals import Approvals
 from .calls import Calls
 from .commands import (
@@ -92,9 +90,6 @@ __all__ = [
 
 Observer = SupervisorObserver
 """What `Supervisor.observe_with` reports to (the name it had before `runtime.observer`)."""
-
-_new_AgentEnd = sealed_constructor(AgentEnd)
-
 
 class Supervisor(
     Calls, Approvals, GuardrailGate, Playback, Responses, Watchdog, WireHandlers, Core
@@ -221,11 +216,8 @@ class Supervisor(
         self._online = False
         self._frames.clear()
         if not reconnecting:
-            for call_id in list(self._calls):
-                self._commands.append(CancelTool(call_id))
-            self._calls.clear()
-            self._call_deadlines.clear()
-            self._approvals.clear()
+            self._cancel_calls()
+            self._drop_approvals()
         else:
             for item in self.history.items():
                 if (
@@ -235,30 +227,10 @@ class Supervisor(
                 ):
                     # Cut off by the drop: the new session will not have it (see replay_items).
                     self.history.upsert({"id": item.item_id, "status": "incomplete"})
-            for state in list(self._responses.values()):
-                if state.done:
-                    continue
-                # The drop ended this response: the new service session knows nothing of it.
-                state.done = True
-                self._emit(_new_AgentEnd(state.agent_name, state.response_id, "disconnected"))
-                if state.pending or state.calls:
-                    self._check_follow_up(state)
-                else:
-                    del self._responses[state.response_id]
-                    if not state.interrupted:
-                        self._want_response = True  # finish the answer the caller lost
-            if self._create_in_flight is not None:
-                # Asked for, never answered: ask again on the new connection.
-                self._want_response = True
-                if self._inflight_params is not None and self._response_params is None:
-                    self._response_params = self._inflight_params
-        self._active_response = None
-        self._create_in_flight = None
-        self._cancel_sent = None
+            self._responses_cut_by_drop()
+        self._no_response_under_way()
         self._playback = None
-        self._gate.clear()
-        self._gated_responses.clear()
-        self._held.clear()
+        self._drop_held()
         self._set_status(SessionStatus.RECONNECTING if reconnecting else SessionStatus.DISCONNECTED)
 
     # -- app calls ----------------------------------------------------------------------------
