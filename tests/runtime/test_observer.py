@@ -15,6 +15,7 @@ from agentkit import (
     RealtimeRunner,
     SessionSettings,
     blocked_terms,
+    handoff,
     input_guardrail,
     tool,
 )
@@ -179,3 +180,49 @@ def test_the_no_op_observer_is_a_session_observer() -> None:
     with observer.handoff("h1", "transfer") as report:
         report.finished("Billing")
     assert observer.flush_due is None and observer.event_types == frozenset()
+
+
+async def test_a_timed_out_transfer_is_reported_refused_with_what_the_model_was_told() -> None:
+    hung = anyio.Event()
+
+    async def on_handoff(ctx: Any) -> None:
+        await hung.wait()  # never set: the watchdog times the transfer out
+
+    agent = RealtimeAgent(
+        name="Desk", instructions="Help.", handoffs=[handoff(billing, on_handoff=on_handoff)]
+    )
+    now = [100.0]
+    recording = Recording()
+    client, server = memory_transport_pair()
+    session: RealtimeSession[None] = RealtimeSession(
+        agent=agent,
+        transport=client,
+        context=None,
+        config=RealtimeRunner(agent, tool_timeout=1.0).config,
+        clock=lambda: now[0],
+        instrumentation=_Instrumentation(recording),
+    )
+    received: list[dict[str, Any]] = []
+    async with session:
+        await server.send_event({"type": "response.created", "response": {"id": "resp_1"}})
+        item = {"id": "i1", "type": "function_call", "call_id": "h1", "name": "transfer_to_billing"}
+        await server.send_event(
+            {
+                "type": "response.output_item.done",
+                "response_id": "resp_1",
+                "output_index": 0,
+                "item": item,
+            }
+        )
+        for _ in range(5):
+            await anyio.sleep(0)
+        now[0] += 1.0
+        session._timer_wakeup.set()  # the timer looks at the (jumped) clock again
+        await _until(server, received, "conversation.item.create")
+        for _ in range(5):
+            await anyio.sleep(0)
+    await server.close()
+    refusal = received[-1]["item"]["output"]
+    assert "timed out" in refusal
+    assert "handoff h1 finished None" in recording.log
+    assert session.current_agent is agent
