@@ -73,6 +73,15 @@ class Guardrail:
         verdict = self.check(ctx, text)
         if inspect.isawaitable(verdict):
             verdict = await verdict
+        return self.result_of(verdict)
+
+    def result_of(self, verdict: object) -> GuardrailResult:
+        """What the check returned, as a `GuardrailResult` (a bare bool: "tripped", with no
+        details); the one place a check's return value is read.
+
+        Raises:
+            DefinitionError: The check returned something else.
+        """
         if isinstance(verdict, GuardrailResult):
             return verdict
         if isinstance(verdict, bool):

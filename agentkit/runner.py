@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from .agent import RealtimeAgent, walk_agents
 from .context import TContext
-from .errors import DefinitionError
 from .history import HistoryItem
 from .policy import (
     ApprovalSettings,
@@ -27,9 +26,8 @@ from .policy import (
     default_tool_error_formatter,
 )
 from .protocol.dialects import Dialect
-from .runtime.policy import SessionPolicy
+from .runtime.config import RuntimeConfig
 from .runtime.slots import SessionSlots
-from .runtime.tool_runner import ToolRunner
 from .session import RealtimeSession
 from .settings import SessionSettings
 from .tracing import Instrumentation, TracingConfig
@@ -100,18 +98,20 @@ class RealtimeRunner(Generic[TContext]):
             self.settings = settings if settings is not None else starting.settings
             self.agents = dict(starting.agents)
             self._context_factory = starting.context_factory
-        if max_tool_threads < 1:
-            raise DefinitionError(f"max_tool_threads must be at least 1, got {max_tool_threads}")
-        self.dialect: Dialect = dialect
-        self.tool_timeout = tool_timeout
-        self.max_tool_threads = max_tool_threads
-        self.tool_error_formatter = tool_error_formatter
-        self.raw_events = raw_events
-        self.max_queued_events = max_queued_events
-        self.guardrails = guardrails if guardrails is not None else GuardrailSettings()
-        self.approvals = approvals if approvals is not None else ApprovalSettings()
-        self.reconnect = reconnect
-        self.limits = limits if limits is not None else SessionLimits()
+        # Built once: every session of this runner reads it (see `RuntimeConfig`).
+        self.config = RuntimeConfig.from_arguments(
+            settings=self.settings,
+            dialect=dialect,
+            raw_events=raw_events,
+            max_queued_events=max_queued_events,
+            limits=limits,
+            guardrails=guardrails,
+            approvals=approvals,
+            reconnect=reconnect,
+            tool_timeout=tool_timeout,
+            max_tool_threads=max_tool_threads,
+            tool_error_formatter=tool_error_formatter,
+        )
         self.slots = SessionSlots(max_concurrent_sessions)
         self.tracing = tracing if tracing is not None else TracingConfig()
         # Once per runner: the instruments are registered here, not per session.
@@ -161,21 +161,10 @@ class RealtimeRunner(Generic[TContext]):
             agent=self.starting_agent,
             transport=transport,
             context=context,
-            settings=self.settings,
-            dialect=self.dialect,
+            config=self.config,
             history=history,
-            tool_runner=ToolRunner(
-                default_timeout=self.tool_timeout,
-                max_threads=self.max_tool_threads,
-                error_formatter=self.tool_error_formatter,
-            ),
             agents=self.agents,
-            raw_events=self.raw_events,
-            max_queued_events=self.max_queued_events,
             clock=clock,
-            policy=SessionPolicy(self.guardrails, self.approvals),
-            limits=self.limits,
-            reconnect=self.reconnect,
             transport_factory=transport_factory,
             random_source=random_source,
             slots=self.slots,
@@ -194,6 +183,6 @@ class RealtimeRunner(Generic[TContext]):
         transport = WebSocketTransport(
             url or realtime_url(self.settings.model, OPENAI_REALTIME_URL),
             api_key=api_key,
-            dialect=self.dialect,
+            dialect=self.config.dialect,
         )
         return self.session(transport, context=context, history=history)

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from typing import Any
 
 import anyio
 import pytest
 
-from agentkit import RealtimeAgent, RunContext, ServerVad, SessionSettings, tool
+from agentkit import (
+    GuardrailSettings,
+    InputTranscription,
+    RealtimeAgent,
+    RunContext,
+    ServerVad,
+    SessionSettings,
+    handoff,
+    input_guardrail,
+    tool,
+)
 from agentkit.events import (
     AudioInterrupted,
     AudioOut,
     Breadcrumb,
+    ErrorEvent,
     HandoffEvent,
     SessionEvent,
     SessionStatus,
@@ -33,8 +45,31 @@ cancelled: list[str] = []
 
 @tool
 async def fetch(ctx: RunContext[dict[str, str]], key: str) -> str:
-    """Fetch a value (takes 300 ms)."""
-    await anyio.sleep(0.3)
+    """Fetch a value."""
+    ctx.add_breadcrumb(f"fetched {key}")
+    return f"{key}={ctx.context['user']}"
+
+
+class Meeting:
+    """Two calls that wait for each other: they finish only if they run at the same time."""
+
+    def __init__(self) -> None:
+        self.arrived: list[str] = []
+        self.all_here = anyio.Event()
+
+
+_meeting: list[Meeting] = []
+
+
+@tool
+async def meet(ctx: RunContext[dict[str, str]], key: str) -> str:
+    """Return once a second call of this tool runs too (two calls in sequence never do)."""
+    meeting = _meeting[0]
+    meeting.arrived.append(key)
+    if len(meeting.arrived) == 2:
+        meeting.all_here.set()
+    with anyio.fail_after(2):
+        await meeting.all_here.wait()
     ctx.add_breadcrumb(f"fetched {key}")
     return f"{key}={ctx.context['user']}"
 
@@ -43,7 +78,7 @@ async def fetch(ctx: RunContext[dict[str, str]], key: str) -> str:
 async def long_search(q: str) -> str:
     """A search the caller may interrupt."""
     try:
-        await anyio.sleep(10)
+        await anyio.Event().wait()  # until cancelled
     finally:
         cancelled.append(q)
     return q
@@ -52,7 +87,7 @@ async def long_search(q: str) -> str:
 @tool(timeout=0.05)
 async def too_slow(q: str) -> str:
     """Never finishes in time."""
-    await anyio.sleep(5)
+    await anyio.Event().wait()  # until cancelled
     return q
 
 
@@ -60,7 +95,7 @@ billing = RealtimeAgent(name="Billing", instructions="You do billing.")
 triage = RealtimeAgent(
     name="Triage",
     instructions="You triage.",
-    tools=[fetch, long_search, too_slow],
+    tools=[fetch, meet, long_search, too_slow],
     handoffs=[billing],
 )
 
@@ -88,6 +123,14 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def advance(session: RealtimeSession[Any], clock: FakeClock, seconds: float) -> None:
+    """Move the session's clock on, and have its timer look at it (it sleeps until the
+    deadline it computed; a fake clock jumps instead of passing)."""
+    clock.now += seconds
+    session._timer_wakeup.set()
+    await settle()
 
 
 def call(call_id: str, name: str, arguments: str, rid: str = "resp_1") -> dict[str, Any]:
@@ -161,19 +204,21 @@ async def test_lifecycle_status_and_first_frame() -> None:
 
 async def test_tools_run_concurrently_and_one_response_create_follows() -> None:
     client, server = pair()
+    _meeting[:] = [Meeting()]
     async with RealtimeRunner(triage).session(client, context={"user": "ada"}) as session:
         await next_of(server, "session.update")
         start = time.monotonic()
         await server.send_event(created())
-        await server.send_event(call("c1", "fetch", '{"key": "a"}'))
-        await server.send_event(call("c2", "fetch", '{"key": "b"}'))
+        # Each call returns only once the other runs too: in sequence, neither would.
+        await server.send_event(call("c1", "meet", '{"key": "a"}'))
+        await server.send_event(call("c2", "meet", '{"key": "b"}'))
         await server.send_event(done())
         outputs = [await next_of(server, "conversation.item.create") for _ in range(2)]
         follow = await server.receive_event()
         elapsed = time.monotonic() - start
         assert follow["type"] == "response.create"
         assert sorted(o["item"]["output"] for o in outputs) == ["a=ada", "b=ada"]
-        assert elapsed < 0.55  # two 300 ms tools in parallel (in sequence: 600 ms)
+        assert elapsed < 0.55  # in parallel (in sequence: never)
         await settle()
         assert server.drain() == []  # exactly one response.create
         crumbs = [i.text for i in session.history.items() if i.kind == "breadcrumb"]
@@ -182,8 +227,9 @@ async def test_tools_run_concurrently_and_one_response_create_follows() -> None:
 
 async def test_bad_calls_each_get_an_output_the_model_can_use() -> None:
     client, server = pair()
+    clock = FakeClock()
     ends: list[ToolEnd] = []
-    session = RealtimeRunner(triage).session(client, context={"user": "ada"})
+    session = RealtimeRunner(triage).session(client, context={"user": "ada"}, clock=clock)
     session.on("tool_end", ends.append)
     async with session:
         await next_of(server, "session.update")
@@ -192,6 +238,8 @@ async def test_bad_calls_each_get_an_output_the_model_can_use() -> None:
         await server.send_event(call("c2", "no_such_tool", "{}"))
         await server.send_event(call("c3", "too_slow", '{"q": "x"}'))
         await server.send_event(done())
+        await settle()
+        await advance(session, clock, 0.05)  # too_slow's own timeout
         outputs = {}
         for _ in range(3):
             event = await next_of(server, "conversation.item.create")
@@ -469,10 +517,10 @@ stubborn_finished: list[str] = []
 async def stubborn(q: str) -> str:
     """Swallows the first cancellation and goes on waiting."""
     try:
-        await anyio.sleep(10)
+        await anyio.Event().wait()  # until cancelled
     except BaseException:
         try:
-            await anyio.sleep(10)
+            await anyio.Event().wait()  # until cancelled again
         finally:
             stubborn_finished.append(q)
     return q
@@ -486,7 +534,7 @@ async def test_close_waits_for_every_tool_task_even_one_that_swallows_a_cancel()
         await server.send_event(created())
         await server.send_event(call("c1", "stubborn", '{"q": "a"}'))
         await settle()
-        tasks = set(session._tool_alive)
+        tasks = set(session._calls.tasks.alive)
         assert len(tasks) == 1
     # `async with` returned: the task was cancelled again and has ended, not leaked.
     assert all(task.done() for task in tasks)
@@ -507,8 +555,131 @@ async def test_a_failure_in_a_tool_task_fails_the_session_loudly() -> None:
             await next_of(server, "session.update")
             await server.send_event(created())
             await server.send_event(call("c1", "fetch", '{"key": "a"}'))
-            await anyio.sleep(1)
+            with anyio.fail_after(2):
+                await anyio.sleep_forever()  # until the failure ends the session
     assert failed.group_contains(RuntimeError, match="bug in the runner")
+
+
+# --- timeouts: every one kept by the supervisor's watchdog, on the session's clock ------------
+
+
+@tool(timeout=0.05)
+async def sleepy(q: str) -> str:
+    """Sleeps too long."""
+    await anyio.Event().wait()  # until cancelled
+    return q
+
+
+async def _timed_out_call(
+    agent: RealtimeAgent[Any], name: str, *, tool_timeout: float, after: float
+) -> tuple[ToolEnd, float]:
+    """Call `name` once, move the clock `after` seconds on: its `ToolEnd`, and the real
+    seconds it took."""
+    client, server = pair()
+    clock = FakeClock()
+    ends: list[ToolEnd] = []
+    session = RealtimeRunner(agent, tool_timeout=tool_timeout).session(client, clock=clock)
+    session.on("tool_end", ends.append)
+    start = time.monotonic()
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("c1", name, '{"q": "x"}'))
+        await settle()
+        assert ends == []
+        await advance(session, clock, after)
+        output = await next_of(server, "conversation.item.create")
+        assert "timeout" in output["item"]["output"]
+    return ends[0], time.monotonic() - start
+
+
+async def test_per_tool_timeout() -> None:
+    agent = RealtimeAgent(name="A", instructions="x", tools=[sleepy])
+    end, elapsed = await _timed_out_call(agent, "sleepy", tool_timeout=10, after=0.05)
+    assert end.error == "timeout"
+    assert elapsed < 1
+
+
+async def test_default_timeout_applies_to_sync_tools_without_waiting_for_the_thread() -> None:
+    release = threading.Event()
+
+    @tool
+    def blocking(q: str) -> str:
+        """Blocks."""
+        release.wait(5)
+        return q
+
+    agent = RealtimeAgent(name="A", instructions="x", tools=[blocking])
+    try:
+        end, elapsed = await _timed_out_call(agent, "blocking", tool_timeout=0.05, after=0.05)
+    finally:
+        release.set()
+    assert end.error == "timeout"
+    assert elapsed < 1
+
+
+async def test_a_tool_a_handoff_and_an_input_check_time_out_on_the_session_clock() -> None:
+    hung = anyio.Event()  # never set: the callback and the guardrail hang
+
+    async def on_handoff(ctx: RunContext[Any]) -> None:
+        await hung.wait()
+
+    async def slow_check(ctx: RunContext[Any], text: str) -> bool:
+        await hung.wait()
+        return False
+
+    agent = RealtimeAgent(
+        name="A",
+        instructions="x",
+        tools=[sleepy],
+        handoffs=[handoff(billing, on_handoff=on_handoff)],
+        input_guardrails=[input_guardrail(slow_check, name="slow")],
+    )
+    settings = SessionSettings(input_transcription=InputTranscription())
+    client, server = pair()
+    clock = FakeClock()
+    seen: list[Any] = []
+    runner = RealtimeRunner(
+        agent, settings=settings, tool_timeout=1.0, guardrails=GuardrailSettings()
+    )
+    session = runner.session(client, clock=clock)
+    for name in ("tool_end", "error", "audio"):
+        session.on(name, seen.append)
+    async with session:
+        await next_of(server, "session.update")
+        await server.send_event(created())
+        await server.send_event(call("c1", "sleepy", '{"q": "x"}'))
+        await server.send_event(call("h1", "transfer_to_billing", "{}"))
+        await settle()
+        await advance(session, clock, 0.05)  # sleepy's own timeout
+        await advance(session, clock, 1.0)  # the transfer's (the runner's tool_timeout)
+        outputs = {}
+        for _ in range(2):
+            event = await next_of(server, "conversation.item.create")
+            outputs[event["item"]["call_id"]] = event["item"]["output"]
+        await server.send_event(done())
+        # A spoken turn whose check hangs: its response is held back until the deadline.
+        await server.send_event({"type": "input_audio_buffer.committed", "item_id": "u1"})
+        await server.send_event(
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                "item_id": "u1",
+                "content_index": 0,
+                "transcript": "hello",
+            }
+        )
+        await server.send_event(created("resp_2"))
+        await server.send_event(audio_delta("resp_2"))
+        await settle()
+        assert not any(isinstance(e, AudioOut) for e in seen)  # held
+        timeout_s = GuardrailSettings().input_check_timeout_s
+        await advance(session, clock, timeout_s)  # the held turn's input check
+        await settle()
+    assert "timeout" in outputs["c1"] and "timed out" in outputs["h1"]
+    assert session.current_agent is agent
+    assert [(e.call_id, e.error) for e in seen if isinstance(e, ToolEnd)] == [("c1", "timeout")]
+    assert any(isinstance(e, ErrorEvent) and e.code == "input_check_timeout" for e in seen)
+    assert any(isinstance(e, AudioOut) for e in seen)  # released unchecked
 
 
 def test_a_runner_warns_when_input_guardrails_cannot_hear_spoken_turns(

@@ -21,7 +21,6 @@ from typing import Any, Literal
 import orjson
 
 from ..context import RunContext
-from ..errors import DefinitionError
 from ..guardrails import Guardrail, GuardrailResult
 from ..policy import ApprovalSettings, GuardrailSettings
 from ..tools import FunctionTool
@@ -33,6 +32,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("agentkit.guardrails")
+
 
 @dataclass(frozen=True, slots=True)
 class GuardrailVerdict:
@@ -64,14 +64,7 @@ async def _check(
     verdict = await run_sync(lambda: guardrail.check(ctx, text))
     if inspect.isawaitable(verdict):
         verdict = await verdict
-    if isinstance(verdict, GuardrailResult):
-        return verdict
-    if isinstance(verdict, bool):
-        return GuardrailResult(tripwire_triggered=verdict)
-    raise DefinitionError(
-        f"guardrail {guardrail.name!r} returned {type(verdict).__name__}; "
-        "return a GuardrailResult or a bool"
-    )
+    return guardrail.result_of(verdict)
 
 
 async def run_guardrails(

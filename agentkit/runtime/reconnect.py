@@ -1,7 +1,10 @@
-"""The reconnect planner: pure functions for when to retry and what to send after.
+"""The reconnect planner: when to retry, what to send after, and the retry loop itself.
 
 * `backoff_delay(policy, attempt, random)`: exponential backoff with jitter, the random
   source injected so tests (and the fault matrix) are deterministic.
+* `reconnect(...)`: the attempts of one outage (announce, wait the backoff, try), then the
+  text fallback; its effects (sleeping, opening a transport, announcing) are the runtime's,
+  passed in, so the loop has no I/O of its own.
 * `replay_items(history)` / `replay_frames(...)`: what re-creates a conversation in a fresh
   service session: the agent's compiled `session.update`, then every item in order with
   `conversation.item.create` (chained by `previous_item_id`). Audio cannot be re-sent as the
@@ -18,21 +21,24 @@ and nothing in the items depends on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from .. import protocol as p
 from ..agent import RealtimeAgent
 from ..compiler import compile_session_update
+from ..errors import ReconnectFailed
+from ..events import Reconnecting, SessionEvent
 from ..history import HistoryItem
 from ..policy import ReconnectPolicy
 from ..protocol.dialects import Dialect
 from ..settings import SessionSettings
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["backoff_delay", "reconnect", "replay_frames", "replay_items"]
 
-__all__ = ["backoff_delay", "replay_frames", "replay_items"]
+T = TypeVar("T")
+"""A transport (the loop only hands them from `new_transport` to `attempt`)."""
+
 
 def backoff_delay(policy: ReconnectPolicy, attempt: int, random: Callable[[], float]) -> float:
     """Seconds to wait before attempt `attempt` (1-based).
@@ -97,3 +103,60 @@ def replay_frames(
         frames.append(p.encode_item_create(wire, previous_item_id=previous, dialect=dialect))
         previous = wire["id"]
     return frames, len(items)
+
+
+async def reconnect(
+    policy: ReconnectPolicy,
+    reason: str,
+    cause: BaseException,
+    *,
+    attempt: Callable[[T, bool], Awaitable[BaseException | None]],
+    new_transport: Callable[[], T],
+    fallback_transport: Callable[[], T] | None,
+    announce: Callable[[SessionEvent], Awaitable[None]],
+    sleep: Callable[[float], Awaitable[None]],
+    random: Callable[[], float],
+    closing: Callable[[], bool],
+) -> ReconnectFailed | None:
+    """Try to reconnect after an outage; None once connected (or when the session closed
+    meanwhile: `closing()`), else the `ReconnectFailed` to end the session with.
+
+    Args:
+        attempt: Connects a transport and replays into it (`attempt(transport, text_only)`);
+            returns None on success, else why it failed.
+        new_transport: The transport of each attempt.
+        fallback_transport: The transport of the text fallback, if any
+            (`policy.text_fallback`).
+        announce: Delivers a `Reconnecting` event before each attempt.
+        sleep: Waits the backoff (the runtime's sleep).
+        random: The backoff's jitter source.
+        closing: Whether the session is closing (then the loop stops quietly).
+    """
+    last: BaseException = cause
+    for number in range(1, policy.max_attempts + 1):
+        # A renewal is planned, not a failure: its first attempt does not wait.
+        delay = (
+            0.0
+            if reason == "renewal" and number == 1
+            else backoff_delay(policy, number, random)
+        )
+        await announce(Reconnecting(number, delay, reason))
+        if delay:
+            await sleep(delay)
+        if closing():
+            return None
+        failed = await attempt(new_transport(), False)
+        if failed is None:
+            return None
+        last = failed
+    if fallback_transport is not None and not closing():
+        failed = await attempt(fallback_transport(), True)
+        if failed is None:
+            return None
+        last = failed
+    error = ReconnectFailed(
+        f"could not reconnect after {policy.max_attempts} attempts ({reason}): {last}",
+        attempts=policy.max_attempts,
+    )
+    error.__cause__ = last
+    return error

@@ -1,4 +1,6 @@
-"""Tool dispatch policy: every way a call can end becomes an output the model can speak from."""
+"""Tool dispatch policy: every way a call can end becomes an output the model can speak from.
+
+(Timeouts are the watchdog's: see `test_watchdog.py` and `tests/test_session.py`.)"""
 
 from __future__ import annotations
 
@@ -8,12 +10,11 @@ from typing import Any
 
 import anyio
 import orjson
-import pytest
 from pydantic import BaseModel
 
 from agentkit import RealtimeAgent, RunContext, handoff, tool
 from agentkit.policy import ToolFailure
-from agentkit.runtime.tool_runner import ToolRunner, serialize_tool_output
+from agentkit.runtime.tool_runner import CallTasks, ToolRunner, serialize_tool_output
 
 
 @tool
@@ -28,13 +29,6 @@ def boom(q: str) -> str:
     raise RuntimeError("database down")
 
 
-@tool(timeout=0.05)
-async def sleepy(q: str) -> str:
-    """Sleeps too long."""
-    await anyio.sleep(5)
-    return q
-
-
 @tool
 def whoami(ctx: RunContext[dict[str, str]], greeting: str) -> str:
     """Uses the run context."""
@@ -43,7 +37,7 @@ def whoami(ctx: RunContext[dict[str, str]], greeting: str) -> str:
     return f"{greeting} {ctx.context['user']} from {ctx.agent.name}"
 
 
-agent = RealtimeAgent(name="Main", instructions="x", tools=[add, boom, sleepy, whoami])
+agent = RealtimeAgent(name="Main", instructions="x", tools=[add, boom, whoami])
 
 
 def ctx(context: Any = None, crumbs: list[str] | None = None) -> RunContext[Any]:
@@ -75,29 +69,6 @@ async def test_exception_becomes_an_output() -> None:
     outcome = await ToolRunner().run("boom", boom, '{"q": "x"}', ctx())
     assert outcome.error == "error"
     assert "database down" in outcome.output
-
-
-async def test_per_tool_timeout() -> None:
-    start = time.monotonic()
-    outcome = await ToolRunner(default_timeout=10).run("sleepy", sleepy, '{"q": "x"}', ctx())
-    assert outcome.error == "timeout"
-    assert time.monotonic() - start < 1
-
-
-async def test_default_timeout_applies_to_sync_tools_without_waiting_for_the_thread() -> None:
-    release = threading.Event()
-
-    @tool
-    def blocking(q: str) -> str:
-        """Blocks."""
-        release.wait(5)
-        return q
-
-    start = time.monotonic()
-    outcome = await ToolRunner(default_timeout=0.05).run("blocking", blocking, '{"q": "x"}', ctx())
-    release.set()
-    assert outcome.error == "timeout"
-    assert time.monotonic() - start < 1
 
 
 async def test_sync_tools_run_in_threads_bounded_by_the_limiter() -> None:
@@ -196,9 +167,36 @@ async def test_handoff_to_a_name_that_resolves_to_nothing_is_refused() -> None:
     assert outcome.target is None and "Nobody" in (outcome.refusal or "")
 
 
-@pytest.mark.parametrize("bad", [0, -1])
-def test_runner_rejects_non_positive_default_timeout(bad: float) -> None:
-    from agentkit.errors import DefinitionError
+# --- CallTasks: the one concurrency model of a session's work --------------------------------
 
-    with pytest.raises(DefinitionError):
-        ToolRunner(default_timeout=bad)
+
+async def test_call_tasks_cancel_by_key_report_failures_and_stop_them_all() -> None:
+    failures: list[BaseException] = []
+    tasks = CallTasks(failures.append)
+    started = anyio.Event()
+    cancelled: list[str] = []
+
+    async def hang(name: str) -> None:
+        try:
+            started.set()
+            await anyio.Event().wait()
+        except BaseException:
+            cancelled.append(name)
+            raise
+
+    async def fail() -> None:
+        raise RuntimeError("bug")
+
+    tasks.start(hang("c1"), name="agentkit.tool", key="c1")
+    tasks.start(hang("check"), name="agentkit.guardrails")
+    tasks.start(fail(), name="agentkit.tool", key="c2")
+    await started.wait()
+    await anyio.sleep(0)
+    tasks.cancel("c1", timed_out_with='{"error": "timeout"}')
+    await anyio.sleep(0)
+    assert cancelled == ["c1"]
+    assert [str(f) for f in failures] == ["bug"]
+    assert not tasks.finish("c1")  # cancelled: its result would not be reported
+    tasks.cancel_all()  # the calls' tasks; the guardrail round is left to stop()
+    await tasks.stop()
+    assert cancelled == ["c1", "check"] and not tasks.alive

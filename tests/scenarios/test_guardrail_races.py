@@ -4,17 +4,8 @@ the response's end on the wire, and the safe reply still follows."""
 
 from __future__ import annotations
 
-from test_resilience_core import (
-    PCM_100MS,
-    assistant_item,
-    created,
-    done,
-    feed,
-    frames,
-    make,
-    run_checks,
-    stream,
-)
+from desk import PCM_100MS, assistant_item, created, done, make, run_checks, stream
+from support import feed, frames
 
 from agentkit.events import AudioOut, ErrorEvent, GuardrailTripped
 from agentkit.runtime.supervisor import Supervisor

@@ -1,0 +1,86 @@
+"""Responses: one `response.create` at a time, follow-ups, refused creates, fatal errors."""
+
+from __future__ import annotations
+
+from support import feed, frames, types
+from triage import created, done, make
+
+from agentkit.events import (
+    ErrorEvent,
+)
+from agentkit.runtime.supervisor import CloseSession
+
+
+def test_no_response_create_while_a_response_is_active() -> None:
+    sup = make()
+    created(sup)
+    sup.send_text("hello?")
+    assert types(sup) == ["conversation.item.create"]
+    sup.send_text("anyone?")
+    assert types(sup) == ["conversation.item.create"]
+    done(sup)
+    assert types(sup) == ["response.create"]  # one, for both messages
+    sup.send_text("and now?")
+    assert types(sup) == ["conversation.item.create"]  # ours is in flight, not yet created
+
+
+def test_a_server_started_response_satisfies_a_queued_request() -> None:
+    sup = make()
+    created(sup)
+    sup.send_text("hi")
+    frames(sup)
+    done(sup)
+    assert types(sup) == ["response.create"]
+    created(sup, "resp_2")  # answers our request
+    sup.send_text("more")
+    frames(sup)
+    feed(sup, {"type": "response.done", "response": {"id": "resp_2", "status": "completed"}})
+    assert types(sup) == ["response.create"]
+    created(sup, "resp_3")
+    done(sup, "resp_3")
+    feed(sup, {"type": "response.created", "response": {"id": "resp_vad"}})  # server VAD
+    assert types(sup) == []
+
+
+def test_refused_response_create_is_not_retried_into_a_loop() -> None:
+    sup = make()
+    sup.send_text("hi")
+    sent = frames(sup)
+    create_id = sent[1]["event_id"]
+    feed(
+        sup,
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "code": "conversation_already_has_active_response",
+                "message": "busy",
+                "event_id": create_id,
+            },
+        },
+    )
+    assert types(sup) == []
+    (event,) = sup.events_to_emit()
+    assert (
+        isinstance(event, ErrorEvent) and event.code == "conversation_already_has_active_response"
+    )
+    sup.send_text("again")
+    assert types(sup) == ["conversation.item.create", "response.create"]
+
+
+def test_session_expired_closes_the_session() -> None:
+    sup = make()
+    feed(
+        sup,
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "code": "session_expired",
+                "message": "60 minutes",
+            },
+        },
+    )
+    (command,) = sup.commands()
+    assert isinstance(command, CloseSession) and command.error.code == "session_expired"  # type: ignore[attr-defined]
+
