@@ -2,19 +2,34 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Three stamps, each adding to the base, so `make test` after `make demo` adds the extras:
+# the base is the package and the helpdesk plugin, all `make demo` needs (no dev extras);
+# STAMP adds the dev extra (lint, types, tests); DOCS_STAMP the docs extra (mkdocs).
+BASE_STAMP := $(VENV)/.base-stamp
 STAMP := $(VENV)/.installed-stamp
+DOCS_STAMP := $(VENV)/.docs-stamp
+# The strict docs build goes inside .venv, which git ignores and `make clean` removes.
+SITE := $(VENV)/site
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest docs docs-serve bench clean
 
-$(STAMP): pyproject.toml plugins/agentkit-helpdesk/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(BASE_STAMP): pyproject.toml plugins/agentkit-helpdesk/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	# The example's helpdesk tools come from this plugin, through the agentkit.tools entry point.
 	$(BIN)/python -m pip install --quiet -e plugins/agentkit-helpdesk
+	touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(DOCS_STAMP): $(BASE_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+demo: $(BASE_STAMP)
 	$(BIN)/agentkit run examples/customer_service/agents.yaml
 
 lint: $(STAMP)
@@ -26,7 +41,14 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# Any warning (a broken link, a docstring mkdocstrings cannot render) fails the build.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(SITE)
+
+docs-serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+test: lint typecheck pytest docs
 
 clean:
 	rm -rf $(VENV)

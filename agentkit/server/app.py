@@ -89,7 +89,8 @@ class LocalRealtimeServer:
         script: a conversation script (path, YAML text, dict or `Script`) for the default
             `ScriptedModel`; its `faults:` are added to `faults`.
         model: a factory of `ResponseModel`s (one per session), instead of `script`.
-        host, port: where to listen; port 0 picks a free port (see `port`, `url`).
+        host: where to listen.
+        port: where to listen; 0 picks a free port (see `port`, `url`).
         pace: `"realtime"` streams audio deltas as fast as they would play; `"fast"` sends
             everything at once (tests).
         api_keys: accepted API keys; `None` accepts any key (a key is still required).
