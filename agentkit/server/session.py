@@ -34,10 +34,11 @@ import pybase64
 
 from ..audio import AudioFormat
 from ..errors import CompileError
+from ..logs import get_logger
 from ..protocol.client_schema import MAX_EVENT_ID_LENGTH, InvalidClientEvent, check_client_event
 from ..protocol.dialects import Dialect, client_event_beta_to_ga
 from ..protocol.wire_types import JsonObject
-from .errors import ClientError, error_body
+from .errors import ClientError, describe, error_body
 from .input_audio import InputAudio
 from .items import Conversation, Item
 from .model import ResponseModel
@@ -56,6 +57,7 @@ def _plain_event_id(value: Any) -> bool:
 
 
 _DEFAULT_OPTIONS: Final = SessionOptions()
+logger = get_logger("agentkit.server")
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,9 @@ class ServerSession:
             self._dispatch(event["type"], event, now)
         except (ClientError, InvalidClientEvent) as exc:
             self._error(now, exc.message, exc.code, param=exc.param, event_id=event_id)
+        except Exception as exc:  # a bug: answer as the service does, keep the session
+            logger.warning("client event %.60r failed: %s", event.get("type"), describe(exc))
+            self._error(now, "The server had an error while processing your request.", "server_error", event_id=event_id, kind="server_error")
 
     def _append(self, event: JsonObject, now: float, dialect: Dialect) -> None:
         # The hot path (10-50 appends a second per session): a plain append (`type`, `audio`,
@@ -217,6 +222,12 @@ class ServerSession:
             data = pybase64.b64decode(audio_b64, validate=True)
         except ValueError:
             raise ClientError("Invalid base64 in 'audio'.", "invalid_event", "audio") from None
+        if not self._input.has_room(len(data)):
+            raise ClientError(
+                "The input audio buffer is full: commit or clear it before appending more.",
+                "input_audio_buffer_full",
+                "audio",
+            )
         if not self.closed:
             self._input.append(data, now)
 
