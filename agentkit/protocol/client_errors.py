@@ -99,7 +99,7 @@ def first_error(exc: ValidationError, data: Any, *, top_level: bool = False, pre
     if kind == "extra_forbidden":
         return InvalidClientEvent(f"Unknown parameter: '{param}'.", "unknown_parameter", param)
     if kind == "union_tag_invalid":
-        return InvalidClientEvent(f"Invalid value: '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.", "invalid_value", param)
+        return InvalidClientEvent(f"Invalid value for '{param}': '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.", "invalid_value", param)
     if kind in _EXPECTED:
         if param is None:
             return InvalidClientEvent("Client events must be JSON objects.", "invalid_event", None)
@@ -114,5 +114,5 @@ def first_error(exc: ValidationError, data: Any, *, top_level: bool = False, pre
     if kind in ("string_too_long", "too_long", "too_short"):
         return InvalidClientEvent(f"Invalid '{param}': {error['msg'].lower()}.", "invalid_value", param)
     if kind == "literal_error":
-        return InvalidClientEvent(f"Invalid value: {value!r}. Supported values are: {ctx.get('expected')}.", "invalid_value", param)
+        return InvalidClientEvent(f"Invalid value for '{param}': {value!r}. Supported values are: {ctx.get('expected')}.", "invalid_value", param)
     return InvalidClientEvent(f"Invalid value for '{param}': {error['msg']}.", "invalid_value", param)

@@ -233,10 +233,21 @@ class RetentionRatio(_Strict):
 Truncation = Literal["auto", "disabled"] | RetentionRatio
 
 
+class PromptText(_Strict):
+    type: Literal["input_text"]
+    text: str
+
+
+class PromptFile(_Open):
+    """An image or file prompt variable (its fields are the service's to check)."""
+
+    type: Literal["input_image", "input_file"]
+
+
 class Prompt(_Strict):
     id: str
     version: str | None = None
-    variables: dict[str, Any] | None = None
+    variables: dict[str, str | Annotated[PromptText | PromptFile, Field(discriminator="type")]] | None = None
 
 
 class Reasoning(_Strict):
