@@ -21,7 +21,7 @@ The modules, from the wire in:
 | `app.py` | `LocalRealtimeServer`: routing, opening sessions, wiring the parts below |
 | `http.py` | the route table and the plain HTTP endpoints (`/healthz`, `client_secrets`) |
 | `keys.py` | API keys and ephemeral keys |
-| `connection.py` | the WebSocket connection (POST bodies, the direct frame receive path) |
+| `connection.py` | the WebSocket connection (POST bodies, bad requests answered with a 400, one-line logs, the direct frame receive path) |
 | `hub.py` | a live session and its connections (primary and sideband) |
 | `delivery.py` | paced delivery: the shared timers, batch writes, the per-session pump |
 | `fault_actions.py` | what each fault action does (`faults.py`: when faults fire) |
@@ -31,7 +31,7 @@ The modules, from the wire in:
 | `input_audio.py` | the input audio buffer and turn detection (`vad.py`: the detector) |
 | `responses.py` | response planning, pacing, completion and cancellation |
 | `outbox.py` | ids and the queue of paced outbound events |
-| `errors.py` | `ClientError` and the `error` event body |
+| `errors.py` | `ClientError` and the `error` event body (client events are checked first by `agentkit.protocol.client_schema`) |
 | `model.py`, `script.py` | what produces responses; the YAML scripts |
 
 A WebRTC, SIP or Twilio endpoint adds an HTTP route (`http.py`) and a connection kind that

@@ -37,7 +37,7 @@ from websockets.typing import Subprotocol
 from ..audio import SpeechEngine
 from ..logs import get_logger
 from ..protocol.dialects import Dialect
-from .connection import HttpConnection
+from .connection import HttpConnection, OneLineLogger
 from .delivery import Delivery
 from .errors import ClientError
 from .faults import Fault, FaultPlan
@@ -163,7 +163,8 @@ class LocalRealtimeServer:
             # under load (bench/server_load.py) for ~25 % fewer bytes on loopback.
             compression=None,
             ping_interval=None,
-            logger=get_logger("agentkit.server.websockets"),  # redacts keys in headers
+            # Redacts keys in headers; one line per record, a bad request's at INFO.
+            logger=OneLineLogger(get_logger("agentkit.server.websockets"), {}),
         )
 
     async def stop(self) -> None:

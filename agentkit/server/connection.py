@@ -10,15 +10,20 @@ assembler and a reader task per connection.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, Final
 
+import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
 
 from ..transports.frames import DirectFrames, parser_idle
+from .errors import describe
 
-__all__ = ["MAX_HTTP_BODY", "HttpConnection"]
+__all__ = ["MAX_HTTP_BODY", "HttpConnection", "OneLineLogger", "parse_head"]
 
 MAX_HTTP_BODY: Final = 1 << 20
 """The largest HTTP request (head and body) the server reads; larger ones are aborted."""
@@ -35,6 +40,7 @@ class HttpConnection(ServerConnection):
         self._passthrough = False
         self.http_method = "GET"
         self.http_body = b""
+        self.rejected = False  # answered with an HTTP error before websockets saw the request
         # Set by the server before the handshake completes: whole text messages go straight
         # to it from `data_received`, skipping websockets' message assembler and the wake-up
         # of a reader task per message (most of the receive cost at 10 appends/s/session).
@@ -82,23 +88,81 @@ class HttpConnection(ServerConnection):
         end = self._head.find(b"\r\n\r\n")
         if end < 0:
             if len(self._head) > MAX_HTTP_BODY:
-                self.transport.abort()
+                self._refuse(431, "The request head is too large.", "request_header_too_large")
             return
-        lines = bytes(self._head[:end]).split(b"\r\n")
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip() or b"0")
+        head = parse_head(bytes(self._head[:end]))
+        if isinstance(head, str):
+            self._refuse(400, head, "invalid_request")
+            return
+        method, target, kept, length = head
         if length > MAX_HTTP_BODY:
-            self.transport.abort()
+            self._refuse(413, f"The request body is larger than {MAX_HTTP_BODY} bytes.", "request_too_large")
             return
         if len(self._head) < end + 4 + length:
             return
-        method, _, rest = lines[0].partition(b" ")
-        self.http_method = method.decode("ascii", "replace")
+        self.http_method = method
         self.http_body = bytes(self._head[end + 4 : end + 4 + length])
-        kept = [line for line in lines[1:] if not line.lower().startswith((b"content-length:", b"transfer-encoding:"))]
         self._passthrough = True
         self._head = bytearray()
-        super().data_received(b"\r\n".join([b"GET " + rest, *kept]) + b"\r\n\r\n")
+        super().data_received(b"\r\n".join([b"GET " + target, *kept]) + b"\r\n\r\n")
+
+    def _refuse(self, status: int, message: str, code: str) -> None:
+        """Answer a request that cannot be parsed with a JSON error, log one line, close."""
+        self.rejected = True
+        self._head = bytearray()
+        self._passthrough = True
+        self.logger.info("bad HTTP request: %s (%d)", message, status)
+        body = orjson.dumps({"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}})
+        self.transport.write(
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        )
+        self.transport.close()
+
+
+def parse_head(head: bytes) -> tuple[str, bytes, list[bytes], int] | str:
+    """A non-GET request head as (method, the request line after it, the header lines to
+    keep, body length), or
+    why it is not a request the server reads."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[2].startswith(b"HTTP/1."):
+        return "Malformed HTTP request line."
+    length = 0
+    kept: list[bytes] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        name = name.strip().lower()
+        if not colon or not name:
+            return "Malformed HTTP header line."
+        if name == b"content-length":
+            if not value.strip().isdigit():
+                return "Content-Length must be a whole number of bytes."
+            length = int(value.strip())
+        elif name == b"transfer-encoding":
+            return "Chunked request bodies are not supported; send a Content-Length."
+        else:
+            kept.append(line)
+    return parts[0].decode("ascii"), parts[1] + b" " + parts[2], kept, length
+
+
+class OneLineLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The logger handed to `websockets` for the server's connections: one line per record,
+    never a traceback (an exception becomes `: Type: message` on the line), and a failed
+    opening handshake (a client's bad request, a connect-and-close) at INFO, once: not at
+    all when the connection already answered it (`HttpConnection._refuse`)."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc_info = kwargs.pop("exc_info", None)
+        kwargs.pop("stack_info", None)
+        handshake = msg == "opening handshake failed"
+        if handshake:
+            connection = (kwargs.get("extra") or {}).get("websocket")
+            if getattr(connection, "rejected", False):
+                return
+            level = min(level, logging.INFO)
+        if exc_info:
+            exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1] if exc_info is True else exc_info[1]
+            if exc is not None:
+                msg = f"{msg}: " + describe(exc).replace("%", "%%")
+        super().log(level, msg, *args, **kwargs)

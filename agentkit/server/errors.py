@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ClientError", "error_body"]
+__all__ = ["ClientError", "describe", "error_body"]
 
 
 class ClientError(Exception):
@@ -40,3 +40,13 @@ def error_body(
         "param": param,
         "event_id": event_id if isinstance(event_id, str) else None,
     }
+
+
+def describe(exc: BaseException) -> str:
+    """`exc` and what caused it, on one line (the server logs no tracebacks: a client's bad
+    input is not the server's failure, and a log line per request is what operators read)."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and cause is not exc:
+        text += f" (caused by {type(cause).__name__}: {cause})"
+    return " ".join(text.split())

@@ -23,6 +23,7 @@ import orjson
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from ..protocol.client_schema import InvalidClientEvent, check_session
 from ..protocol.dialects import Dialect
 from .errors import ClientError
 from .keys import KeyStore
@@ -114,9 +115,11 @@ def client_secrets(
     if session is not None and not isinstance(session, dict):
         return json_response(400, http_error("session must be an object.", "invalid_type", param="session"))
     try:
+        if session is not None:
+            check_session(without_type(session) or {})
         session_preview = preview(session)
-    except ClientError as exc:
+    except (ClientError, InvalidClientEvent) as exc:
         return json_response(400, http_error(exc.message, exc.code, param=exc.param))
-    expires_at = int(keys.clock() + seconds)
+    expires_at = keys.clock() + seconds  # kept exact; the wire says whole seconds
     value = keys.mint(expires_at, without_type(session), session_preview.id)
-    return json_response(200, {"value": value, "expires_at": expires_at, "session": session_preview.effective_session()})
+    return json_response(200, {"value": value, "expires_at": int(expires_at), "session": session_preview.effective_session()})

@@ -20,12 +20,27 @@ from .model import ResponseModel
 from .outbox import Outbox, copy_json
 from .responses import Responses
 from .session_config import format_name
-from .vad import SEMANTIC_SILENCE_MS, SpeechStarted, VadConfig, VoiceActivityDetector
+from .vad import (
+    FRAME_MS,
+    ONSET_FRAMES,
+    SEMANTIC_SILENCE_MS,
+    SpeechStarted,
+    VadConfig,
+    VoiceActivityDetector,
+)
 
-__all__ = ["MIN_COMMIT_MS", "ChunkBuffer", "InputAudio"]
+__all__ = ["MAX_BUFFER_BYTES", "MIN_COMMIT_MS", "ChunkBuffer", "InputAudio"]
 
 MIN_COMMIT_MS = 100
 """The least audio `input_audio_buffer.commit` accepts."""
+MAX_BUFFER_BYTES = 15 * 2**20
+"""The most audio the input buffer holds (about 5.5 minutes of PCM16, 33 of G.711): an
+append beyond it is refused with an `error` (`input_audio_buffer_full`) until the client
+commits or clears. The service documents 15 MiB per append; its buffer limit is not
+documented, so the local server uses the same figure for the whole buffer."""
+_TRIM_SLACK_MS = 1000
+"""While waiting for speech the buffer is trimmed once it holds this much more than VAD
+needs (trimming after every append would cost a list operation per frame)."""
 
 
 class ChunkBuffer:
@@ -51,6 +66,19 @@ class ChunkBuffer:
         """Drop everything."""
         self._chunks = []
         self._size = 0
+
+    def keep_last(self, nbytes: int) -> int:
+        """Drop whole chunks from the front while at least `nbytes` stay; the bytes dropped."""
+        chunks = self._chunks
+        drop = 0
+        dropped = 0
+        while drop < len(chunks) and self._size - dropped - len(chunks[drop]) >= nbytes:
+            dropped += len(chunks[drop])
+            drop += 1
+        if drop:
+            del chunks[:drop]
+            self._size -= dropped
+        return dropped
 
     def getvalue(self) -> bytes:
         """Everything buffered, as one bytes object."""
@@ -94,6 +122,11 @@ class InputAudio:
         self._td: JsonObject | None = audio_in["turn_detection"]
         self._input_bytes_per_ms = audio.bytes_per_ms(self.input_format)
         self._vad = self._build_vad(keep_position)
+        # While waiting for speech, keep what a speech start can reach back to: the prefix
+        # padding, the onset frames and the frame the detector holds back.
+        keep_ms = self._vad.config.prefix_padding_ms + (ONSET_FRAMES + 1) * FRAME_MS
+        self._keep_bytes = audio.bytes_for_ms(keep_ms, self.input_format)
+        self._trim_at = audio.bytes_for_ms(keep_ms + _TRIM_SLACK_MS, self.input_format)
 
     def _build_vad(self, keep_position: bool) -> VoiceActivityDetector:
         td = self._td or {"type": "server_vad"}
@@ -115,6 +148,14 @@ class InputAudio:
         of input audio from now, which is when the idle timeout starts counting."""
         self._idle_start_ms = self.input_ms + remaining_ms
 
+    def has_room(self, nbytes: int) -> bool:
+        """Whether `nbytes` more fit in the buffer (`MAX_BUFFER_BYTES`)."""
+        return len(self._buffer) + nbytes <= MAX_BUFFER_BYTES
+
+    def _trim(self) -> None:
+        dropped = self._buffer.keep_last(self._keep_bytes)
+        self._buffer_start_ms += dropped / self._input_bytes_per_ms
+
     # --- the hot path ------------------------------------------------------------------------
 
     def append(self, data: bytes, now: float) -> None:
@@ -131,6 +172,8 @@ class InputAudio:
             samples = audio.decode_to_pcm16(data, fmt)
         events = self._vad.feed(samples)
         if not events and not td.get("idle_timeout_ms"):
+            if len(self._buffer) > self._trim_at and self._speech_item is None and not self._vad.in_speech:
+                self._trim()
             return
         for vad_event in events:
             if isinstance(vad_event, SpeechStarted):
@@ -146,6 +189,8 @@ class InputAudio:
             and self.input_ms - self._idle_start_ms >= idle
         ):
             self._idle_timeout(now)
+        if len(self._buffer) > self._trim_at and self._speech_item is None and not self._vad.in_speech:
+            self._trim()
 
     # --- turns ---------------------------------------------------------------------------------
 

@@ -46,6 +46,9 @@ class Conversation:
         # scripted line a new audio turn is follows what the caller already said, even when
         # the client removed a line from the conversation (an input guardrail does that).
         self.caller_lines: list[ConversationEntry] = []
+        # The call ids a `function_call_output` may answer: every function call this session
+        # saw (a client's item, or a response's output, in or out of band).
+        self.call_ids: set[str] = set()
 
     def last_id(self) -> str | None:
         """The id of the last item (`None`: the conversation is empty)."""
@@ -57,6 +60,8 @@ class Conversation:
         self.items[item_id] = item
         if item.data.get("type") == "message" and item.data.get("role") == "user":
             self.caller_lines.append(ConversationEntry(kind="user", text=item.heard))
+        elif item.data.get("type") == "function_call":
+            self.call_ids.add(item.data["call_id"])
         if previous is None:
             self.order.append(item_id)
         elif previous == "root":
@@ -103,17 +108,22 @@ class Conversation:
         if previous is not None and previous != "root" and previous not in self.items:
             raise ClientError(f"Previous item with item_id '{previous}' not found.", "item_not_found", "previous_item_id")
         item = validate_item(data, "item", self._outbox.new_id)
+        if item["type"] == "function_call_output" and item["call_id"] not in self.call_ids:
+            raise ClientError(f"No tool call found for function call output with call_id '{item['call_id']}'.", "invalid_value", "item.call_id")
         if item["id"] in self.items:
             raise ClientError(f"Item with item_id '{item['id']}' already exists.", "duplicate_item_id", "item.id")
         after = previous if previous is not None else self.last_id()
         audio_bytes = b""
         heard = ""
-        for part in item.get("content", []):
+        for index, part in enumerate(item.get("content", [])):
             if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
-                audio_bytes = pybase64.b64decode(part.pop("audio"))
+                try:
+                    audio_bytes = pybase64.b64decode(part.pop("audio"), validate=True)
+                except ValueError:
+                    raise ClientError("Invalid base64 in 'audio'.", "invalid_value", f"item.content[{index}].audio") from None
                 heard = part.get("transcript") or self._model.transcribe(audio.duration_ms(len(audio_bytes), input_format), self.entries_before(after))
             elif part.get("type") in ("input_text", "output_text"):
-                heard = (heard + " " + part.get("text", "")).strip()
+                heard = (heard + " " + (part.get("text") or "")).strip()
         self.insert(Item(item, audio=audio_bytes, audio_format=input_format, heard=heard), after if after != "root" else "root")
         emit = self._outbox.emit
         emit({"type": "conversation.item.added", "item": copy_json(item), "previous_item_id": after if after != "root" else None}, now)
@@ -180,10 +190,11 @@ def entries(items: Sequence[Item]) -> tuple[ConversationEntry, ...]:
 
 
 def validate_item(data: JsonObject, param: str, new_id: Callable[[str], str]) -> JsonObject:
-    """A client-given item checked and completed (id, object, status); `ClientError` for
-    what the service would reject. `param` names the item in errors."""
+    """A client-given item (its types already checked by the client-event schema) completed
+    (id, object, status); `ClientError` for what the service would reject. `param` names the
+    item in errors."""
     kind = data.get("type")
-    item = dict(data)
+    item = {key: value for key, value in data.items() if value is not None}
     item.setdefault("id", new_id("item"))
     item["object"] = "realtime.item"
     item.setdefault("status", "completed")

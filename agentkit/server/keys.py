@@ -77,10 +77,20 @@ class KeyStore:
         return None
 
     def mint(self, expires_at: float, session: dict[str, Any] | None, session_id: str) -> str:
-        """A new `ek_` key that opens `session` (with id `session_id`) until `expires_at`."""
+        """A new `ek_` key that opens `session` (with id `session_id`) until `expires_at`
+        (a float: a 10 s key works for 10 s, not 9). Expired keys are dropped first, so the
+        table holds only the keys still valid."""
+        self.prune()
         value = "ek_" + secrets.token_urlsafe(24)
         self.minted[value] = EphemeralKey(expires_at, session, session_id)
         return value
+
+    def prune(self) -> None:
+        """Forget the keys that have expired."""
+        now = self.clock()
+        expired = [key for key, minted in self.minted.items() if now >= minted.expires_at]
+        for key in expired:
+            del self.minted[key]
 
     def redeem(self, key: str | None) -> tuple[dict[str, Any] | None, str | None]:
         """The session a connection opened with `key` starts with, and its id: the minted

@@ -210,6 +210,7 @@ class Responses:
             item_id = new_id("item")
             if isinstance(output, FunctionCall):
                 call_id = new_id("call")
+                self._conversation.call_ids.add(call_id)
                 item: JsonObject = {"id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress", "name": output.name, "call_id": call_id, "arguments": ""}
                 plan = OutputPlan(item=item, kind="function_call")
             else:

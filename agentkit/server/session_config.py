@@ -128,7 +128,7 @@ def turn_detection_defaults(value: Mapping[str, Any]) -> JsonObject:
             "create_response": True,
             "interrupt_response": True,
         }
-    base.update(value)
+    base.update({key: inner for key, inner in value.items() if inner is not None})
     return base
 
 

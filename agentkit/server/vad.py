@@ -6,7 +6,7 @@ of audio appended so far), which is what `audio_start_ms` / `audio_end_ms` mean 
 - a frame is *voiced* when its RMS level exceeds the threshold. The protocol's `threshold`
   (0..1, default 0.5) maps linearly onto a dBFS scale: 0 → -60 dBFS, 0.5 → -35 dBFS,
   1 → -10 dBFS. Higher thresholds need louder audio, as documented for the service.
-- speech *starts* after `_ONSET_FRAMES` consecutive voiced frames (30 ms, so a click does not
+- speech *starts* after `ONSET_FRAMES` consecutive voiced frames (30 ms, so a click does not
   open a turn); `audio_start_ms` = start of the first voiced frame minus `prefix_padding_ms`
   (never before 0) — it "includes the prefix padding".
 - speech *stops* once `silence_duration_ms` of unvoiced frames follow the last voiced one;
@@ -27,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "FRAME_MS",
+    "ONSET_FRAMES",
     "SEMANTIC_SILENCE_MS",
     "SpeechStarted",
     "SpeechStopped",
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 FRAME_MS: Final = 10
-_ONSET_FRAMES: Final = 3
+ONSET_FRAMES: Final = 3
 
 SEMANTIC_SILENCE_MS: Final[dict[str, int]] = {"low": 1500, "medium": 800, "auto": 800, "high": 400}
 """Silence duration standing in for semantic VAD's eagerness (low waits longest)."""
@@ -149,8 +151,8 @@ class VoiceActivityDetector:
             index = base + offset
             if not self._in_speech:
                 self._run = self._run + 1 if is_voiced else 0
-                if self._run >= _ONSET_FRAMES:
-                    first = index - _ONSET_FRAMES + 1
+                if self._run >= ONSET_FRAMES:
+                    first = index - ONSET_FRAMES + 1
                     start = max(0, first * FRAME_MS - self.config.prefix_padding_ms)
                     self._in_speech = True
                     self._last_voiced_end = index + 1

@@ -89,3 +89,33 @@ def test_semantic_vad_eagerness() -> None:
     assert "input_audio_buffer.speech_stopped" not in h.types(out)
     out = h.append(audio.generate_silence(700))
     assert "input_audio_buffer.speech_stopped" in h.types(out)
+
+
+def test_a_minute_of_silence_leaves_a_bounded_buffer() -> None:
+    """While no speech is detected the buffer keeps what VAD and the prefix padding need."""
+    h = Harness()
+    h.append(audio.generate_silence(60_000))
+    buffered_ms = audio.duration_ms(len(h.core._input._buffer))
+    assert buffered_ms <= 300 + 40 + 1000 + 100  # prefix padding, onset, trimming slack, a chunk
+    # The utterance after the silence is still committed whole, prefix padding included.
+    text = "Where is my order 42?"
+    out = h.append(speech(0, text, 800))
+    started = next(e for e in out if e["type"] == "input_audio_buffer.speech_started")
+    stopped = next(e for e in out if e["type"] == "input_audio_buffer.speech_stopped")
+    committed = next(e for e in out if e["type"] == "input_audio_buffer.committed")
+    item = h.core.items[committed["item_id"]]
+    assert abs(audio.duration_ms(len(item.audio)) - (stopped["audio_end_ms"] - started["audio_start_ms"])) <= 10
+    assert started["audio_start_ms"] >= 60_000 - 300 - 20
+
+
+def test_the_buffer_is_capped() -> None:
+    h = Harness()
+    h.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}})
+    chunk = pybase64.b64encode(bytes(4 * 2**20)).decode()
+    for _ in range(3):
+        assert not [e for e in h.send({"type": "input_audio_buffer.append", "audio": chunk}) if e["type"] == "error"]
+    error = h.error(h.send({"type": "input_audio_buffer.append", "audio": chunk, "event_id": "full"}))
+    assert error["code"] == "input_audio_buffer_full" and error["param"] == "audio" and error["event_id"] == "full"
+    assert len(h.core._input._buffer) == 12 * 2**20
+    assert h.types(h.send({"type": "input_audio_buffer.clear"})) == ["input_audio_buffer.cleared"]
+    assert not [e for e in h.send({"type": "input_audio_buffer.append", "audio": chunk}) if e["type"] == "error"]

@@ -85,3 +85,26 @@ def test_key_store_checks_keys_and_expiry_on_its_clock() -> None:
     now += 10
     assert keys.auth_error(value) == "Ephemeral key has expired."
     assert KeyStore(None).auth_error("anything") is None
+
+
+def test_ephemeral_keys_expire_to_the_sub_second_and_are_pruned() -> None:
+    now = [1000.0]
+    keys = KeyStore(None, clock=lambda: now[0])
+    key = keys.mint(now[0] + 10, None, "sess_a")
+    now[0] += 9.5
+    assert keys.auth_error(key) is None  # a 10 s key works at 9.5 s
+    now[0] += 1.0
+    assert keys.auth_error(key) == "Ephemeral key has expired."
+    for _ in range(2000):
+        keys.mint(now[0] + 10, None, "sess_b")
+    now[0] += 10
+    keys.mint(now[0] + 10, None, "sess_c")
+    assert len(keys.minted) == 1  # every expired key dropped on the next mint
+
+
+async def test_client_secrets_checks_the_session_with_the_schema() -> None:
+    async with LocalRealtimeServer(pace="fast") as server:
+        bad = {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 5.0}}}}
+        status, error = await _post(server.base_url + "/realtime/client_secrets", {"session": bad})
+        assert status == 400 and error["error"]["param"] == "session.audio.input.turn_detection.threshold"
+        assert error["error"]["code"] == "decimal_above_max_value"
