@@ -7,7 +7,6 @@ peer's runner shares one connection between its sessions).
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from .agent import RealtimeAgent, walk_agents
 from .context import TContext
 from .history import HistoryItem
+from .logs import get_logger
 from .policy import (
     ApprovalSettings,
     GuardrailSettings,
@@ -37,7 +37,7 @@ from .transports.websocket import OPENAI_REALTIME_URL, WebSocketTransport, realt
 if TYPE_CHECKING:
     from .loader import Definitions
 
-logger = logging.getLogger("agentkit.runner")
+logger = get_logger("agentkit.runner")
 
 __all__ = ["RealtimeRunner"]
 

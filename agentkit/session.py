@@ -19,7 +19,6 @@ Sessions share nothing mutable: each has its own supervisor, history, policy, to
 from __future__ import annotations
 
 import dataclasses
-import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -34,6 +33,7 @@ from .context import TContext
 from .errors import AgentKitError, TransportError
 from .events import ErrorEvent, SessionEvent, SessionEventName, SessionStatus
 from .history import History, HistoryItem
+from .logs import get_logger
 from .policy import ReconnectPolicy, SessionLimits, TransportFactory
 from .protocol.dialects import Dialect
 from .runtime.commands import (
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EventHandler", "RealtimeSession"]
 
-logger = logging.getLogger("agentkit.session")
+logger = get_logger("agentkit.session")
 
 class RealtimeSession(Generic[TContext]):
     """A live realtime session. Use it as an async context manager; build it with

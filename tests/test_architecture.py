@@ -69,7 +69,7 @@ def test_the_top_level_holds_the_definitions_and_the_entry_points() -> None:
 
 def test_docs_and_readme_import_only_public_modules() -> None:
     root = PACKAGE.parent
-    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
     pages += sorted((root / "examples").rglob("*.py"))
     private: list[str] = []
     for page in pages:
@@ -79,3 +79,14 @@ def test_docs_and_readme_import_only_public_modules() -> None:
             if imports_agentkit and any(part.startswith("_") for part in words[1].split(".")):
                 private.append(f"{page.relative_to(root)}:{number}: {line.strip()}")
     assert private == []
+
+
+def test_every_logger_redacts_credentials() -> None:
+    # A filter on a logger sees only that logger's records: each module must take its logger
+    # from `agentkit.logs.get_logger`, which installs the redacting filter.
+    plain = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "logs.py" and "logging.getLogger(" in path.read_text()
+    ]
+    assert plain == []

@@ -13,16 +13,16 @@ No event loop here: waking the iterator is the session's (`wake`).
 from __future__ import annotations
 
 import inspect
-import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..events import AudioOut, EventsDropped, SessionEvent, SessionEventName
+from ..logs import get_logger
 
 __all__ = ["EventHandler", "EventQueue"]
 
-logger = logging.getLogger("agentkit.session")
+logger = get_logger("agentkit.session")
 
 EventHandler = Callable[[Any], Awaitable[None] | None]
 """`handler(event)`, sync or async, registered with `session.on(name, handler)`."""

@@ -13,7 +13,6 @@ No I/O and no event loop here: checks are awaited, but what awaits them is the r
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +21,7 @@ import orjson
 
 from ..context import RunContext
 from ..guardrails import Guardrail, GuardrailResult
+from ..logs import get_logger
 from ..policy import ApprovalSettings, GuardrailSettings
 from ..tools import FunctionTool
 
@@ -31,7 +31,7 @@ __all__ = [
     "run_guardrails",
 ]
 
-logger = logging.getLogger("agentkit.guardrails")
+logger = get_logger("agentkit.guardrails")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +42,7 @@ from ..context import RunContext
 from ..errors import ToolArgumentsError
 from ..guardrails import Guardrail
 from ..handoffs import Handoff
+from ..logs import get_logger
 from ..policy import FailureKind, ToolErrorFormatter, ToolFailure, default_tool_error_formatter
 from ..tools import FunctionTool
 from .policy import GuardrailVerdict, run_guardrails
@@ -55,7 +55,7 @@ __all__ = [
     "serialize_tool_output",
 ]
 
-logger = logging.getLogger("agentkit.tools")
+logger = get_logger("agentkit.tools")
 
 
 def serialize_tool_output(value: Any) -> str:
