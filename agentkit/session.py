@@ -506,6 +506,7 @@ class RealtimeSession(Generic[TContext]):
     async def _flush(self) -> None:
         supervisor = self._supervisor
         lock = self._send_lock
+        lost: ConnectionClosed | None = None
         if supervisor.has_data_to_send() or lock.locked():
             async with lock:
                 # Drain all three at once, so frames go out in the order they were decided.
@@ -513,8 +514,14 @@ class RealtimeSession(Generic[TContext]):
                 events = supervisor.events_to_emit()
                 commands = supervisor.commands()
                 send = self._transport.send
-                for frame in frames:
-                    await send(frame)
+                try:
+                    for frame in frames:
+                        await send(frame)
+                except ConnectionClosed as exc:
+                    # The events and commands were drained with these frames: deliver and run
+                    # them before reporting the loss (a tool's end, a handoff must reach the
+                    # app). What was not sent is in the history, which the reconnect replays.
+                    lost = exc
         else:
             # Nothing to send and no flush between its drain and its delivery: the lock
             # orders nothing here, so skip it (most inbound frames, every audio delta).
@@ -541,6 +548,8 @@ class RealtimeSession(Generic[TContext]):
             if waiting is None or deadline < waiting:
                 self._timer_deadline = deadline
                 self._timer_wakeup.set()
+        if lost is not None:
+            raise lost
 
     async def _announce(self, event: SessionEvent) -> None:
         """Deliver an event the session makes itself (the supervisor's own reach the tracer

@@ -23,11 +23,12 @@ import anyio
 import pytest
 
 from agentkit import RealtimeAgent, SessionLimits, SessionSettings, tool
-from agentkit.errors import ProtocolError, ReconnectFailed
+from agentkit.errors import ConnectionClosed, ProtocolError, ReconnectFailed
 from agentkit.events import (
     AssistantTranscript,
     AudioOut,
     ErrorEvent,
+    HandoffEvent,
     InputAudioDropped,
     RawServerEvent,
     Reconnected,
@@ -296,6 +297,55 @@ async def test_drop_during_a_handoff_restores_the_new_agent() -> None:
         assert any(i.kind == "function_call_output" for i in run.session.history.items())
         assert_kept(run.before_fault, run.session.history.items())
         await replayed_on_server(run, run.before_fault)
+
+
+class DropsOnOutput(WebSocketTransport):
+    """A client connection that breaks at the moment the session sends a call's output: the
+    frame (and everything decided with it) never leaves."""
+
+    async def send(self, frame: str) -> None:
+        if '"function_call_output"' in frame:
+            await self.close()
+            raise ConnectionClosed("dropped as the output was sent", clean=False)
+        await super().send(frame)
+
+
+@asynccontextmanager
+async def dropping_on_output() -> AsyncIterator[Run]:
+    async with LocalRealtimeServer(script=SCRIPT, pace="fast") as server:
+        runner = RealtimeRunner(support, reconnect=FAST)
+        url = realtime_url("gpt-realtime", server.url)
+        session = runner.session(
+            DropsOnOutput(url, api_key="sk-test"),
+            transport_factory=lambda: WebSocketTransport(url, api_key="sk-test"),
+        )
+        async with session:
+            yield Run(session, server)
+
+
+@pytest.mark.parametrize("attempt", range(5))
+async def test_drop_as_a_tool_finishes_still_delivers_its_tool_end(attempt: int) -> None:
+    async with dropping_on_output() as run:
+        await run.session.send_text("Where is my order 42?")
+        end = await run.until(lambda e: isinstance(e, ToolEnd))
+        assert isinstance(end, ToolEnd) and end.tool_name == "lookup_order" and end.error is None
+        await run.until(lambda e: isinstance(e, Reconnected))
+        # The output reached the new conversation exactly once, and the answer follows.
+        await answer_containing(run, "shipped")
+        outputs = [d for d in run.server_items() if d.get("type") == "function_call_output"]
+        assert [d["call_id"] for d in outputs] == [end.call_id]
+
+
+@pytest.mark.parametrize("attempt", range(5))
+async def test_drop_as_a_handoff_finishes_still_delivers_the_handoff(attempt: int) -> None:
+    async with dropping_on_output() as run:
+        await run.session.send_text("I want a refund")
+        handoff = await run.until(lambda e: isinstance(e, HandoffEvent))
+        assert isinstance(handoff, HandoffEvent)
+        assert (handoff.from_agent, handoff.to_agent) == ("Support", "Billing")
+        await run.until(lambda e: isinstance(e, Reconnected))
+        await answer_containing(run, "Billing here")
+        assert run.session.current_agent is billing
 
 
 async def test_drop_during_user_speech_reports_the_lost_audio_and_goes_on() -> None:
