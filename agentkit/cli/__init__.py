@@ -10,6 +10,9 @@ What is where:
   `turns` (what the caller does) and `recorder` (`--record`);
 - `server`: `agentkit server`; `console`: the live transcript and latency summary.
 
+`--log-level LEVEL` (before or after the command) logs agentkit's records at LEVEL and above
+to stderr, credentials redacted (`agentkit.logs.configure_logging`).
+
 Exit status: 0 on success, 1 for a mistake in what the user wrote (any `UserError`, shown as
 one clear message on stderr, never a traceback), 2 for a malformed command line (argparse),
 130 when interrupted.
@@ -18,10 +21,13 @@ one clear message on stderr, never a traceback), 2 for a malformed command line 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..errors import UserError
+from ..logs import configure_logging
 from .commands import COMMANDS, Command, build_parser
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
@@ -36,10 +42,28 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a usage error (status 2)
         return exit_.code if isinstance(exit_.code, int) else 2
     run: Callable[[argparse.Namespace], int] = args._run
+    with _logging(args.log_level):
+        try:
+            return run(args)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+
+
+@contextmanager
+def _logging(level: str | None) -> Iterator[None]:
+    """`--log-level`: agentkit's records to stderr for this command, as it was afterwards
+    (a test or an embedding app calls `main` more than once)."""
+    if level is None:
+        yield
+        return
+    logger = logging.getLogger("agentkit")
+    handlers, previous = list(logger.handlers), logger.level
+    configure_logging(level)
     try:
-        return run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(previous)

@@ -25,7 +25,7 @@ from ..errors import ConfigError, UserError
 from ..server.script import Script, load_script
 from .connection import Connection
 from .console import ConsoleRenderer
-from .target import Target, short_error
+from .target import Target, file_not_found, short_error
 
 __all__ = ["Plan", "TurnPlayer", "plan_turns"]
 
@@ -78,7 +78,7 @@ def plan_turns(
 
 def _load_script(path: Path) -> Script:
     if not path.is_file():
-        raise UserError(f"--script {path}: no such file")
+        raise file_not_found(path, option="--script")
     try:
         return load_script(path)
     except ConfigError:
@@ -91,7 +91,7 @@ def _read_recording(path: Path) -> bytes:
     try:
         data = pcm.read_wav(path, rate=pcm.PCM16_SAMPLE_RATE)
     except FileNotFoundError as exc:
-        raise UserError(f"--audio-in {path}: no such file") from exc
+        raise file_not_found(path, option="--audio-in") from exc
     except (OSError, EOFError, wave.Error, ValueError) as exc:
         raise UserError(f"--audio-in {path}: not a readable PCM WAV file ({exc})") from exc
     if not data:

@@ -311,7 +311,8 @@ def read_source(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"file not found: {path}", expected="an existing YAML file") from exc
+        # The wording every `agentkit` command uses for a missing file.
+        raise ConfigError(f"{path}: file not found", expected="an existing YAML file") from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"{path} is a directory", expected="a YAML file") from exc
     except UnicodeDecodeError as exc:

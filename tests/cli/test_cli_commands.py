@@ -13,6 +13,7 @@ from agentkit.loader import agents_schema
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "examples" / "customer_service" / "agents.yaml"
+TINY = Path(__file__).parents[1] / "data" / "run" / "tiny_agent.py"
 
 
 def test_validate_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,6 +70,16 @@ def test_compile_unknown_agent_is_a_user_error(capsys: pytest.CaptureFixture[str
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "has no agent 'sale' (did you mean 'sales'?)" in captured.err
+
+
+def test_compile_takes_module_agent_like_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compile", f"{TINY}:agent"]) == 0
+    payloads: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert list(payloads) == ["weather", "travel"]
+    tools = [t["name"] for t in payloads["weather"]["session"]["tools"]]
+    assert tools == ["get_weather", "transfer_to_travel"]
+    assert main(["compile", f"{TINY}:agent", "--agent", "travl"]) == 1
+    assert "has no agent 'travl' (did you mean 'travel'?)" in capsys.readouterr().err
 
 
 def test_schema_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -131,6 +131,23 @@ def test_push_to_talk_agent_gets_committed_turns(capsys: pytest.CaptureFixture[s
     assert any("push-to-talk" in row and "weather" in row for row in rows)
 
 
+def test_module_agent_with_settings_and_a_context_its_tool_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(
+        capsys, f"{DATA / 'orders_agent.py'}:agent", "--script", str(DATA / "orders_script.yaml"),
+        "--pace", "fast",
+    )
+    assert status == 0, out + err
+    assert 'lookup_order(order_id="42")' in out
+    assert "orders  Order 42 is shipped." in out  # the tool read ctx.context, not None
+    opened: list[str] = sys.modules["order_db"].OPENED
+    try:
+        assert opened == ["opened", "closed"]  # one context for the session, closed after it
+    finally:
+        opened.clear()
+
+
 def test_module_agent_by_import_path(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,15 +221,15 @@ def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["missing.yaml"], "missing.yaml: no such file"),
-    (["nothing-here"], "nothing-here: no such file"),
+    (["missing.yaml"], "missing.yaml: file not found"),
+    (["nothing-here"], "nothing-here: file not found (give a definition file like agents.yaml, or module:agent)"),
     ([str(Path(__file__).parents[1] / "data" / "bad_yaml" / "unknown_tool_ref.yaml")], "unknown tool"),
     ([f"{TINY}:not_an_agent"], "not_an_agent is a int, not a RealtimeAgent"),
     ([f"{TINY}:missing"], "has no attribute 'missing'"),
     (["no_such_module_xyz:agent"], "module 'no_such_module_xyz' not found"),
     ([f"{TINY}:agent"], "names no conversation script"),
-    ([str(EXAMPLE), "--script", "nope.yaml"], "--script nope.yaml: no such file"),
-    ([str(EXAMPLE), "--audio-in", "nope.wav"], "--audio-in nope.wav: no such file"),
+    ([str(EXAMPLE), "--script", "nope.yaml"], "--script nope.yaml: file not found"),
+    ([str(EXAMPLE), "--audio-in", "nope.wav"], "--audio-in nope.wav: file not found"),
     ([str(EXAMPLE), "--audio-in", str(EXAMPLE)], "not a readable PCM WAV file"),
     ([str(EXAMPLE), "--record", "/no/such/folder/out.wav"], "does not exist"),
     ([str(EXAMPLE), "--url", "ws://127.0.0.1:9/v1/realtime"], "cannot connect to ws://127.0.0.1:9/v1/realtime"),
@@ -276,3 +293,32 @@ def test_url_connects_there_instead_of_starting_a_server(
     assert "espeak-ng is not installed" in out
     assert "caller   What's the weather in Lisbon?  (typed)" in out
     assert "It is sunny in Lisbon, up to 21 C." in out
+
+
+def test_log_level_debug_logs_to_stderr_and_never_the_key(
+    capsys: pytest.CaptureFixture[str], served_elsewhere: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-test-0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)  # sent to --url as the bearer token
+    monkeypatch.setattr(audio, "espeak_available", lambda: False)
+    status = main([
+        "--log-level", "debug",
+        "run", f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--url", served_elsewhere,
+    ])
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+    debug = [line for line in err.splitlines() if " DEBUG agentkit." in line]
+    assert debug, err
+    assert "Authorization: Bearer [redacted]" in err  # the handshake is logged, the key is not
+    assert secret not in err and secret not in out
+    # Only for that command: the next one logs nothing.
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_log_level_may_follow_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(
+        capsys, f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--pace", "fast", "--log-level", "debug"
+    )
+    assert status == 0, out + err
+    assert " DEBUG agentkit." in err
