@@ -20,9 +20,9 @@ import orjson
 
 from ..agent import RealtimeAgent, walk_agents
 from ..errors import UserError
-from ..loader import Definitions, load_definitions
+from ..loader import Definitions, DefinitionWarning, load_definitions
 
-__all__ = ["COMMANDS", "Command", "build_parser"]
+__all__ = ["COMMANDS", "Command", "build_parser", "print_warnings"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,38 @@ def _out() -> TextIO:
 
 def _configure_validate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the definition file (agents.yaml)")
+    parser.add_argument(
+        "--script", metavar="FILE", type=Path,
+        help="also check this conversation script's tools and agents against the file "
+        "(the file's own script: is always checked)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="treat warnings (a tool no agent uses, a key indented into the instructions "
+        "text) as errors: exit 1",
+    )
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     definitions = load_definitions(args.file)
+    scripts = [p for p in (definitions.script, args.script) if p is not None]
+    if scripts:
+        from .script_check import load_checked_script
+
+        for script in scripts:
+            load_checked_script(script, definitions.agents)
+    if args.strict and definitions.warnings:
+        print_warnings(definitions.warnings, strict=True)
+        return 1  # and no "OK" summary
     print(_summary(definitions), file=_out())
+    print_warnings(definitions.warnings)
     return 0
+
+
+def print_warnings(warnings: Sequence[DefinitionWarning], *, strict: bool = False) -> None:
+    """Each warning on its own line on stderr (`error:` under `--strict`)."""
+    for warning in warnings:
+        print(f"{'error' if strict else 'warning'}: {warning}", file=sys.stderr)
 
 
 def _summary(definitions: Definitions) -> str:
@@ -79,6 +105,9 @@ def _summary(definitions: Definitions) -> str:
     lines.append(f"  guardrails ({len(definitions.guardrails)}): {_names(definitions.guardrails)}")
     if definitions.script is not None:
         lines.append(f"  script: {definitions.script}")
+    if definitions.warnings:
+        count = len(definitions.warnings)
+        lines.append(f"  warnings: {count} (on stderr)")
     return "\n".join(lines)
 
 

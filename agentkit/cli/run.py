@@ -38,6 +38,7 @@ from ..server.script import Script
 from ..tracing import TracingConfig, setup_tracing
 from ..tracing.latency import LatencyMeter
 from ..transports.websocket import WebSocketTransport, realtime_url
+from .commands import print_warnings
 from .connection import LOCAL_KEY, Connection, choose_connection, redact
 from .console import ConsoleRenderer
 from .recorder import AudioRecorder
@@ -124,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
         audio_in=args.audio_in,
         interactive=bool(args.interactive),
     )
+    print_warnings(target.warnings)  # the definition file loads, but probably not as meant
     if args.record is not None and not args.record.parent.is_dir():
         raise UserError(f"--record {args.record}: the folder {args.record.parent} does not exist")
     console = Console(file=sys.stdout, highlight=False, emoji=False, soft_wrap=False)

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..agent import RealtimeAgent, walk_agents
 from ..errors import UserError
-from ..loader import load_definitions
+from ..loader import DefinitionWarning, load_definitions
 from ..policy import ReconnectPolicy
 from ..protocol.dialects import Dialect
 from ..runner import RealtimeRunner
@@ -56,6 +56,8 @@ class Target:
         agents: Every agent's name, for the console's speaker column.
         script: The conversation script named by the definition file, if any.
         context_factory: Builds the tools' context, once per session.
+        all_agents: Every agent by name (a definition file's unreachable ones too).
+        warnings: The definition file's warnings (`agentkit.loader.lint`).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Target:
     script: Path | None = None
     context_factory: Callable[[], Any] | None = None
     all_agents: Mapping[str, RealtimeAgent[Any]] = field(default_factory=dict)
+    warnings: tuple[DefinitionWarning, ...] = ()
 
     def runner(
         self, dialect: Dialect, tracing: TracingConfig | None = None
@@ -108,6 +111,7 @@ def load_target(spec: str) -> Target:
             script=definitions.script,
             context_factory=definitions.context_factory,
             all_agents=dict(definitions.agents),
+            warnings=definitions.warnings,
         )
     module, agent = _import_agent(spec)
     agents = walk_agents(agent)

@@ -38,6 +38,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
+def run_script(
+    capsys: pytest.CaptureFixture[str], script: Path, text: str, target: str, *argv: str
+) -> tuple[int, str, str]:
+    """`agentkit run TARGET --script SCRIPT --pace fast ...`, with SCRIPT written first."""
+    script.write_text(text)
+    return run(capsys, target, "--script", str(script), "--pace", "fast", *argv)
+
+
 # -- the example, end to end ------------------------------------------------------------------
 
 
@@ -199,8 +207,7 @@ def test_context_is_made_once_and_closed_after_the_session(
 def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_run_goes_on(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    script = tmp_path / "trip.yaml"
-    script.write_text(
+    text = (
         "name: typed trip\n"
         "turns:\n"
         "  - user: you are a useless bot\n"
@@ -210,8 +217,8 @@ def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_
         "    mode: text\n"
         "    steps: [{say: Goodbye.}]\n"
     )
-    status, out, err = run(
-        capsys, str(EXAMPLE), "--script", str(script), "--pace", "fast", "--turn-timeout", "5"
+    status, out, err = run_script(
+        capsys, tmp_path / "trip.yaml", text, str(EXAMPLE), "--turn-timeout", "5"
     )
     assert status == 0, out + err
     assert "guardrail civil_language tripped on input" in out
@@ -241,6 +248,36 @@ def test_user_mistakes_exit_1_with_one_clear_line(
     assert status == 1
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_script_naming_a_tool_no_agent_has_stops_the_run_before_it_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    script = tmp_path / "script.yaml"
+    text = (
+        "turns:\n  - user: Weather?\n    steps: [{say: One moment.}]\n"
+        "  - user: And tomorrow?\n    steps:\n      - call: get_wether\n"
+    )
+    status, out, err = run_script(capsys, script, text, f"{TINY}:agent")
+    assert status == 1
+    assert out == ""  # nothing connected, no "conversation completed"
+    assert err == (
+        f"error: {script}:6:15: turns[1].steps[0].call: unknown tool 'get_wether' (did you mean "
+        "'get_weather'?); expected a tool one of the agents has (get_weather, transfer_to_travel)\n"
+    )
+
+
+def test_warnings_about_the_definition_file_come_first_on_stderr_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    definitions = Path(__file__).parents[1] / "data" / "warnings" / "agents.yaml"
+    text = "turns:\n  - user: Hello?\n    mode: text\n    steps: [{say: Hi there.}]\n"
+    status, out, err = run_script(capsys, tmp_path / "script.yaml", text, str(definitions))
+    assert status == 0, out + err
+    assert "support  Hi there." in out and "✓ conversation completed" in out
+    lines = err.splitlines()
+    assert len(lines) == 3 and all(line.startswith(f"warning: {definitions}:") for line in lines)
+    assert "'tools:' is part of the instructions text, not a key (over-indented?)" in lines[2]
 
 
 def test_a_turn_nobody_answers_fails_with_exit_1(
