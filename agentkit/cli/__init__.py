@@ -6,8 +6,9 @@ What is where:
 - here: `main`, the console script's entry point (`agentkit.cli:main`);
 - `commands`: the subcommand table `COMMANDS`, the argument parser, and the small commands
   (`validate`, `compile`, `schema`, `server`'s options);
-- `run`: `agentkit run`, with `target` (what to run), `connection` (where it connects),
-  `turns` (what the caller does) and `recorder` (`--record`);
+- `run`: `agentkit run`, with `target` (what to run, also for `compile`), `connection`
+  (where it connects), `turns` (what the caller does), `script_check` (the script's tools and
+  agents checked against the definitions, also for `validate`) and `recorder` (`--record`);
 - `server`: `agentkit server`; `console`: the live transcript and latency summary.
 
 `--log-level LEVEL` (before or after the command) logs agentkit's records at LEVEL and above

@@ -58,7 +58,13 @@ __all__ = [
 
 def configure_run(parser: argparse.ArgumentParser) -> None:
     """The arguments of `agentkit run`."""
-    parser.add_argument("target", help="a definition file (agents.yaml) or module:agent")
+    parser.add_argument(
+        "target",
+        help="a definition file (agents.yaml), or module:agent / path/to/file.py:agent for a "
+        "Python agent; that module may also define `settings` (a SessionSettings) and `context` "
+        "(what tools get as ctx.context, or a factory called once per session, entered when it "
+        "makes a context manager)",
+    )
     parser.add_argument(
         "--script", metavar="FILE", type=Path,
         help="the conversation script to play (default: the definition file's script:)",

@@ -7,15 +7,16 @@ TARGET is a definition file (`agents.yaml`) or `module:agent`, a Python import p
 
 A Python target's module may also define, next to the agent:
 
-- `settings`: a `SessionSettings` for the session (default `SessionSettings()`);
+- `settings`: a `SessionSettings` for the session (default `SessionSettings()`; a `settings`
+  of another type, like an app's own configuration, is left alone);
 - `context`: what tools get as `ctx.context`. A callable (a class, a function, an
   `@asynccontextmanager`) is a factory, called once per session like a definition file's
   `context: module:factory`; anything else is the context itself. What it makes is entered
   as a (sync or async) context manager when it is one, else closed (`close()`/`aclose()`)
   after the session.
 
-Each mistake (no such file, no such module or attribute, not an agent, settings of the wrong
-type) is a `UserError` with one clear line. `enter_context` builds the tools' context from the
+Each mistake (no such file, no such module or attribute, not an agent) is a `UserError` with
+one clear line. `enter_context` builds the tools' context from the
 target's factory for one session and closes it after.
 """
 
@@ -118,24 +119,17 @@ def load_target(spec: str) -> Target:
     return Target(
         name=spec,
         starting_agent=agent,
-        settings=_module_settings(spec, module),
+        settings=_module_settings(module),
         agents=tuple(a.name for a in agents),
         context_factory=_module_context(module),
         all_agents={a.name: a for a in agents},
     )
 
 
-def _module_settings(spec: str, module: types.ModuleType) -> SessionSettings:
+def _module_settings(module: types.ModuleType) -> SessionSettings:
     value = getattr(module, "settings", None)
-    # `from myapp import settings` (a config module) is not meant for agentkit.
-    if value is None or isinstance(value, types.ModuleType):
-        return SessionSettings()
-    if not isinstance(value, SessionSettings):
-        raise UserError(
-            f"{spec}: {module.__name__}.settings is a {type(value).__name__}, "
-            "not a SessionSettings"
-        )
-    return value
+    # Anything else named `settings` (an app's own config object or module) is not for us.
+    return value if isinstance(value, SessionSettings) else SessionSettings()
 
 
 def _module_context(module: types.ModuleType) -> Callable[[], Any] | None:

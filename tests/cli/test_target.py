@@ -54,12 +54,12 @@ def test_a_context_that_is_not_callable_is_the_context_itself(tmp_path: Path) ->
     assert target.settings == SessionSettings()  # no `settings` in the module: the defaults
 
 
-def test_settings_of_the_wrong_type_is_a_user_error(tmp_path: Path) -> None:
-    (tmp_path / "wrong.py").write_text(
-        "from agentkit import RealtimeAgent\nsettings = {'voice': 'marin'}\nagent = RealtimeAgent(name='a')\n"
+def test_an_apps_own_settings_object_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from agentkit import RealtimeAgent\nsettings = {'database': 'sqlite://'}\n"
+        "agent = RealtimeAgent(name='a')\n"
     )
-    with pytest.raises(UserError, match="settings is a dict, not a SessionSettings"):
-        load_target(f"{tmp_path / 'wrong.py'}:agent")
+    assert load_target(f"{tmp_path / 'app.py'}:agent").settings == SessionSettings()
 
 
 @pytest.mark.parametrize(("spec", "message"), [
