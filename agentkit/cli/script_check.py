@@ -71,7 +71,7 @@ class _Names:
         handoffs = {h.tool_name for a in agents.values() for h in a.handoff_list()}
         return cls(tuple(agents), frozenset(tools | handoffs), frozenset(handoffs))
 
-    def problem(self, item: Step | tuple[str, str]) -> tuple[str, str] | None:
+    def problem(self, item: Step | str) -> tuple[str, str] | None:
         """`(message, expected)` for a name no agent has, else None."""
         if isinstance(item, CallTool):
             return None if item.name in self.tools else self.unknown_tool(item.name)
@@ -85,8 +85,8 @@ class _Names:
                     expected,
                 )
             return f"unknown agent {item.agent!r}{did_you_mean(item.agent, self.agents)}", expected
-        if isinstance(item, tuple):  # a `has_tool` / `lacks_tool` name
-            return None if item[1] in self.tools else self.unknown_tool(item[1])
+        if isinstance(item, str):  # a `has_tool` / `lacks_tool` name
+            return None if item in self.tools else self.unknown_tool(item)
         return None
 
     def unknown_tool(self, name: str) -> tuple[str, str]:
@@ -100,7 +100,7 @@ def _listed(names: frozenset[str], kind: str) -> str:
     return ", ".join(sorted(names)) or f"no agent has {kind}"
 
 
-def _named_items(script: Script) -> Iterator[tuple[JsonPath, Step | tuple[str, str]]]:
+def _named_items(script: Script) -> Iterator[tuple[JsonPath, Step | str]]:
     """Every step and condition name of the script, with its path in the YAML."""
     yield from _steps(("greeting",), script.greeting)
     for i, turn in enumerate(script.turns):
@@ -110,7 +110,7 @@ def _named_items(script: Script) -> Iterator[tuple[JsonPath, Step | tuple[str, s
         yield from _steps(("turns", i, "steps"), turn.steps)
 
 
-def _steps(path: JsonPath, steps: tuple[Step, ...]) -> Iterator[tuple[JsonPath, Step | tuple[str, str]]]:
+def _steps(path: JsonPath, steps: tuple[Step, ...]) -> Iterator[tuple[JsonPath, Step | str]]:
     for j, step in enumerate(steps):
         if step.when is not None:
             yield from _condition((*path, j, "when"), step.when)
@@ -120,11 +120,11 @@ def _steps(path: JsonPath, steps: tuple[Step, ...]) -> Iterator[tuple[JsonPath, 
             yield (*path, j, "handoff"), step
 
 
-def _condition(path: JsonPath, when: Condition) -> Iterator[tuple[JsonPath, tuple[str, str]]]:
+def _condition(path: JsonPath, when: Condition) -> Iterator[tuple[JsonPath, str]]:
     for key, names in (("has_tool", when.has_tools), ("lacks_tool", when.lacks_tools)):
         for n, name in enumerate(names):
             # A list item's path; a single name (`has_tool: x`) is found at its key instead.
-            yield (*path, key, n), (key, name)
+            yield (*path, key, n), name
 
 
 def _locate(path: Path | None, where: JsonPath, message: str, expected: str) -> ConfigError:
