@@ -380,10 +380,30 @@ def _arguments_model(
         )
         model.model_json_schema()
     except Exception as exc:
-        raise DefinitionError(
-            f"tool {tool_name!r}: cannot build a JSON Schema from its signature ({exc})"
-        ) from exc
+        raise _schema_error(tool_name, fields, exc) from exc
     return cast(type[BaseModel], model)
+
+
+def _schema_error(tool_name: str, fields: dict[str, Any], exc: Exception) -> DefinitionError:
+    """One line naming the parameter whose type has no JSON Schema (pydantic's own message
+    runs to three paragraphs about its internals)."""
+    prefix = f"tool {tool_name!r}: cannot build a JSON Schema from its signature"
+    for field_name, definition in fields.items():
+        annotation, info = definition
+        try:
+            create_model("probe", **{field_name: definition}).model_json_schema()
+        except Exception:
+            shown = (
+                f"{annotation.__module__}.{annotation.__qualname__}"
+                if isinstance(annotation, type) and annotation.__module__ != "builtins"
+                else repr(annotation)
+            )
+            return DefinitionError(
+                f"{prefix}: parameter {info.alias!r} has type {shown}, which has no JSON "
+                "Schema (use a JSON type or a pydantic model, or pass parameters=)"
+            )
+    lines = str(exc).strip().splitlines()
+    return DefinitionError(f"{prefix} ({lines[0] if lines else type(exc).__name__})")
 
 
 def _split_annotated_description(annotation: Any) -> tuple[Any, str | None]:

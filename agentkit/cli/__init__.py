@@ -6,9 +6,13 @@ What is where:
 - here: `main`, the console script's entry point (`agentkit.cli:main`);
 - `commands`: the subcommand table `COMMANDS`, the argument parser, and the small commands
   (`validate`, `compile`, `schema`, `server`'s options);
-- `run`: `agentkit run`, with `target` (what to run), `connection` (where it connects),
-  `turns` (what the caller does) and `recorder` (`--record`);
+- `run`: `agentkit run`, with `target` (what to run, also for `compile`), `connection`
+  (where it connects), `turns` (what the caller does), `script_check` (the script's tools and
+  agents checked against the definitions, also for `validate`) and `recorder` (`--record`);
 - `server`: `agentkit server`; `console`: the live transcript and latency summary.
+
+`--log-level LEVEL` (before or after the command) logs agentkit's records at LEVEL and above
+to stderr, credentials redacted (`agentkit.logs.configure_logging`).
 
 Exit status: 0 on success, 1 for a mistake in what the user wrote (any `UserError`, shown as
 one clear message on stderr, never a traceback), 2 for a malformed command line (argparse),
@@ -18,10 +22,13 @@ one clear message on stderr, never a traceback), 2 for a malformed command line 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..errors import UserError
+from ..logs import configure_logging
 from .commands import COMMANDS, Command, build_parser
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
@@ -36,10 +43,28 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a usage error (status 2)
         return exit_.code if isinstance(exit_.code, int) else 2
     run: Callable[[argparse.Namespace], int] = args._run
+    with _logging(args.log_level):
+        try:
+            return run(args)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+
+
+@contextmanager
+def _logging(level: str | None) -> Iterator[None]:
+    """`--log-level`: agentkit's records to stderr for this command, as it was afterwards
+    (a test or an embedding app calls `main` more than once)."""
+    if level is None:
+        yield
+        return
+    logger = logging.getLogger("agentkit")
+    handlers, previous = list(logger.handlers), logger.level
+    configure_logging(level)
     try:
-        return run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(previous)

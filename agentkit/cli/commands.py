@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,9 +20,9 @@ import orjson
 
 from ..agent import RealtimeAgent, walk_agents
 from ..errors import UserError
-from ..loader import Definitions, load_definitions
+from ..loader import Definitions, DefinitionWarning, load_definitions
 
-__all__ = ["COMMANDS", "Command", "build_parser"]
+__all__ = ["COMMANDS", "Command", "build_parser", "print_warnings"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,38 @@ def _out() -> TextIO:
 
 def _configure_validate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the definition file (agents.yaml)")
+    parser.add_argument(
+        "--script", metavar="FILE", type=Path,
+        help="also check this conversation script's tools and agents against the file "
+        "(the file's own script: is always checked)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="treat warnings (a tool no agent uses, a key indented into the instructions "
+        "text) as errors: exit 1",
+    )
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     definitions = load_definitions(args.file)
+    scripts = [p for p in (definitions.script, args.script) if p is not None]
+    if scripts:
+        from .script_check import load_checked_script
+
+        for script in scripts:
+            load_checked_script(script, definitions.agents)
+    if args.strict and definitions.warnings:
+        print_warnings(definitions.warnings, strict=True)
+        return 1  # and no "OK" summary
     print(_summary(definitions), file=_out())
+    print_warnings(definitions.warnings)
     return 0
+
+
+def print_warnings(warnings: Sequence[DefinitionWarning], *, strict: bool = False) -> None:
+    """Each warning on its own line on stderr (`error:` under `--strict`)."""
+    for warning in warnings:
+        print(f"{'error' if strict else 'warning'}: {warning}", file=sys.stderr)
 
 
 def _summary(definitions: Definitions) -> str:
@@ -79,6 +105,9 @@ def _summary(definitions: Definitions) -> str:
     lines.append(f"  guardrails ({len(definitions.guardrails)}): {_names(definitions.guardrails)}")
     if definitions.script is not None:
         lines.append(f"  script: {definitions.script}")
+    if definitions.warnings:
+        count = len(definitions.warnings)
+        lines.append(f"  warnings: {count} (on stderr)")
     return "\n".join(lines)
 
 
@@ -91,7 +120,10 @@ def _names(items: Iterable[str]) -> str:
 
 
 def _configure_compile(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the definition file (agents.yaml)")
+    parser.add_argument(
+        "target", metavar="TARGET",
+        help="a definition file (agents.yaml) or module:agent, as `agentkit run` takes",
+    )
     parser.add_argument(
         "--agent", metavar="NAME", help="print only this agent's payload (default: every agent "
         "reachable from the starting agent, keyed by name)"
@@ -104,29 +136,29 @@ def _configure_compile(parser: argparse.ArgumentParser) -> None:
 
 def _run_compile(args: argparse.Namespace) -> int:
     from ..compiler import compile_agents, compile_session_update
+    from .target import load_target
 
-    definitions = load_definitions(args.file)
+    target = load_target(args.target)
     payload: object
     if args.agent is not None:
-        agent = _agent_named(definitions, args.agent)
-        payload = compile_session_update(agent, definitions.settings, dialect=args.dialect)
+        agent = _agent_named(target.name, target.all_agents, args.agent)
+        payload = compile_session_update(agent, target.settings, dialect=args.dialect)
     else:
-        payload = compile_agents(
-            definitions.starting_agent, definitions.settings, dialect=args.dialect
-        )
+        payload = compile_agents(target.starting_agent, target.settings, dialect=args.dialect)
     _out().write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
 
-def _agent_named(definitions: Definitions, name: str) -> RealtimeAgent[Any]:
+def _agent_named(
+    source: str, agents: Mapping[str, RealtimeAgent[Any]], name: str
+) -> RealtimeAgent[Any]:
     from ..loader.schema import did_you_mean
 
-    if name in definitions.agents:
-        return definitions.agents[name]
-    known = ", ".join(definitions.agents)
+    if name in agents:
+        return agents[name]
+    known = ", ".join(agents)
     raise UserError(
-        f"{definitions.path} has no agent {name!r}{did_you_mean(name, definitions.agents)}; "
-        f"its agents are {known}"
+        f"{source} has no agent {name!r}{did_you_mean(name, agents)}; its agents are {known}"
     )
 
 
@@ -188,7 +220,7 @@ def _run_run(args: argparse.Namespace) -> int:
 
 COMMANDS: tuple[Command, ...] = (
     Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
-    Command("compile", "print the session.update payloads of a definition file", _configure_compile, _run_compile),
+    Command("compile", "print the session.update payloads of a definition file or module:agent", _configure_compile, _run_compile),
     Command("schema", "print the JSON Schema of definition files (for editors)", _configure_schema, _run_schema),
     Command("server", "run the local realtime server", _configure_server, _run_server),
     Command("run", "run an agent live and show the conversation (local server when no key)", _configure_run, _run_run),
@@ -212,9 +244,23 @@ def build_parser(commands: Sequence[Command] | None = None) -> argparse.Argument
         description="Realtime voice agents: validate and compile definitions, run the local server.",
     )
     parser.add_argument("--version", action="version", version=f"agentkit {_version()}")
+    _add_log_level(parser, default=None)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in commands:
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
         command.configure(sub)
+        # Also after the command (`agentkit run x --log-level debug`); absent there, it
+        # leaves the value given before the command alone.
+        _add_log_level(sub, default=argparse.SUPPRESS)
         sub.set_defaults(_run=command.run)
     return parser
+
+
+def _add_log_level(parser: argparse.ArgumentParser, *, default: str | None) -> None:
+    from ..logs import LEVELS
+
+    parser.add_argument(
+        "--log-level", choices=LEVELS, default=default, metavar="LEVEL",
+        help=f"log agentkit's records at this level and above to stderr ({', '.join(LEVELS)}); "
+        "credentials are redacted",
+    )

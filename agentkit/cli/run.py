@@ -37,6 +37,7 @@ from ..server import LocalRealtimeServer
 from ..server.script import Script
 from ..tracing import TracingConfig, setup_tracing
 from ..transports.websocket import WebSocketTransport, realtime_url
+from .commands import print_warnings
 from .connection import LOCAL_KEY, Connection, choose_connection, redact
 from .console import ConsoleRenderer
 from .latency import LatencyMeter
@@ -57,7 +58,13 @@ __all__ = [
 
 def configure_run(parser: argparse.ArgumentParser) -> None:
     """The arguments of `agentkit run`."""
-    parser.add_argument("target", help="a definition file (agents.yaml) or module:agent")
+    parser.add_argument(
+        "target",
+        help="a definition file (agents.yaml), or module:agent / path/to/file.py:agent for a "
+        "Python agent; that module may also define `settings` (a SessionSettings) and `context` "
+        "(what tools get as ctx.context, or a factory called once per session, entered when it "
+        "makes a context manager)",
+    )
     parser.add_argument(
         "--script", metavar="FILE", type=Path,
         help="the conversation script to play (default: the definition file's script:)",
@@ -124,6 +131,7 @@ def run_command(args: argparse.Namespace) -> int:
         audio_in=args.audio_in,
         interactive=bool(args.interactive),
     )
+    print_warnings(target.warnings)  # the definition file loads, but probably not as meant
     if args.record is not None and not args.record.parent.is_dir():
         raise UserError(f"--record {args.record}: the folder {args.record.parent} does not exist")
     console = Console(file=sys.stdout, highlight=False, emoji=False, soft_wrap=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 
 from ..errors import ConfigError
@@ -15,7 +14,8 @@ __all__ = ["run_server_command"]
 def run_server_command(
     *, host: str, port: int, script: str | None, pace: str, api_keys: list[str] | None
 ) -> int:
-    """Serve until interrupted; return the process exit code (2 for a bad script or option)."""
+    """Serve until interrupted; return the process exit code (130 when interrupted, 2 for a bad
+    script or option)."""
     if pace not in ("realtime", "fast"):
         print(f"agentkit server: --pace must be realtime or fast, got {pace!r}", file=sys.stderr)
         return 2
@@ -34,6 +34,8 @@ def run_server_command(
             print(f"  OpenAI client: websocket_base_url={server.base_url_ws!r}", flush=True)
             await asyncio.Event().wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(main())
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: the documented exit status, quietly, no traceback
     return 0

@@ -1,9 +1,23 @@
-"""What `agentkit run` runs: a definition file or `module:agent`, resolved to a `Target`.
+"""What `agentkit run` and `agentkit compile` run: a definition file or `module:agent`,
+resolved to a `Target`.
 
 TARGET is a definition file (`agents.yaml`) or `module:agent`, a Python import path (or
-`path/to/file.py:agent`) to a `RealtimeAgent`. Each mistake (no such file, no such module or
-attribute, not an agent) is a `UserError` with one clear line. `enter_context` builds the
-tools' context from the target's factory for one session and closes it after.
+`path/to/file.py:agent`) to a `RealtimeAgent`. A file's folder goes first on `sys.path`, as
+`python path/to/file.py` would put it, so the file imports its sibling modules.
+
+A Python target's module may also define, next to the agent:
+
+- `settings`: a `SessionSettings` for the session (default `SessionSettings()`; a `settings`
+  of another type, like an app's own configuration, is left alone);
+- `context`: what tools get as `ctx.context`. A callable (a class, a function, an
+  `@asynccontextmanager`) is a factory, called once per session like a definition file's
+  `context: module:factory`; anything else is the context itself. What it makes is entered
+  as a (sync or async) context manager when it is one, else closed (`close()`/`aclose()`)
+  after the session.
+
+Each mistake (no such file, no such module or attribute, not an agent) is a `UserError` with
+one clear line. `enter_context` builds the tools' context from the
+target's factory for one session and closes it after.
 """
 
 from __future__ import annotations
@@ -22,14 +36,14 @@ from typing import Any
 
 from ..agent import RealtimeAgent, walk_agents
 from ..errors import UserError
-from ..loader import load_definitions
+from ..loader import DefinitionWarning, load_definitions
 from ..policy import ReconnectPolicy
 from ..protocol.dialects import Dialect
 from ..runner import RealtimeRunner
 from ..settings import SessionSettings
 from ..tracing import TracingConfig
 
-__all__ = ["Target", "enter_context", "load_target", "short_error"]
+__all__ = ["Target", "enter_context", "file_not_found", "load_target", "short_error"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class Target:
         agents: Every agent's name, for the console's speaker column.
         script: The conversation script named by the definition file, if any.
         context_factory: Builds the tools' context, once per session.
+        all_agents: Every agent by name (a definition file's unreachable ones too).
+        warnings: The definition file's warnings (`agentkit.loader.lint`).
     """
 
     name: str
@@ -52,6 +68,7 @@ class Target:
     script: Path | None = None
     context_factory: Callable[[], Any] | None = None
     all_agents: Mapping[str, RealtimeAgent[Any]] = field(default_factory=dict)
+    warnings: tuple[DefinitionWarning, ...] = ()
 
     def runner(
         self, dialect: Dialect, tracing: TracingConfig | None = None
@@ -72,15 +89,20 @@ class Target:
         return runner
 
 
+def file_not_found(path: str | Path, *, option: str = "", hint: str = "") -> UserError:
+    """`agents.yaml: file not found`: the one wording every command uses for a missing file
+    (`option` names the flag that gave it, `hint` says what was expected)."""
+    flag = f"{option} " if option else ""
+    return UserError(f"{flag}{path}: file not found{f' ({hint})' if hint else ''}")
+
+
 def load_target(spec: str) -> Target:
     """A definition file or `module:agent`, loaded; `UserError` with a clear message if not."""
     path = Path(spec)
     if path.suffix.lower() in (".yaml", ".yml") or path.is_file() or ":" not in spec:
         if not path.exists() and ":" not in spec:
-            raise UserError(
-                f"{spec}: no such file (give a definition file like agents.yaml, "
-                "or module:agent for a Python agent)"
-            )
+            hint = "" if path.suffix else "give a definition file like agents.yaml, or module:agent"
+            raise file_not_found(spec, hint=hint)
         definitions = load_definitions(path)
         return Target(
             name=spec,
@@ -90,19 +112,37 @@ def load_target(spec: str) -> Target:
             script=definitions.script,
             context_factory=definitions.context_factory,
             all_agents=dict(definitions.agents),
+            warnings=definitions.warnings,
         )
-    agent = _import_agent(spec)
+    module, agent = _import_agent(spec)
     agents = walk_agents(agent)
     return Target(
         name=spec,
         starting_agent=agent,
-        settings=SessionSettings(),
+        settings=_module_settings(module),
         agents=tuple(a.name for a in agents),
+        context_factory=_module_context(module),
         all_agents={a.name: a for a in agents},
     )
 
 
-def _import_agent(spec: str) -> RealtimeAgent[Any]:
+def _module_settings(module: types.ModuleType) -> SessionSettings:
+    value = getattr(module, "settings", None)
+    # Anything else named `settings` (an app's own config object or module) is not for us.
+    return value if isinstance(value, SessionSettings) else SessionSettings()
+
+
+def _module_context(module: types.ModuleType) -> Callable[[], Any] | None:
+    value: object = getattr(module, "context", None)
+    if value is None or isinstance(value, types.ModuleType):
+        return None
+    if callable(value):
+        factory: Callable[[], Any] = value
+        return factory
+    return lambda: value
+
+
+def _import_agent(spec: str) -> tuple[types.ModuleType, RealtimeAgent[Any]]:
     module_name, _, attribute = spec.rpartition(":")
     if not module_name or not attribute:
         raise UserError(f"{spec!r}: expected module:agent, like my_app.agents:support")
@@ -131,16 +171,22 @@ def _import_agent(spec: str) -> RealtimeAgent[Any]:
         raise UserError(
             f"{spec}: {attribute} is a {type(target).__name__}, not a RealtimeAgent"
         )
-    return target
+    return module, target
 
 
 def _import_file(path: Path) -> types.ModuleType:
     if not path.is_file():
-        raise UserError(f"{path}: no such file")
+        raise file_not_found(path)
     name = f"_agentkit_run_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise UserError(f"{path}: not an importable Python file")
+    # First, as `python path/to/file.py` has it: the file's sibling modules import (also
+    # later, from a tool that imports lazily, so the folder stays on the path).
+    folder = str(path.resolve().parent)
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

@@ -5,7 +5,8 @@ and there is no script) reads typed lines; otherwise the script's caller turns a
 (`--script FILE`, else the definition file's `script:`). Against a real model with no
 script, stdin is read line by line.
 
-`plan_turns` checks the files and makes that choice (a `UserError` when there is nothing to
+`plan_turns` checks the files (and the script's tool and agent names against the agents,
+`script_check`) and makes that choice (a `UserError` when there is nothing to
 play); `TurnPlayer` drives a `Caller` through it once the session is up.
 """
 
@@ -21,11 +22,12 @@ import anyio
 
 from .. import audio as pcm
 from ..caller import Caller
-from ..errors import ConfigError, UserError
-from ..server.script import Script, load_script
+from ..errors import UserError
+from ..server.script import Script
 from .connection import Connection
 from .console import ConsoleRenderer
-from .target import Target, short_error
+from .script_check import load_checked_script
+from .target import Target, file_not_found
 
 __all__ = ["Plan", "TurnPlayer", "plan_turns"]
 
@@ -60,7 +62,9 @@ def plan_turns(
     """Decide what the caller does from the options (`--script`, `--audio-in`,
     `--interactive`), the target's own script, stdin and where the run connects."""
     script_path: Path | None = script if script is not None else target.script
-    loaded = _load_script(script_path) if script_path is not None else None
+    loaded = (
+        load_checked_script(script_path, target.all_agents) if script_path is not None else None
+    )
     recording = _read_recording(audio_in) if audio_in is not None else None
     if not interactive and recording is None and script is None:
         if _stdin_is_terminal() and loaded is None:
@@ -76,22 +80,11 @@ def plan_turns(
     return Plan(loaded, script_path, interactive, recording, name)
 
 
-def _load_script(path: Path) -> Script:
-    if not path.is_file():
-        raise UserError(f"--script {path}: no such file")
-    try:
-        return load_script(path)
-    except ConfigError:
-        raise
-    except Exception as exc:  # a script the loader could not even parse as YAML
-        raise UserError(f"{path}: not a conversation script ({short_error(exc)})") from exc
-
-
 def _read_recording(path: Path) -> bytes:
     try:
         data = pcm.read_wav(path, rate=pcm.PCM16_SAMPLE_RATE)
     except FileNotFoundError as exc:
-        raise UserError(f"--audio-in {path}: no such file") from exc
+        raise file_not_found(path, option="--audio-in") from exc
     except (OSError, EOFError, wave.Error, ValueError) as exc:
         raise UserError(f"--audio-in {path}: not a readable PCM WAV file ({exc})") from exc
     if not data:

@@ -31,6 +31,7 @@ from ..handoffs import Handoff, handoff
 from ..settings import SessionSettings
 from ..tools import FunctionTool, tool
 from .importer import Importer, describe_object, tool_package
+from .lint import DefinitionWarning, lint
 from .schema import check_structure, describe_value, did_you_mean
 from .yaml_source import JsonPath, SourceDocument, format_path, parse_yaml, read_source
 
@@ -53,6 +54,8 @@ class Definitions:
         guardrails: Every declared guardrail by name; agents hold input/output copies.
         context_factory: Builds the object tools receive as `RunContext.context`; the
             runtime calls it once per session. `None` when the file declares no `context`.
+        warnings: What is valid but probably a mistake (see `agentkit.loader.lint`): a tool
+            or guardrail no agent uses, a key-like line inside `instructions: |`.
     """
 
     path: Path
@@ -63,6 +66,7 @@ class Definitions:
     tools: dict[str, FunctionTool]
     guardrails: dict[str, Guardrail] = dataclasses.field(default_factory=dict)
     context_factory: Callable[[], Any] | None = None
+    warnings: tuple[DefinitionWarning, ...] = ()
 
 
 def load_definitions(path: str | Path, *, env: Mapping[str, str] | None = None) -> Definitions:
@@ -154,6 +158,7 @@ class _Loader:
             tools=tools,
             guardrails=guardrails,
             context_factory=self.context_factory(data.get("context")),
+            warnings=lint(self.doc),
         )
 
     # -- settings -------------------------------------------------------------------------

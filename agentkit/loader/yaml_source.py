@@ -14,7 +14,7 @@ quote that text, never an expanded secret).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,17 @@ class SourceDocument:
     filename: str
     data: Any
     _entries: dict[JsonPath, _Entry] = field(default_factory=dict, repr=False)
+    text: str = field(default="", repr=False)
+    """The YAML text as written (before `${...}` expansion)."""
+
+    def block_scalars(self) -> Iterator[tuple[JsonPath, int, int]]:
+        """Each `|` or `>` block scalar: its path and the 0-based lines its text spans
+        (from the line after the indicator to the last line before what follows)."""
+        for path, entry in self._entries.items():
+            node = entry.node
+            if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+                end = node.end_mark.line if node.end_mark.column == 0 else node.end_mark.line + 1
+                yield path, node.start_mark.line + 1, end
 
     def location(self, path: JsonPath, *, key: bool = False) -> SourceLocation:
         """Where the value at `path` starts (or its key, with `key=True`).
@@ -169,7 +180,7 @@ def parse_yaml(text: str, *, filename: str, env: Mapping[str, str]) -> SourceDoc
         )
     walker = _Walker(filename, env)
     data = walker.build(root, (), depth=0)
-    return SourceDocument(filename=filename, data=data, _entries=walker.entries)
+    return SourceDocument(filename=filename, data=data, _entries=walker.entries, text=text)
 
 
 class _Walker:
@@ -311,7 +322,8 @@ def read_source(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"file not found: {path}", expected="an existing YAML file") from exc
+        # The wording every `agentkit` command uses for a missing file.
+        raise ConfigError(f"{path}: file not found", expected="an existing YAML file") from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"{path} is a directory", expected="a YAML file") from exc
     except UnicodeDecodeError as exc:

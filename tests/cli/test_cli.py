@@ -29,9 +29,13 @@ def test_bad_file_exits_1_with_one_located_line(capsys: pytest.CaptureFixture[st
     )
 
 
-def test_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compile", str(tmp_path / "missing.yaml")]) == 1
-    assert "file not found" in capsys.readouterr().err
+@pytest.mark.parametrize("command", ["validate", "compile", "run"])
+def test_a_missing_file_is_worded_the_same_by_every_command(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert main([command, str(missing)]) == 1
+    assert capsys.readouterr().err == f"error: {missing}: file not found\n"
 
 
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["compile", str(EXAMPLE), "--dialect", "v2"], ["validate"]])

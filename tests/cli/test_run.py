@@ -38,6 +38,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
+def run_script(
+    capsys: pytest.CaptureFixture[str], script: Path, text: str, target: str, *argv: str
+) -> tuple[int, str, str]:
+    """`agentkit run TARGET --script SCRIPT --pace fast ...`, with SCRIPT written first."""
+    script.write_text(text)
+    return run(capsys, target, "--script", str(script), "--pace", "fast", *argv)
+
+
 # -- the example, end to end ------------------------------------------------------------------
 
 
@@ -131,6 +139,23 @@ def test_push_to_talk_agent_gets_committed_turns(capsys: pytest.CaptureFixture[s
     assert any("push-to-talk" in row and "weather" in row for row in rows)
 
 
+def test_module_agent_with_settings_and_a_context_its_tool_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(
+        capsys, f"{DATA / 'orders_agent.py'}:agent", "--script", str(DATA / "orders_script.yaml"),
+        "--pace", "fast",
+    )
+    assert status == 0, out + err
+    assert 'lookup_order(order_id="42")' in out
+    assert "orders  Order 42 is shipped." in out  # the tool read ctx.context, not None
+    opened: list[str] = sys.modules["order_db"].OPENED
+    try:
+        assert opened == ["opened", "closed"]  # one context for the session, closed after it
+    finally:
+        opened.clear()
+
+
 def test_module_agent_by_import_path(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,8 +207,7 @@ def test_context_is_made_once_and_closed_after_the_session(
 def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_run_goes_on(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    script = tmp_path / "trip.yaml"
-    script.write_text(
+    text = (
         "name: typed trip\n"
         "turns:\n"
         "  - user: you are a useless bot\n"
@@ -193,8 +217,8 @@ def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_
         "    mode: text\n"
         "    steps: [{say: Goodbye.}]\n"
     )
-    status, out, err = run(
-        capsys, str(EXAMPLE), "--script", str(script), "--pace", "fast", "--turn-timeout", "5"
+    status, out, err = run_script(
+        capsys, tmp_path / "trip.yaml", text, str(EXAMPLE), "--turn-timeout", "5"
     )
     assert status == 0, out + err
     assert "guardrail civil_language tripped on input" in out
@@ -204,15 +228,15 @@ def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["missing.yaml"], "missing.yaml: no such file"),
-    (["nothing-here"], "nothing-here: no such file"),
+    (["missing.yaml"], "missing.yaml: file not found"),
+    (["nothing-here"], "nothing-here: file not found (give a definition file like agents.yaml, or module:agent)"),
     ([str(Path(__file__).parents[1] / "data" / "bad_yaml" / "unknown_tool_ref.yaml")], "unknown tool"),
     ([f"{TINY}:not_an_agent"], "not_an_agent is a int, not a RealtimeAgent"),
     ([f"{TINY}:missing"], "has no attribute 'missing'"),
     (["no_such_module_xyz:agent"], "module 'no_such_module_xyz' not found"),
     ([f"{TINY}:agent"], "names no conversation script"),
-    ([str(EXAMPLE), "--script", "nope.yaml"], "--script nope.yaml: no such file"),
-    ([str(EXAMPLE), "--audio-in", "nope.wav"], "--audio-in nope.wav: no such file"),
+    ([str(EXAMPLE), "--script", "nope.yaml"], "--script nope.yaml: file not found"),
+    ([str(EXAMPLE), "--audio-in", "nope.wav"], "--audio-in nope.wav: file not found"),
     ([str(EXAMPLE), "--audio-in", str(EXAMPLE)], "not a readable PCM WAV file"),
     ([str(EXAMPLE), "--record", "/no/such/folder/out.wav"], "does not exist"),
     ([str(EXAMPLE), "--url", "ws://127.0.0.1:9/v1/realtime"], "cannot connect to ws://127.0.0.1:9/v1/realtime"),
@@ -224,6 +248,36 @@ def test_user_mistakes_exit_1_with_one_clear_line(
     assert status == 1
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_script_naming_a_tool_no_agent_has_stops_the_run_before_it_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    script = tmp_path / "script.yaml"
+    text = (
+        "turns:\n  - user: Weather?\n    steps: [{say: One moment.}]\n"
+        "  - user: And tomorrow?\n    steps:\n      - call: get_wether\n"
+    )
+    status, out, err = run_script(capsys, script, text, f"{TINY}:agent")
+    assert status == 1
+    assert out == ""  # nothing connected, no "conversation completed"
+    assert err == (
+        f"error: {script}:6:15: turns[1].steps[0].call: unknown tool 'get_wether' (did you mean "
+        "'get_weather'?); expected a tool one of the agents has (get_weather, transfer_to_travel)\n"
+    )
+
+
+def test_warnings_about_the_definition_file_come_first_on_stderr_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    definitions = Path(__file__).parents[1] / "data" / "warnings" / "agents.yaml"
+    text = "turns:\n  - user: Hello?\n    mode: text\n    steps: [{say: Hi there.}]\n"
+    status, out, err = run_script(capsys, tmp_path / "script.yaml", text, str(definitions))
+    assert status == 0, out + err
+    assert "support  Hi there." in out and "✓ conversation completed" in out
+    lines = err.splitlines()
+    assert len(lines) == 3 and all(line.startswith(f"warning: {definitions}:") for line in lines)
+    assert "'tools:' is part of the instructions text, not a key (over-indented?)" in lines[2]
 
 
 def test_a_turn_nobody_answers_fails_with_exit_1(
@@ -276,3 +330,32 @@ def test_url_connects_there_instead_of_starting_a_server(
     assert "espeak-ng is not installed" in out
     assert "caller   What's the weather in Lisbon?  (typed)" in out
     assert "It is sunny in Lisbon, up to 21 C." in out
+
+
+def test_log_level_debug_logs_to_stderr_and_never_the_key(
+    capsys: pytest.CaptureFixture[str], served_elsewhere: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-test-0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)  # sent to --url as the bearer token
+    monkeypatch.setattr(audio, "espeak_available", lambda: False)
+    status = main([
+        "--log-level", "debug",
+        "run", f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--url", served_elsewhere,
+    ])
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+    debug = [line for line in err.splitlines() if " DEBUG agentkit." in line]
+    assert debug, err
+    assert "Authorization: Bearer [redacted]" in err  # the handshake is logged, the key is not
+    assert secret not in err and secret not in out
+    # Only for that command: the next one logs nothing.
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_log_level_may_follow_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(
+        capsys, f"{TINY}:agent", "--script", str(TINY_SCRIPT), "--pace", "fast", "--log-level", "debug"
+    )
+    assert status == 0, out + err
+    assert " DEBUG agentkit." in err

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from agentkit import SessionSettings
 from agentkit.cli.target import enter_context, load_target
 from agentkit.errors import UserError
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "examples" / "customer_service" / "agents.yaml"
 TINY = Path(__file__).parents[1] / "data" / "run" / "tiny_agent.py"
+ORDERS = TINY.parent / "orders_agent.py"
 
 
 def test_a_definition_file_brings_its_agents_settings_and_script() -> None:
@@ -33,10 +35,37 @@ def test_a_python_agent_brings_every_agent_it_hands_off_to() -> None:
     assert target.script is None and target.context_factory is None
 
 
+def test_a_python_agents_module_brings_its_settings_and_context_factory() -> None:
+    # orders_agent.py imports its sibling order_db.py by plain name: the folder is importable.
+    target = load_target(f"{ORDERS}:agent")
+    assert target.settings.voice == "marin" and target.settings.input_audio_format == "g711_ulaw"
+    assert target.context_factory is not None
+    assert type(target.context_factory()).__name__ == "OrderDb"
+
+
+def test_a_context_that_is_not_callable_is_the_context_itself(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text(
+        "from agentkit import RealtimeAgent\n"
+        "context = {'tenant': 'acme'}\n"
+        "agent = RealtimeAgent(name='a')\n"
+    )
+    target = load_target(f"{tmp_path / 'plain.py'}:agent")
+    assert target.context_factory is not None and target.context_factory() == {"tenant": "acme"}
+    assert target.settings == SessionSettings()  # no `settings` in the module: the defaults
+
+
+def test_an_apps_own_settings_object_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from agentkit import RealtimeAgent\nsettings = {'database': 'sqlite://'}\n"
+        "agent = RealtimeAgent(name='a')\n"
+    )
+    assert load_target(f"{tmp_path / 'app.py'}:agent").settings == SessionSettings()
+
+
 @pytest.mark.parametrize(("spec", "message"), [
-    ("agents", "agents: no such file (give a definition file like agents.yaml, or module:agent"),
+    ("agents", "agents: file not found (give a definition file like agents.yaml, or module:agent)"),
     (":agent", "expected module:agent, like my_app.agents:support"),
-    ("missing_dir/nope.py:agent", "missing_dir/nope.py: no such file"),
+    ("missing_dir/nope.py:agent", "missing_dir/nope.py: file not found"),
     (f"{TINY}:agent.name.upper", "is a builtin_function_or_method, not a RealtimeAgent"),
 ])
 def test_a_target_that_is_not_an_agent_is_a_user_error(spec: str, message: str) -> None:

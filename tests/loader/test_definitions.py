@@ -46,6 +46,7 @@ BAD_FILES = [
     ("import_raises.yaml", 4, 15, "tools.lookup_order.function", "importing 'broken' failed: KeyError: 'database_url'"),
     ("bad_import_path.yaml", 3, 28, "tools.lookup_order.function", "expected 'module:attribute'"),
     ("tool_without_type_hints.yaml", 4, 15, "tools.lookup_order.function", "parameter 'order_number' needs a type hint"),
+    ("tool_bad_parameter_type.yaml", 4, 15, "tools.send_file.function", "parameter 'connection' has type socket.socket, which has no JSON Schema"),
     ("tool_function_and_plugin.yaml", 4, 5, "tools.escalate", "'function' and 'plugin' cannot be given together"),
     ("tool_without_source.yaml", 4, 5, "tools.escalate", "none of 'function' or 'plugin' is given"),
     ("unknown_plugin.yaml", 4, 13, "tools.escalate.plugin", "no plugin named 'escalate_to_humans' in entry-point group 'agentkit.tools' (did you mean 'escalate_to_human'?)"),
@@ -100,6 +101,13 @@ def test_every_bad_file_is_covered() -> None:
     on_disk = {p.name for p in BAD.glob("*.yaml")}
     assert on_disk == {row[0] for row in BAD_FILES}
     assert len(on_disk) >= 25
+
+
+def test_a_parameter_type_without_a_schema_is_one_line_naming_tool_parameter_and_type() -> None:
+    # Not pydantic's three paragraphs about `arbitrary_types_allowed` and core schemas.
+    text = str(load_error(BAD / "tool_bad_parameter_type.yaml"))
+    assert "\n" not in text and "arbitrary_types_allowed" not in text
+    assert "tool 'send_file'" in text and "'connection'" in text and "socket.socket" in text
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
