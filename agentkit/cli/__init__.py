@@ -22,13 +22,12 @@ one clear message on stderr, never a traceback), 2 for a malformed command line 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..errors import UserError
-from ..logs import configure_logging
+from ..logs import configure_logging, get_logger
 from .commands import COMMANDS, Command, build_parser
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
@@ -60,7 +59,7 @@ def _logging(level: str | None) -> Iterator[None]:
     if level is None:
         yield
         return
-    logger = logging.getLogger("agentkit")
+    logger = get_logger("agentkit")
     handlers, previous = list(logger.handlers), logger.level
     configure_logging(level)
     try:
