@@ -14,8 +14,9 @@ The shapes and field names follow the `openai` package's types (`openai.types.re
 `prefix_padding_ms` / `silence_duration_ms` / `idle_timeout_ms` >= 0, `speed` 0.25..1.5,
 `max_output_tokens` 1..4096 or `"inf"`, beta `temperature` 0.6..1.2, `metadata` at most 16
 string pairs (keys <= 64, values <= 512 characters), `event_id` <= 512 characters. Unknown
-parameters are refused (`unknown_parameter`), as the service does; tool definitions and the
-free-form objects (`parameters`, `tracing.metadata`, `prompt.variables`) are open.
+parameters are refused (`unknown_parameter`), as the service does, tool definitions included
+(whatever the server accepts it echoes in `session.updated`, which must stay valid); only the
+free-form objects (a tool's `parameters` schema, `tracing.metadata`) are open.
 """
 
 from __future__ import annotations
@@ -51,12 +52,6 @@ class _Strict(BaseModel):
     """No coercion (`"5"` is not 5, `true` is not 1) and no unknown parameters."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class _Open(BaseModel):
-    """No coercion, but open to fields the server does not read (tool definitions)."""
-
-    model_config = ConfigDict(strict=True, extra="allow")
 
 
 EventId = Annotated[str, Field(max_length=MAX_EVENT_ID_LENGTH)] | None
@@ -98,7 +93,7 @@ class VoiceId(_Strict):
 Voice = str | VoiceId
 
 
-class FunctionTool(_Open):
+class FunctionTool(_Strict):
     """A function tool (`type` may be left out)."""
 
     type: Literal["function"] = "function"
@@ -107,11 +102,22 @@ class FunctionTool(_Open):
     parameters: dict[str, Any] | None = None
 
 
-class McpTool(_Open):
-    """An MCP tool (its many optional fields are the service's to check)."""
+class McpTool(_Strict):
+    """An MCP tool: the fields of the `openai` package's `Mcp` tool config (the nested
+    filters and approval rules are the service's to check)."""
 
     type: Literal["mcp"]
     server_label: str
+    allowed_callers: list[Literal["direct", "programmatic"]] | None = None
+    allowed_tools: list[str] | dict[str, Any] | None = None
+    authorization: str | None = None
+    connector_id: str | None = None
+    defer_loading: bool | None = None
+    headers: dict[str, str] | None = None
+    require_approval: str | dict[str, Any] | None = None
+    server_description: str | None = None
+    server_url: str | None = None
+    tunnel_id: str | None = None
 
 
 Tool = Annotated[
@@ -238,10 +244,17 @@ class PromptText(_Strict):
     text: str
 
 
-class PromptFile(_Open):
-    """An image or file prompt variable (its fields are the service's to check)."""
+class PromptFile(_Strict):
+    """An image or file prompt variable (the fields of the `openai` package's
+    `ResponseInputImage` and `ResponseInputFile`)."""
 
     type: Literal["input_image", "input_file"]
+    detail: Literal["low", "high", "auto"] | None = None
+    file_id: str | None = None
+    image_url: str | None = None
+    file_data: str | None = None
+    file_url: str | None = None
+    filename: str | None = None
 
 
 class Prompt(_Strict):
