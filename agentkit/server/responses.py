@@ -127,6 +127,10 @@ class Responses:
         else:
             fmt = format_name(session["audio"]["output"]["format"], "session.audio.output.format")
         voice = audio_params.get("voice") or session["audio"]["output"]["voice"]
+        if isinstance(voice, dict):
+            # A custom voice (`{"id": "voice_..."}`) is named by its id on the response object,
+            # whose `voice` is a string in the service's schema.
+            voice = voice["id"]
         metadata = params.get("metadata")
         if "input" in params:
             context = self._response_input(params.get("input") or [])

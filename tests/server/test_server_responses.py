@@ -67,3 +67,14 @@ def test_cancel_and_cancel_not_active() -> None:
     h.advance(60)
     oob = [e["response"] for e in h.events if e["type"] == "response.done" and e["response"]["conversation_id"] is None]
     assert oob and oob[0]["metadata"] == {"topic": "summary"} and oob[0]["output_modalities"] == ["text"]
+
+
+def test_a_custom_voice_is_named_by_its_id_on_the_response() -> None:
+    # The session takes a custom voice object; the response object's `voice` is a string
+    # (found by the fuzz test: the object was echoed and broke the SDK's type).
+    h = Harness()
+    h.send({"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"voice": {"id": "voice_1234"}}}}})
+    h.send({"type": "response.create"})  # every event is validated against the SDK types
+    h.advance(60)
+    done = [e["response"] for e in h.events if e["type"] == "response.done"]
+    assert [r["audio"]["output"]["voice"] for r in done] == ["voice_1234"]
