@@ -21,7 +21,7 @@ from .errors import AgentKitError
 if TYPE_CHECKING:
     from .history import HistoryItem
     from .protocol import ServerEvent
-    from .protocol.wire_types import ItemId, ResponseId
+    from .protocol.wire_types import CallId, ItemId, ResponseId
 
 __all__ = [
     "AgentEnd",
@@ -84,7 +84,7 @@ class AgentStart:
 
     type: ClassVar[Literal["agent_start"]] = "agent_start"
     agent_name: str
-    response_id: str
+    response_id: ResponseId
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ class AgentEnd:
 
     type: ClassVar[Literal["agent_end"]] = "agent_end"
     agent_name: str
-    response_id: str
+    response_id: ResponseId
     status: str
 
 
@@ -123,7 +123,7 @@ class AudioInterrupted:
     interrupted. `played_ms` is where the assistant's item was cut."""
 
     type: ClassVar[Literal["audio_interrupted"]] = "audio_interrupted"
-    item_id: str
+    item_id: ItemId
     content_index: int
     played_ms: int
 
@@ -161,7 +161,7 @@ class AssistantTranscript:
     """The assistant's full transcript (or text) of one item."""
 
     type: ClassVar[Literal["assistant_transcript"]] = "assistant_transcript"
-    item_id: str
+    item_id: ItemId
     transcript: str
 
 
@@ -187,7 +187,7 @@ class ToolStart:
     """A tool is about to run with these (raw JSON) arguments."""
 
     type: ClassVar[Literal["tool_start"]] = "tool_start"
-    call_id: str
+    call_id: CallId
     tool_name: str
     arguments: str
     agent_name: str
@@ -198,7 +198,7 @@ class ToolEnd:
     """A call finished; `output` is what the model was sent, `error` why it failed."""
 
     type: ClassVar[Literal["tool_end"]] = "tool_end"
-    call_id: str
+    call_id: CallId
     tool_name: str
     output: str
     agent_name: str
@@ -212,7 +212,7 @@ class HandoffEvent:
     type: ClassVar[Literal["handoff"]] = "handoff"
     from_agent: str
     to_agent: str
-    call_id: str | None
+    call_id: CallId | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +221,7 @@ class Breadcrumb:
 
     type: ClassVar[Literal["breadcrumb"]] = "breadcrumb"
     text: str
-    call_id: str | None
+    call_id: CallId | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +271,8 @@ class GuardrailTripped:
     stage: Literal["input", "output"]
     details: Mapping[str, Any]
     text: str
-    item_id: str | None
-    response_id: str | None
+    item_id: ItemId | None
+    response_id: ResponseId | None
     safe_reply: str | None
 
 
@@ -282,7 +282,7 @@ class ToolApprovalRequired:
     `session.reject(call_id, message)`; after `timeout_s` the `default` decision applies."""
 
     type: ClassVar[Literal["tool_approval_required"]] = "tool_approval_required"
-    call_id: str
+    call_id: CallId
     tool_name: str
     arguments: str
     agent_name: str
@@ -296,7 +296,7 @@ class ToolApprovalResolved:
     `timeout` (the configured default)."""
 
     type: ClassVar[Literal["tool_approval_resolved"]] = "tool_approval_resolved"
-    call_id: str
+    call_id: CallId
     tool_name: str
     approved: bool
     by: Literal["app", "always", "timeout"]

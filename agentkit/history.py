@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 from .protocol.sealed import sealed_constructor
-from .protocol.wire_types import JsonMapping, JsonObject
+from .protocol.wire_types import CallId, ItemId, JsonMapping, JsonObject
 
 __all__ = ["History", "HistoryItem", "HistoryView", "ItemKind"]
 
@@ -42,12 +42,12 @@ class HistoryItem:
             Tripped items stay in the history (nothing is lost) but are not replayed.
     """
 
-    item_id: str
+    item_id: ItemId
     kind: ItemKind
     role: str | None = None
     text: str = ""
     status: str | None = None
-    call_id: str | None = None
+    call_id: CallId | None = None
     name: str | None = None
     arguments: str | None = None
     output: str | None = None
@@ -58,12 +58,14 @@ class HistoryItem:
     @classmethod
     def user(cls, text: str, *, item_id: str | None = None) -> HistoryItem:
         """A user message, e.g. to seed a session with earlier turns."""
-        return cls(item_id or "", "message", role="user", text=text, status="completed")
+        return cls(ItemId(item_id or ""), "message", role="user", text=text, status="completed")
 
     @classmethod
     def assistant(cls, text: str, *, item_id: str | None = None) -> HistoryItem:
         """An assistant message, e.g. to seed a session with earlier turns."""
-        return cls(item_id or "", "message", role="assistant", text=text, status="completed")
+        return cls(
+            ItemId(item_id or ""), "message", role="assistant", text=text, status="completed"
+        )
 
     def to_wire(self) -> JsonObject:
         """This item as a GA conversation item, for `conversation.item.create` (seeding)."""
@@ -94,12 +96,12 @@ class HistoryItem:
 class _Entry:
     """The mutable record behind a `HistoryItem`; text is kept as chunks until read."""
 
-    item_id: str
+    item_id: ItemId
     kind: ItemKind
     role: str | None = None
     chunks: list[str] = field(default_factory=list)
     status: str | None = None
-    call_id: str | None = None
+    call_id: CallId | None = None
     name: str | None = None
     arguments: str | None = None
     output: str | None = None
@@ -162,7 +164,7 @@ class History:
 
     def __init__(self, initial: Iterable[HistoryItem] = ()) -> None:
         self._entries: dict[str, _Entry] = {}
-        self._order: list[str] = []
+        self._order: list[ItemId] = []
         self._sequence: list[_Entry] = []  # the entries in `_order`'s order, for `view()`
         self._local_ids = 0
         for item in initial:
@@ -195,11 +197,11 @@ class History:
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._entries
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[HistoryItem]:
         return iter(self.items())
 
     @property
-    def last_item_id(self) -> str | None:
+    def last_item_id(self) -> ItemId | None:
         """The id of the newest item (what a new item is placed after by default)."""
         return self._order[-1] if self._order else None
 
@@ -208,7 +210,7 @@ class History:
     def upsert(
         self,
         item: JsonMapping,
-        previous_item_id: str | None = None,
+        previous_item_id: ItemId | None = None,
         *,
         agent_name: str | None = None,
     ) -> tuple[HistoryItem, bool] | None:
@@ -216,7 +218,8 @@ class History:
 
         Returns the snapshot and whether it was new, or `None` for an item without an id.
         """
-        item_id = item.get("id")
+        # The wire's ids, typed by annotation at this door (checked before use).
+        item_id: ItemId | None = item.get("id")
         if not isinstance(item_id, str):
             return None
         entry = self._entries.get(item_id)
@@ -232,9 +235,9 @@ class History:
         value = get("status")
         if isinstance(value, str):
             entry.status = value
-        value = get("call_id")
-        if isinstance(value, str):
-            entry.call_id = value
+        call_id: CallId | None = get("call_id")
+        if isinstance(call_id, str):
+            entry.call_id = call_id
         value = get("name")
         if isinstance(value, str):
             entry.name = value
@@ -250,7 +253,7 @@ class History:
                 entry.chunks[:] = [text]
         return entry.snapshot(), is_new
 
-    def append_text(self, item_id: str, delta: str) -> bool:
+    def append_text(self, item_id: ItemId, delta: str) -> bool:
         """Append a transcript or text delta in O(1); False for an unknown item."""
         entry = self._entries.get(item_id)
         if entry is None:
@@ -258,7 +261,7 @@ class History:
         entry.chunks.append(delta)
         return True
 
-    def set_text(self, item_id: str, text: str) -> HistoryItem | None:
+    def set_text(self, item_id: ItemId, text: str) -> HistoryItem | None:
         """Replace the text with the final transcript."""
         entry = self._entries.get(item_id)
         if entry is None:
@@ -266,7 +269,7 @@ class History:
         entry.chunks[:] = [text]
         return entry.snapshot()
 
-    def mark_truncated(self, item_id: str, audio_end_ms: int) -> HistoryItem | None:
+    def mark_truncated(self, item_id: ItemId, audio_end_ms: int) -> HistoryItem | None:
         """Record where the assistant's audio was cut (the service drops the unheard text)."""
         entry = self._entries.get(item_id)
         if entry is None:
@@ -274,7 +277,7 @@ class History:
         entry.audio_end_ms = audio_end_ms
         return entry.snapshot()
 
-    def delete(self, item_id: str) -> HistoryItem | None:
+    def delete(self, item_id: ItemId) -> HistoryItem | None:
         """Remove an item; returns its last snapshot."""
         entry = self._entries.pop(item_id, None)
         if entry is None:
@@ -284,7 +287,7 @@ class History:
         del self._sequence[index]
         return entry.snapshot()
 
-    def mark_guardrail(self, item_id: str, guardrail: str) -> HistoryItem | None:
+    def mark_guardrail(self, item_id: ItemId, guardrail: str) -> HistoryItem | None:
         """Mark an item as stopped by `guardrail` (see `HistoryItem.guardrail`)."""
         entry = self._entries.get(item_id)
         if entry is None:
@@ -316,9 +319,9 @@ class History:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _next_local_id(self) -> str:
+    def _next_local_id(self) -> ItemId:
         self._local_ids += 1
-        return f"local_{self._local_ids}"
+        return ItemId(f"local_{self._local_ids}")
 
     def _entry_from_item(self, item: HistoryItem) -> _Entry:
         return _Entry(
@@ -336,7 +339,7 @@ class History:
             item.guardrail,
         )
 
-    def _insert(self, entry: _Entry, previous_item_id: str | None) -> None:
+    def _insert(self, entry: _Entry, previous_item_id: ItemId | None) -> None:
         self._entries[entry.item_id] = entry
         order = self._order
         if previous_item_id is None or not order or order[-1] == previous_item_id:

@@ -36,6 +36,7 @@ from .history import History, HistoryItem
 from .logs import get_logger
 from .policy import ReconnectPolicy, SessionLimits, TransportFactory
 from .protocol.dialects import Dialect
+from .protocol.wire_types import CallId
 from .runtime.commands import (
     CancelTool,
     CloseSession,
@@ -203,7 +204,7 @@ class RealtimeSession(Generic[TContext]):
         return self._supervisor.history
 
     @property
-    def pending_approvals(self) -> list[str]:
+    def pending_approvals(self) -> list[CallId]:
         """Call ids waiting for `approve()` / `reject()`, oldest first."""
         return self._supervisor.pending_approvals
 

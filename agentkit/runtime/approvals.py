@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..events import SessionEvent, ToolApprovalRequired, ToolApprovalResolved
+from ..protocol.wire_types import CallId
 from ..tools import FunctionTool
 from .calls import Call
 from .policy import SessionPolicy
@@ -44,10 +45,10 @@ class Approvals:
     _tool_ended: Callable[[Call, str, str | None], None]
 
     def _init_approvals(self) -> None:
-        self._approvals: dict[str, ParkedCall] = {}
+        self._approvals: dict[CallId, ParkedCall] = {}
 
     @property
-    def pending_approvals(self) -> list[str]:
+    def pending_approvals(self) -> list[CallId]:
         """Call ids parked for approval, oldest first."""
         return list(self._approvals)
 
@@ -55,7 +56,8 @@ class Approvals:
         """Run a parked call; `always` approves every later call of the same tool (and the
         ones parked now). False when `call_id` is not waiting for approval."""
         self._clock(now)
-        return self._decide(call_id, True, None, by="app", always=always)
+        # The app's id is a plain string: typed here, at the door.
+        return self._decide(CallId(call_id), True, None, by="app", always=always)
 
     def reject(
         self,
@@ -68,7 +70,7 @@ class Approvals:
         """Refuse a parked call: the model gets `message` (or the configured rejection) as the
         call's output. `always` rejects every later call of the same tool."""
         self._clock(now)
-        return self._decide(call_id, False, message, by="app", always=always)
+        return self._decide(CallId(call_id), False, message, by="app", always=always)
 
     def _ask_approval(self, call: Call, target: FunctionTool, arguments: str, now: float) -> None:
         """Park `call`, or decide it at once when its tool was decided "always"."""
@@ -96,7 +98,7 @@ class Approvals:
     def _drop_approvals(self) -> None:
         self._approvals.clear()
 
-    def _forget_approval(self, call_id: str) -> None:
+    def _forget_approval(self, call_id: CallId) -> None:
         self._approvals.pop(call_id, None)
 
     def _expire_approvals(self, now: float) -> None:
@@ -108,7 +110,7 @@ class Approvals:
 
     def _decide(
         self,
-        call_id: str,
+        call_id: CallId,
         approved: bool,
         message: str | None,
         *,

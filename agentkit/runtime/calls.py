@@ -3,8 +3,10 @@
 Owns the calls in flight (`_calls`) and the ids already answered (`_answered_calls`).
 
 * A call starts on `response.output_item.done` (or, if that was missed, on `response.done`,
-  which lists every output item): a transfer becomes `RunHandoff`, a tool that needs
-  approval is parked (`runtime.approvals`), anything else becomes `RunTool`.
+  which lists every output item), from the typed `FunctionCallItem` the decoder made of it:
+  a transfer becomes `RunHandoff`, a tool that needs approval is parked
+  (`runtime.approvals`), anything else becomes `RunTool`. A `function_call` item the
+  decoder could not type (no string `call_id` or `name`) is reported as a `ProtocolError`.
 * **Exactly one `function_call_output` per call id**, whatever happens: a result, an error,
   a timeout, a rejection, or an interruption that cancels the call; late or duplicate
   results are ignored.
@@ -16,7 +18,7 @@ Owns the calls in flight (`_calls`) and the ids already answered (`_answered_cal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +30,9 @@ from ..handoffs import Handoff
 from ..history import History, HistoryItem
 from ..policy import SessionLimits, ToolFailure
 from ..protocol.dialects import Dialect
+from ..protocol.items import FunctionCallItem
 from ..protocol.sealed import sealed_constructor
+from ..protocol.wire_types import CallId, ItemId, JsonMapping, ResponseId
 from ..tools import FunctionTool
 from .commands import CancelTool, Command, RunHandoff, RunTool
 from .config import RuntimeConfig
@@ -50,9 +54,9 @@ _new_HistoryItem = sealed_constructor(HistoryItem)
 class Call:
     """A function call in flight."""
 
-    call_id: str
+    call_id: CallId
     name: str
-    response_id: str
+    response_id: ResponseId
     agent: RealtimeAgent[Any]
     cancellable: bool
     kind: Literal["tool", "handoff"] = "tool"
@@ -70,29 +74,29 @@ class Calls:
     limits: SessionLimits
     _now: float
     _commands: list[Command]
-    _responses: dict[str, ResponseState]
-    _call_deadlines: dict[str, float]
+    _responses: dict[ResponseId, ResponseState]
+    _call_deadlines: dict[CallId, float]
     _emit: Callable[[SessionEvent], None]
     _send: Callable[[str], None]
     _clock: Callable[[float | None], None]
-    _next_item_id: Callable[[], str]
+    _next_item_id: Callable[[], ItemId]
     _maybe_create_response: Callable[[], None]
     _check_follow_up: Callable[[ResponseState], None]
     _swap_agent: Callable[..., None]
     _ask_approval: Callable[[Call, FunctionTool, str, float], None]
-    _forget_approval: Callable[[str], None]
-    _approvals: dict[str, ParkedCall]
-    _arm_call: Callable[[str, float | None], None]
-    _blocked_responses: set[str]
+    _forget_approval: Callable[[CallId], None]
+    _approvals: dict[CallId, ParkedCall]
+    _arm_call: Callable[[CallId, float | None], None]
+    _blocked_responses: set[ResponseId]
 
     def _init_calls(self) -> None:
-        self._calls: dict[str, Call] = {}
-        self._answered_calls: set[str] = set()
+        self._calls: dict[CallId, Call] = {}
+        self._answered_calls: set[CallId] = set()
 
     # -- results ------------------------------------------------------------------------------
 
     def tool_finished(
-        self, call_id: str, output: str, *, error: str | None = None, now: float | None = None
+        self, call_id: CallId, output: str, *, error: str | None = None, now: float | None = None
     ) -> None:
         """A tool call ended: send its output (once) and follow up when its response is done.
 
@@ -122,7 +126,7 @@ class Calls:
 
     def handoff_finished(
         self,
-        call_id: str,
+        call_id: CallId,
         target: RealtimeAgent[Any],
         instructions: str | None = None,
         *,
@@ -143,7 +147,7 @@ class Calls:
         self._send_output(call, to_json({"assistant": target.name}))
         self._after_output(call)
 
-    def handoff_failed(self, call_id: str, output: str, *, now: float | None = None) -> None:
+    def handoff_failed(self, call_id: CallId, output: str, *, now: float | None = None) -> None:
         """A transfer was refused (bad arguments, `on_handoff` raised): tell the model why."""
         self._clock(now)
         call = self._calls.get(call_id)
@@ -159,7 +163,7 @@ class Calls:
             self._call_deadlines.pop(call_id, None)
         self._calls.clear()
 
-    def _time_out_call(self, call_id: str, now: float) -> None:
+    def _time_out_call(self, call_id: CallId, now: float) -> None:
         """The call ran past its deadline: answer it with the `timeout` output, cancel it."""
         call = self._calls.get(call_id)
         if call is None:
@@ -185,29 +189,56 @@ class Calls:
     # -- starting calls -----------------------------------------------------------------------
 
     def _on_output_item_done(self, event: p.ResponseOutputItemDone, now: float) -> None:
-        if event.response_id not in self._blocked_responses:
-            self._maybe_start_call(event.item, event.response_id, now)
+        if event.response_id in self._blocked_responses:
+            return
+        call = event.function_call
+        if call is not None:
+            self._start_call(call, event.item, event.response_id, now)
+        elif event.item.get("type") == "function_call":
+            self._malformed_call(event.item)
 
-    def _maybe_start_call(self, item: Mapping[str, Any], response_id: str, now: float) -> None:
-        if item.get("type") != "function_call":
+    def _start_listed_calls(self, event: p.ResponseDone, now: float) -> None:
+        """Start the calls `response.done` lists that no `output_item.done` started (it was
+        missed), and report the malformed ones, in output order."""
+        output = event.response.get("output")
+        if not isinstance(output, list):
             return
-        call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
-        if not isinstance(call_id, str) or not isinstance(name, str):
-            self._emit(ErrorEvent(ProtocolError(f"function call without call_id/name: {item!r}")))
-            return
+        calls = iter(event.function_calls)
+        call = next(calls, None)
+        for item in output:
+            if not isinstance(item, dict) or item.get("type") != "function_call":
+                continue
+            # `function_calls` holds exactly the well-formed calls of `output`, in order: the
+            # next one is this item unless the decoder could not type it (then its `call_id`
+            # or `name` is not a string, so it cannot match).
+            if call is not None and item.get("call_id") == call.call_id and (
+                item.get("name") == call.name
+            ):
+                self._start_call(call, item, event.response_id, now)
+                call = next(calls, None)
+            else:
+                self._malformed_call(item)
+
+    def _malformed_call(self, item: JsonMapping) -> None:
+        self._emit(ErrorEvent(ProtocolError(f"function call without call_id/name: {item!r}")))
+
+    def _start_call(
+        self, call: FunctionCallItem, item: JsonMapping, response_id: ResponseId, now: float
+    ) -> None:
+        """Start function call `call` (`item` as it came, for the history) of `response_id`."""
+        call_id = call.call_id
         if call_id in self._calls or call_id in self._answered_calls:
             return  # one dispatch per call id
-        if not isinstance(arguments, str):
-            arguments = "{}"
-        if isinstance(item.get("id"), str):
-            # The whole call, arguments included, so a replay re-creates it exactly.
+        name, arguments = call.name, call.arguments
+        if call.id is not None:
+            # The whole call as it came, arguments included, so a replay re-creates it exactly.
             self.history.upsert(item, None, agent_name=self.agent.name)
         agent = self.agent  # the call belongs to the agent active now, even across a handoff
         target = agent.find_tool(name)
         state = self._responses.setdefault(response_id, ResponseState(response_id, agent.name))
         state.calls.add(call_id)
         state.pending.add(call_id)
-        call = self._calls[call_id] = Call(
+        running = self._calls[call_id] = Call(
             call_id,
             name,
             response_id,
@@ -215,15 +246,15 @@ class Calls:
             cancellable=isinstance(target, FunctionTool) and target.cancellable,
         )
         if isinstance(target, Handoff):
-            call.kind = "handoff"
-            call.timeout = self.config.tool_timeout
-            self._arm_call(call_id, call.timeout)
+            running.kind = "handoff"
+            running.timeout = self.config.tool_timeout
+            self._arm_call(call_id, running.timeout)
             self._commands.append(RunHandoff(call_id, target, arguments, agent))
             return
         if target is not None and target.needs_approval:
-            self._ask_approval(call, target, arguments, now)
+            self._ask_approval(running, target, arguments, now)
             return
-        self._dispatch(call, target, arguments)
+        self._dispatch(running, target, arguments)
 
     def _dispatch(self, call: Call, tool: FunctionTool | None, arguments: str) -> None:
         timeout = call.timeout = self.config.timeout_for(tool)

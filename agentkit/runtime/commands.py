@@ -15,6 +15,7 @@ from ..agent import RealtimeAgent
 from ..errors import AgentKitError
 from ..guardrails import Guardrail
 from ..handoffs import Handoff
+from ..protocol.wire_types import CallId
 from ..tools import FunctionTool
 
 __all__ = [
@@ -33,7 +34,7 @@ class RunTool:
     """Run `tool` (None: the model named a tool the agent lacks) and report back with
     `Supervisor.tool_finished(call_id, ...)`."""
 
-    call_id: str
+    call_id: CallId
     name: str
     arguments: str
     tool: FunctionTool | None
@@ -45,7 +46,7 @@ class RunHandoff:
     """Validate the transfer arguments, run `on_handoff`, resolve the target's instructions,
     then call `Supervisor.handoff_finished()` (or `handoff_failed()`)."""
 
-    call_id: str
+    call_id: CallId
     handoff: Handoff
     arguments: str
     agent: RealtimeAgent[Any]
@@ -73,7 +74,7 @@ class CancelTool:
         output: What the model was told instead (set when `timed_out`), for the observer.
     """
 
-    call_id: str
+    call_id: CallId
     timed_out: bool = False
     output: str | None = None
 

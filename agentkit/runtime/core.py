@@ -24,6 +24,7 @@ from ..agent import RealtimeAgent
 from ..events import SessionEvent, SessionStatus, StatusChanged
 from ..history import History
 from ..protocol.dialects import Dialect
+from ..protocol.wire_types import ItemId
 from ..settings import SessionSettings
 from .commands import Command
 from .config import RuntimeConfig
@@ -39,7 +40,7 @@ Handler = Callable[[Any, Any, float], None]
 """A wire-event handler: `handler(supervisor, event, now)` (see `runtime.dispatch`)."""
 
 
-def to_json(value: Any) -> str:
+def to_json(value: object) -> str:
     """`value` as compact JSON text (a call's output)."""
     return orjson.dumps(value).decode()
 
@@ -121,8 +122,8 @@ class Core:
         if now is not None:
             self._now = now
 
-    def _next_item_id(self) -> str:
+    def _next_item_id(self) -> ItemId:
         # Client ids (≤ 32 characters, as the service requires) let the service's echo of an
         # item refresh the history entry recorded when it was made.
         self._client_item_ids += 1
-        return f"ak_item_{self._client_item_ids}"
+        return ItemId(f"ak_item_{self._client_item_ids}")

@@ -25,6 +25,7 @@ from ..events import (
 )
 from ..history import History
 from ..protocol.sealed import sealed_constructor
+from ..protocol.wire_types import ItemId, JsonMapping
 from .core import Handler
 
 __all__ = ["HANDLER_NAMES", "WireHandlers", "build_handlers", "observed_handlers"]
@@ -44,7 +45,7 @@ class WireHandlers:
     raw_events: bool
     _events: list[SessionEvent]
     _emit: Callable[[SessionEvent], None]
-    _on_session: Callable[[Mapping[str, Any]], None]
+    _on_session: Callable[[JsonMapping], None]
 
     def _on_user_transcript_delta(self, event: p.InputAudioTranscriptionDelta, now: float) -> None:
         self.history.append_text(event.item_id, event.delta)
@@ -60,7 +61,7 @@ class WireHandlers:
     def _on_item_retrieved(self, event: p.ConversationItemRetrieved, now: float) -> None:
         self._upsert_item(event.item, None)
 
-    def _upsert_item(self, wire: Mapping[str, Any], previous_item_id: str | None) -> None:
+    def _upsert_item(self, wire: JsonMapping, previous_item_id: ItemId | None) -> None:
         result = self.history.upsert(wire, previous_item_id, agent_name=self.agent.name)
         if result is not None:
             item, is_new = result
@@ -166,7 +167,7 @@ def observed_handlers(
 def _observed_handler(
     handler: Handler, observe: Callable[[SessionEvent | p.ServerEvent], None]
 ) -> Handler:
-    def observed(supervisor: Any, event: Any, now: float) -> None:
+    def observed(supervisor: object, event: p.ServerEvent, now: float) -> None:
         observe(event)
         handler(supervisor, event, now)
 

@@ -36,6 +36,7 @@ from ..events import (
 from ..guardrails import Guardrail
 from ..history import History
 from ..protocol.sealed import sealed_constructor
+from ..protocol.wire_types import ItemId, ResponseId
 from ..settings import SessionSettings
 from .commands import Command, RunGuardrails
 from .policy import GuardrailVerdict, SessionPolicy
@@ -50,9 +51,9 @@ class _Check:
     """A guardrail run in flight: what it is about."""
 
     stage: Literal["input", "output"]
-    item_id: str
+    item_id: ItemId
     text: str
-    response_id: str | None = None
+    response_id: ResponseId | None = None
     typed: bool = False  # a typed message, held until it passes
     final: bool = False  # the final transcript, held until it passes
 
@@ -61,7 +62,7 @@ class _Check:
 class OutputTrack:
     """Output-guardrail progress on one assistant item."""
 
-    response_id: str
+    response_id: ResponseId
     chars: int = 0
     checked: int = 0
     final_text: str | None = None
@@ -72,7 +73,7 @@ class OutputTrack:
 class _Typed:
     """A typed message waiting for its input checks, released in the order it was sent."""
 
-    item_id: str
+    item_id: ItemId
     text: str
     passed: bool = False
 
@@ -88,14 +89,14 @@ class GuardrailGate:
     output_audio_buffer: bool
     _now: float
     _commands: list[Command]
-    _active_response: str | None
-    _interrupted_responses: set[str]
+    _active_response: ResponseId | None
+    _interrupted_responses: set[ResponseId]
     _emit: Callable[[SessionEvent], None]
     _send: Callable[[str], None]
-    _send_user_text: Callable[[str, str], None]
-    _cancel: Callable[[str], None]
-    _cut_off: Callable[[str], None]
-    _stop_item: Callable[[str, float], bool]
+    _send_user_text: Callable[[ItemId, str], None]
+    _cancel: Callable[[ResponseId], None]
+    _cut_off: Callable[[ResponseId], None]
+    _stop_item: Callable[[ItemId, float], bool]
     _activity: Callable[[float], None]
     _request_response: Callable[..., None]
     receive_event: Callable[[p.ServerEvent, float], None]
@@ -104,12 +105,12 @@ class GuardrailGate:
         self._check_ids = 0
         self._checks: dict[int, _Check] = {}
         self._typed: deque[_Typed] = deque()
-        self._gate: dict[str, float] = {}  # user audio items awaiting input checks → deadline
-        self._gated_responses: set[str] = set()
-        self._blocked_responses: set[str] = set()
+        self._gate: dict[ItemId, float] = {}  # user audio items awaiting input checks → deadline
+        self._gated_responses: set[ResponseId] = set()
+        self._blocked_responses: set[ResponseId] = set()
         self._held: list[p.ServerEvent] = []
-        self._out: dict[str, OutputTrack] = {}
-        self._deleted_by_us: set[str] = set()
+        self._out: dict[ItemId, OutputTrack] = {}
+        self._deleted_by_us: set[ItemId] = set()
 
     def guardrails_finished(self, check_id: int, verdict: GuardrailVerdict, now: float) -> None:
         """A `RunGuardrails` finished: release what waited for it, or act on the trip."""
@@ -146,7 +147,7 @@ class GuardrailGate:
 
     # -- input ------------------------------------------------------------------------------
 
-    def _hold_typed(self, item_id: str, text: str) -> bool:
+    def _hold_typed(self, item_id: ItemId, text: str) -> bool:
         """Hold a typed message for the input checks; False when the agent has none."""
         guardrails = tuple(self.agent.input_guardrails)
         if not guardrails:
@@ -174,7 +175,7 @@ class GuardrailGate:
         self._gated_responses.clear()
         self._held.clear()
 
-    def _release_gate(self, item_id: str, now: float) -> None:
+    def _release_gate(self, item_id: ItemId, now: float) -> None:
         if self._gate.pop(item_id, None) is None or self._gate:
             return
         held, self._held = self._held, []
@@ -218,7 +219,7 @@ class GuardrailGate:
         item = self.history.mark_guardrail(check.item_id, guardrail.name)
         if item is not None:
             self._emit(_new_HistoryUpdated(item))
-        cancelled: str | None = None
+        cancelled: ResponseId | None = None
         if check.typed:
             # Never sent: the model does not see it. Later typed messages still go in order.
             self._typed = deque(t for t in self._typed if t.item_id != check.item_id)
@@ -249,7 +250,7 @@ class GuardrailGate:
 
     # -- output -----------------------------------------------------------------------------
 
-    def _track_output(self, item_id: str, response_id: str, added: int) -> None:
+    def _track_output(self, item_id: ItemId, response_id: ResponseId, added: int) -> None:
         guardrails = self.agent.output_guardrails
         if not guardrails:
             return
@@ -271,7 +272,9 @@ class GuardrailGate:
     def _on_text_done(self, event: p.ResponseOutputTextDone, now: float) -> None:
         self._on_assistant_text_done(event.item_id, event.response_id, event.text)
 
-    def _on_assistant_text_done(self, item_id: str, response_id: str, text: str) -> None:
+    def _on_assistant_text_done(
+        self, item_id: ItemId, response_id: ResponseId, text: str
+    ) -> None:
         if response_id in self._interrupted_responses:
             return  # the service truncates what was not heard; the delta text stands
         track = self._out.get(item_id)
@@ -290,7 +293,7 @@ class GuardrailGate:
             return
         self._emit_final(item_id, text)
 
-    def _emit_final(self, item_id: str, text: str) -> None:
+    def _emit_final(self, item_id: ItemId, text: str) -> None:
         item = self.history.set_text(item_id, text)
         self._emit(AssistantTranscript(item_id, text))
         if item is not None:
@@ -330,7 +333,7 @@ class GuardrailGate:
         guardrail: Guardrail,
         verdict: GuardrailVerdict,
         stage: Literal["input", "output"],
-        cancelled: str | None,
+        cancelled: ResponseId | None,
     ) -> None:
         """Report a trip and ask for what the agent says instead."""
         reply, instructions = self.policy.reply_after_trip(guardrail, stage)

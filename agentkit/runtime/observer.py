@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 if TYPE_CHECKING:
     from .. import protocol as p
     from ..events import SessionEvent
+    from ..protocol.wire_types import CallId
     from ..tracing import Instrumentation, SessionTracer
     from .policy import GuardrailVerdict
     from .supervisor import Supervisor
@@ -102,11 +103,11 @@ class SessionObserver(SupervisorObserver, Protocol):
         """Push-to-talk released."""
         ...
 
-    def tool_context(self, call_id: str) -> AbstractContextManager[None]:
+    def tool_context(self, call_id: CallId) -> AbstractContextManager[None]:
         """The context a tool call runs in (so what the tool does nests under the call)."""
         ...
 
-    def handoff(self, call_id: str, tool_name: str) -> AbstractContextManager[HandoffReport]:
+    def handoff(self, call_id: CallId, tool_name: str) -> AbstractContextManager[HandoffReport]:
         """The context a transfer runs in; report its outcome on the handle."""
         ...
 
@@ -165,10 +166,10 @@ class NoObserver:
     def turn_ended(self) -> None:
         return None
 
-    def tool_context(self, call_id: str) -> AbstractContextManager[None]:
+    def tool_context(self, call_id: CallId) -> AbstractContextManager[None]:
         return self._context
 
-    def handoff(self, call_id: str, tool_name: str) -> AbstractContextManager[HandoffReport]:
+    def handoff(self, call_id: CallId, tool_name: str) -> AbstractContextManager[HandoffReport]:
         return self._report
 
     def guardrails(

@@ -22,6 +22,7 @@ from ..agent import RealtimeAgent
 from ..events import AssistantTranscriptDelta, AudioEnd, AudioInterrupted, AudioOut, SessionEvent
 from ..history import History
 from ..protocol.sealed import sealed_constructor
+from ..protocol.wire_types import CallId, ItemId, JsonMapping, ResponseId
 from ..settings import SessionSettings
 from .commands import CancelTool, Command
 from .core import to_json
@@ -54,9 +55,9 @@ _new_AssistantTranscriptDelta = sealed_constructor(AssistantTranscriptDelta)
 class PlaybackPosition:
     """What the caller has heard of the current assistant audio item."""
 
-    item_id: str
+    item_id: ItemId
     content_index: int
-    response_id: str
+    response_id: ResponseId
     started_at: float
     received_ms: float = 0.0
     reported_ms: float | None = None
@@ -79,13 +80,13 @@ class Playback:
     _commands: list[Command]
     _observer: SupervisorObserver | None
     _observe_deltas: bool
-    _active_response: str | None
-    _responses: dict[str, ResponseState]
-    _calls: dict[str, Call]
+    _active_response: ResponseId | None
+    _responses: dict[ResponseId, ResponseState]
+    _calls: dict[CallId, Call]
     _emit: Callable[[SessionEvent], None]
     _send: Callable[[str], None]
-    _cancel: Callable[[str], None]
-    _track_output: Callable[[str, str, int], None]
+    _cancel: Callable[[ResponseId], None]
+    _track_output: Callable[[ItemId, ResponseId, int], None]
     _send_output: Callable[[Call, str], None]
     _after_output: Callable[[Call], None]
     _tool_ended: Callable[[Call, str, str | None], None]
@@ -98,7 +99,7 @@ class Playback:
         self.interrupt_response = bool(turn is not None and turn.interrupt_response)
         self._bytes_per_ms = BYTES_PER_MS[_SETTINGS_FORMAT_TO_GA[effective.output_audio_format]]
         self._playback: PlaybackPosition | None = None
-        self._interrupted_responses: set[str] = set()
+        self._interrupted_responses: set[ResponseId] = set()
 
     def playback_position(self, item_id: str, played_ms: float, *, finished: bool = False) -> None:
         """The app reports how much of `item_id` it has actually played (ms).
@@ -154,7 +155,7 @@ class Playback:
         self._activity(now)
         self._interrupt(now, manual=False)
 
-    def _on_session(self, session: Mapping[str, Any]) -> None:
+    def _on_session(self, session: JsonMapping) -> None:
         audio = session.get("audio")
         if not isinstance(audio, Mapping):
             return
@@ -172,14 +173,14 @@ class Playback:
 
     # -- interruption -----------------------------------------------------------------------
 
-    def _cut_off(self, rid: str) -> None:
+    def _cut_off(self, rid: ResponseId) -> None:
         """Mark response `rid` as cut off: its late output is dropped, no follow-up after it."""
         self._interrupted_responses.add(rid)
         state = self._responses.get(rid)
         if state is not None:
             state.interrupted = True
 
-    def _stop_item(self, item_id: str, now: float) -> bool:
+    def _stop_item(self, item_id: ItemId, now: float) -> bool:
         """Stop `item_id` if it is the one playing: tell the app, cut it where the caller
         stopped hearing it (the service drops the rest of the transcript, so the model does
         not build on words never said). False when it was not playing."""

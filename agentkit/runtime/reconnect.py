@@ -32,6 +32,7 @@ from ..events import Reconnecting, SessionEvent
 from ..history import HistoryItem
 from ..policy import ReconnectPolicy
 from ..protocol.dialects import Dialect
+from ..protocol.wire_types import ItemId, JsonObject
 from ..settings import SessionSettings
 
 __all__ = ["backoff_delay", "reconnect", "replay_frames", "replay_items"]
@@ -70,9 +71,9 @@ def _replayable(item: HistoryItem) -> bool:
     return bool(item.call_id)
 
 
-def replay_items(history: Iterable[HistoryItem]) -> list[dict[str, Any]]:
+def replay_items(history: Iterable[HistoryItem]) -> list[JsonObject]:
     """The history as GA wire items, in order, with their ids (see the module docs)."""
-    items: list[dict[str, Any]] = []
+    items: list[JsonObject] = []
     for item in history:
         if not _replayable(item):
             continue
@@ -97,7 +98,7 @@ def replay_frames(
             compile_session_update(agent, settings, dialect=dialect, instructions=instructions)
         )
     ]
-    previous: str | None = None
+    previous: ItemId | None = None
     items = replay_items(history)
     for wire in items:
         frames.append(p.encode_item_create(wire, previous_item_id=previous, dialect=dialect))

@@ -14,7 +14,7 @@ reply's instructions), and per response which calls it made and which still owe 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,6 +23,7 @@ from ..agent import RealtimeAgent
 from ..events import AgentEnd, AgentStart, ErrorEvent, SessionEvent, SessionStatus
 from ..protocol.dialects import Dialect
 from ..protocol.sealed import sealed_constructor
+from ..protocol.wire_types import CallId, ItemId, JsonObject, ResponseId
 from .commands import CloseSession, Command, Reconnect
 from .config import RuntimeConfig
 from .observer import SupervisorObserver
@@ -44,10 +45,10 @@ _new_AgentEnd = sealed_constructor(AgentEnd)
 class ResponseState:
     """One response: the calls it made, those still owing an output, how it ended."""
 
-    response_id: str
+    response_id: ResponseId
     agent_name: str
-    calls: set[str] = field(default_factory=set)
-    pending: set[str] = field(default_factory=set)
+    calls: set[CallId] = field(default_factory=set)
+    pending: set[CallId] = field(default_factory=set)
     done: bool = False
     interrupted: bool = False
 
@@ -63,37 +64,37 @@ class Responses:
     _now: float
     _commands: list[Command]
     _observer: SupervisorObserver | None
-    _interrupted_responses: set[str]
-    _blocked_responses: set[str]
-    _gate: dict[str, float]
-    _gated_responses: set[str]
-    _out: dict[str, OutputTrack]
+    _interrupted_responses: set[ResponseId]
+    _blocked_responses: set[ResponseId]
+    _gate: dict[ItemId, float]
+    _gated_responses: set[ResponseId]
+    _out: dict[ItemId, OutputTrack]
     _emit: Callable[[SessionEvent], None]
     _send: Callable[[str], None]
     _activity: Callable[[float], None]
     _arm_stall: Callable[[float], None]
     _maybe_renew: Callable[[], None]
-    _maybe_start_call: Callable[[Mapping[str, Any], str, float], None]
+    _start_listed_calls: Callable[[p.ResponseDone, float], None]
     _create_sent_at: float
 
     def _init_responses(self) -> None:
-        self._active_response: str | None = None
+        self._active_response: ResponseId | None = None
         self._create_in_flight: str | None = None  # event_id of our unanswered response.create
         self._want_response = False
-        self._response_params: dict[str, Any] | None = None  # a safe reply's instructions
-        self._inflight_params: dict[str, Any] | None = None
-        self._responses: dict[str, ResponseState] = {}
-        self._cancel_sent: str | None = None  # the response we already sent response.cancel for
+        self._response_params: JsonObject | None = None  # a safe reply's instructions
+        self._inflight_params: JsonObject | None = None
+        self._responses: dict[ResponseId, ResponseState] = {}
+        self._cancel_sent: ResponseId | None = None  # the response we already sent response.cancel for
         self._client_event_ids = 0
 
     @property
-    def active_response_id(self) -> str | None:
+    def active_response_id(self) -> ResponseId | None:
         """The response the model is producing now, if any."""
         return self._active_response
 
     # -- asking for responses ---------------------------------------------------------------
 
-    def _request_response(self, params: dict[str, Any] | None = None) -> None:
+    def _request_response(self, params: JsonObject | None = None) -> None:
         self._want_response = True
         if params is not None:
             self._response_params = params
@@ -130,7 +131,7 @@ class Responses:
         if state.calls and not state.interrupted:
             self._want_response = True
 
-    def _cancel(self, rid: str) -> None:
+    def _cancel(self, rid: ResponseId) -> None:
         # One cancel per response: a second would draw `response_cancel_not_active`.
         if self._cancel_sent != rid:
             self._cancel_sent = rid
@@ -170,7 +171,7 @@ class Responses:
             self._gated_responses.add(event.response_id)
         self._on_response_created(event.response_id)
 
-    def _on_response_created(self, response_id: str) -> None:
+    def _on_response_created(self, response_id: ResponseId) -> None:
         self._active_response = response_id
         self._arm_stall(self._now)
         if self._create_in_flight is not None:
@@ -190,12 +191,9 @@ class Responses:
     def _on_response_done(self, event: p.ResponseDone, now: float) -> None:
         response_id = event.response_id
         blocked = response_id in self._blocked_responses
-        # Calls we missed as output_item.done (the response lists every output item).
-        output = event.response.get("output")
-        if isinstance(output, list) and not blocked:
-            for item in output:
-                if isinstance(item, dict):
-                    self._maybe_start_call(item, response_id, now)
+        if not blocked:
+            # Calls we missed as output_item.done (the response lists every output item).
+            self._start_listed_calls(event, now)
         self._blocked_responses.discard(response_id)
         for item_id in [
             i for i, t in self._out.items() if t.response_id == response_id and t.final_text is None

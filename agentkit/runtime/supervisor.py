@@ -35,7 +35,7 @@ with everything else, then asks for the response the drop cut off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Final
 
 from .. import protocol as p
@@ -54,6 +54,7 @@ from ..events import (
     TextFallback,
 )
 from ..history import History, HistoryItem
+from ..protocol.wire_types import CallId, ItemId, JsonMapping
 from .approvals import Approvals
 from .calls import Calls
 from .commands import (
@@ -283,13 +284,13 @@ class Supervisor(
             return
         self._send_user_text(item_id, text)
 
-    def _send_user_text(self, item_id: str, text: str) -> None:
+    def _send_user_text(self, item_id: ItemId, text: str) -> None:
         self._send(
             p.encode_item_create(p.user_message_item(text, item_id=item_id), dialect=self.dialect)
         )
         self._request_response()
 
-    def send_raw(self, event: Mapping[str, Any]) -> None:
+    def send_raw(self, event: JsonMapping) -> None:
         """Send any client event as it is."""
         self._send(p.encode_client_event(event))
         if self._observer is not None and event.get("type") == "response.create":
@@ -322,13 +323,13 @@ class Supervisor(
         """
         self._swap_agent(agent, instructions, call_id=None)
 
-    def add_breadcrumb(self, text: str, call_id: str | None = None) -> None:
+    def add_breadcrumb(self, text: str, call_id: CallId | None = None) -> None:
         """A note from a tool for the transcript; never sent to the model."""
         self.history.add_note(text, agent_name=self.agent.name)
         self._emit(Breadcrumb(text, call_id))
 
     def _swap_agent(
-        self, agent: RealtimeAgent[Any], instructions: str | None, *, call_id: str | None
+        self, agent: RealtimeAgent[Any], instructions: str | None, *, call_id: CallId | None
     ) -> None:
         update = compile_agent_swap(
             agent,

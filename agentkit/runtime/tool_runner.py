@@ -44,6 +44,7 @@ from ..guardrails import Guardrail
 from ..handoffs import Handoff
 from ..logs import get_logger
 from ..policy import FailureKind, ToolErrorFormatter, ToolFailure, default_tool_error_formatter
+from ..protocol.wire_types import CallId
 from ..tools import FunctionTool
 from .policy import GuardrailVerdict, run_guardrails
 
@@ -58,7 +59,7 @@ __all__ = [
 logger = get_logger("agentkit.tools")
 
 
-def serialize_tool_output(value: Any) -> str:
+def serialize_tool_output(value: object) -> str:
     """A tool's return value as the string the model reads."""
     if isinstance(value, str):
         return value
@@ -209,12 +210,14 @@ class CallTasks:
 
     def __init__(self, on_failure: Callable[[BaseException], None]) -> None:
         self._on_failure = on_failure
-        self._running: dict[str, asyncio.Task[None]] = {}  # by call id: cancellable
-        self._timed_out: dict[str, str] = {}  # call id → the output sent instead
+        self._running: dict[CallId, asyncio.Task[None]] = {}  # by call id: cancellable
+        self._timed_out: dict[CallId, str] = {}  # call id → the output sent instead
         self.alive: set[asyncio.Task[None]] = set()
         """Every task not yet ended, cancelled or not."""
 
-    def start(self, work: Coroutine[Any, Any, None], *, name: str, key: str | None = None) -> None:
+    def start(
+        self, work: Coroutine[Any, Any, None], *, name: str, key: CallId | None = None
+    ) -> None:
         """Run `work` in a new task; with `key`, `cancel(key)` cancels it."""
         task = asyncio.get_running_loop().create_task(self._guard(work, key), name=name)
         if key is not None:
@@ -222,12 +225,12 @@ class CallTasks:
         self.alive.add(task)
         task.add_done_callback(self.alive.discard)
 
-    def finish(self, key: str) -> bool:
+    def finish(self, key: CallId) -> bool:
         """The task of `key` has its result: forget it. False when it was cancelled
         meanwhile (its call is already answered: report nothing)."""
         return self._running.pop(key, None) is not None
 
-    def cancel(self, key: str, *, timed_out_with: str | None = None) -> None:
+    def cancel(self, key: CallId, *, timed_out_with: str | None = None) -> None:
         """Cancel the task of `key`, if running; `timed_out_with` is the output its call was
         answered with when it timed out (see `timed_out`)."""
         task = self._running.pop(key, None)
@@ -236,7 +239,7 @@ class CallTasks:
                 self._timed_out[key] = timed_out_with
             task.cancel()
 
-    def timed_out(self, key: str) -> str | None:
+    def timed_out(self, key: CallId) -> str | None:
         """In a cancelled task: the output sent when its call timed out, else None."""
         return self._timed_out.pop(key, None)
 
@@ -260,7 +263,7 @@ class CallTasks:
                     task.cancel()
                 await asyncio.wait(alive, timeout=0.1)
 
-    async def _guard(self, work: Coroutine[Any, Any, None], key: str | None) -> None:
+    async def _guard(self, work: Coroutine[Any, Any, None], key: CallId | None) -> None:
         try:
             await work
         except Exception as error:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from ..errors import AgentKitError, ProtocolError
 from ..events import ErrorEvent, SessionEvent, SessionLimitReached
 from ..policy import SessionLimits
+from ..protocol.wire_types import CallId, ItemId, ResponseId
 from .commands import CloseSession, Command, Reconnect
 from .config import RuntimeConfig
 from .policy import SessionPolicy
@@ -40,19 +41,19 @@ class Watchdog:
     _online: bool
     _now: float
     _commands: list[Command]
-    _approvals: dict[str, ParkedCall]
-    _gate: dict[str, float]
-    _active_response: str | None
+    _approvals: dict[CallId, ParkedCall]
+    _gate: dict[ItemId, float]
+    _active_response: ResponseId | None
     _create_in_flight: str | None
     _emit: Callable[[SessionEvent], None]
-    _time_out_call: Callable[[str, float], None]
+    _time_out_call: Callable[[CallId, float], None]
     _expire_approvals: Callable[[float], None]
-    _release_gate: Callable[[str, float], None]
+    _release_gate: Callable[[ItemId, float], None]
 
     def _init_watchdog(self, config: RuntimeConfig) -> None:
         # Read once (the configuration is frozen): `next_deadline` runs after every frame.
         self._renew_after_s = config.renew_after_s
-        self._call_deadlines: dict[str, float] = {}  # running call id → when it times out
+        self._call_deadlines: dict[CallId, float] = {}  # running call id → when it times out
         self._started_at: float | None = None
         self._connected_at: float | None = None
         self._last_activity: float | None = None
@@ -82,7 +83,7 @@ class Watchdog:
 
     # -- deadlines ------------------------------------------------------------------------------
 
-    def _arm_call(self, call_id: str, timeout: float | None) -> None:
+    def _arm_call(self, call_id: CallId, timeout: float | None) -> None:
         """Call `call_id` (a tool or a transfer) starts now and may run `timeout` seconds."""
         if timeout is not None:
             self._call_deadlines[call_id] = self._now + timeout

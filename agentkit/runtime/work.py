@@ -14,6 +14,7 @@ from typing import Any, Generic
 
 from ..agent import RealtimeAgent
 from ..context import RunContext, TContext
+from ..protocol.wire_types import CallId
 from .commands import CancelTool, RunGuardrails, RunHandoff, RunTool
 from .observer import NO_OBSERVER, SessionObserver
 from .supervisor import Supervisor
@@ -142,7 +143,9 @@ class Work(Generic[TContext]):
             return target
         return self._agents.get(target)
 
-    def run_context(self, agent: RealtimeAgent[Any], call_id: str | None) -> RunContext[TContext]:
+    def run_context(
+        self, agent: RealtimeAgent[Any], call_id: CallId | None
+    ) -> RunContext[TContext]:
         """What a tool, check, callback or dynamic instructions of `agent` receive."""
         supervisor = self._supervisor
 

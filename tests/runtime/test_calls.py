@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import orjson
-from support import frames, new_supervisor, types
+from support import feed, frames, new_supervisor, types
 from triage import audio, billing, call_done, call_item, created, done, lookup, make, triage
 
 from agentkit import RealtimeAgent, handoff
+from agentkit.errors import ProtocolError
 from agentkit.events import (
     AgentStart,
+    ErrorEvent,
     HandoffEvent,
     ToolEnd,
     ToolStart,
@@ -68,6 +70,35 @@ def test_call_only_seen_in_response_done_is_still_dispatched() -> None:
     sup = make()
     created(sup)
     done(sup, output=[call_item("call_9", "lookup")])
+    (command,) = sup.commands()
+    assert isinstance(command, RunTool) and command.call_id == "call_9"
+
+
+def test_function_call_item_without_call_id_is_reported_and_never_dispatched() -> None:
+    sup = make()
+    created(sup)
+    sup.events_to_emit()
+    bad = {"id": "item_bad", "type": "function_call", "name": "lookup", "arguments": "{}"}
+    feed(
+        sup,
+        {
+            "type": "response.output_item.done",
+            "response_id": "resp_1",
+            "output_index": 0,
+            "item": bad,
+        },
+    )
+    (error,) = sup.events_to_emit()
+    assert isinstance(error, ErrorEvent) and isinstance(error.error, ProtocolError)
+    assert str(error.error) == f"function call without call_id/name: {bad!r}"
+    assert sup.commands() == []
+    assert "item_bad" not in sup.history
+    # Listed again in response.done, before a call that was missed: reported again, in
+    # output order, and the well-formed call still starts.
+    done(sup, output=[bad, call_item("call_9", "lookup")])
+    events = sup.events_to_emit()
+    assert [type(e).__name__ for e in events[:2]] == ["ErrorEvent", "ToolStart"]
+    assert isinstance(events[0], ErrorEvent) and str(events[0].error) == str(error.error)
     (command,) = sup.commands()
     assert isinstance(command, RunTool) and command.call_id == "call_9"
 

@@ -57,6 +57,8 @@ def test_every_server_event_is_dispatched_without_error() -> None:
 
 def _sample(annotation: Any) -> Any:
     text = str(annotation)
+    if "FunctionCallItem | None" in text:
+        return None  # a typed call is the decoder's, for a well-formed item only
     if "int" in text and "str" not in text:
         return 0
     if "JSONObject" in text or "Mapping" in text or "dict" in text:
