@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from .record import TurnRecord
 from .spec import Expectations, ExpectedCall
 
-__all__ = ["Failure", "check_final_agent", "check_turn", "tool_call_failures"]
+__all__ = [
+    "Failure",
+    "approval_failures",
+    "check_final_agent",
+    "check_turn",
+    "handoff_failures",
+    "tool_call_failures",
+]
 
 
 @dataclass(frozen=True)
@@ -45,19 +52,8 @@ def check_turn(expect: Expectations, record: TurnRecord) -> list[Failure]:
         failures.append(
             Failure("guardrail", f"{expect.guardrail} to trip", _listed(record.guardrails))
         )
-    for approval in expect.approvals:
-        asked = [decision for tool, decision in record.approvals if tool == approval.tool]
-        if not asked:
-            got = _listed([tool for tool, _ in record.approvals])
-            failures.append(Failure("approval", f"an approval request for {approval.tool}", got))
-        elif approval.decide not in asked:
-            failures.append(Failure("approval", f"{approval.tool} {approval.decide}d", ", ".join(asked)))
-    unexpected = {tool for tool, _ in record.approvals} - {a.tool for a in expect.approvals}
-    for tool in sorted(unexpected):
-        failures.append(
-            Failure("approval", f"no approval request for {tool} (the spec answers with approval:)",
-                    f"a request for {tool}, rejected")
-        )
+    if expect.approvals is not None:
+        failures += approval_failures(expect.approvals, record)
     if expect.says is not None:
         problems = expect.says.problems(record.text)
         if problems:
@@ -91,6 +87,26 @@ def tool_call_failures(expected: tuple[ExpectedCall, ...], record: TurnRecord) -
             failures.append(Failure("tool call", call.describe(), shown))
         else:
             position = index + 1
+    return failures
+
+
+def approval_failures(approvals: tuple[Approval, ...], record: TurnRecord) -> list[Failure]:
+    """The approvals the turn should have asked for and did not (or decided otherwise), and
+    the requests no approval answers (those are rejected)."""
+    failures: list[Failure] = []
+    for approval in approvals:
+        asked = [decision for tool, decision in record.approvals if tool == approval.tool]
+        if not asked:
+            got = _listed([tool for tool, _ in record.approvals])
+            failures.append(Failure("approval", f"an approval request for {approval.tool}", got))
+        elif approval.decide not in asked:
+            failures.append(Failure("approval", f"{approval.tool} {approval.decide}d", ", ".join(asked)))
+    unexpected = {tool for tool, _ in record.approvals} - {a.tool for a in approvals}
+    for tool in sorted(unexpected):
+        failures.append(
+            Failure("approval", f"no approval request for {tool} (the spec answers with approval:)",
+                    f"a request for {tool}, rejected")
+        )
     return failures
 
 

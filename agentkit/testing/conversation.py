@@ -9,13 +9,13 @@ conversations through it, so a spec and a pytest test see the same records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..caller import Caller, Pace
 from ..events import ToolApprovalRequired
@@ -68,7 +68,8 @@ class RecordingCaller:
         )
         self.approvals: Sequence[Approval] = ()
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._send: MemoryObjectSendStream[ToolApprovalRequired] | None = None
 
     @property
     def records(self) -> list[TurnRecord]:
@@ -89,6 +90,7 @@ class RecordingCaller:
 
     async def __aenter__(self) -> RecordingCaller:
         send, receive = anyio.create_memory_object_stream[ToolApprovalRequired](100)
+        self._send = send
         self._unsubscribe = self.session.on("tool_approval_required", send.send_nowait)
         await self.caller.__aenter__()
         task_group = anyio.create_task_group()
@@ -105,6 +107,8 @@ class RecordingCaller:
     ) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._send is not None:
+            self._send.close()
         task_group, self._task_group = self._task_group, None
         if task_group is not None:
             task_group.cancel_scope.cancel()

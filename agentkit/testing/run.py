@@ -203,7 +203,7 @@ class _SpecRun:
         for index, turn in enumerate(self.spec.turns):
             started = time.perf_counter()
             try:
-                record = await caller.say(turn.user, turn.mode, approvals=turn.expect.approvals)
+                record = await caller.say(turn.user, turn.mode, approvals=turn.expect.approvals or ())
             except ConversationError as exc:
                 self.turns.append(
                     TurnResult(index, turn.user, turn.line, record=caller.recorder.current,

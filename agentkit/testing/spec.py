@@ -71,6 +71,7 @@ __all__ = [
     "Spec",
     "SpecTurn",
     "load_spec",
+    "resolve_target",
 ]
 
 DEFAULT_TURN_TIMEOUT = 30.0
@@ -108,12 +109,13 @@ class Approval:
 
 @dataclass(frozen=True)
 class Expectations:
-    """What must happen in one turn; `None` (or empty) parts are not checked."""
+    """What must happen in one turn; `None` parts are not checked. A spec's turn always
+    checks `approvals` (empty: the turn asks for none)."""
 
     tool_calls: tuple[ExpectedCall, ...] | None = None
     handoff: str | None = None
     guardrail: str | None = None
-    approvals: tuple[Approval, ...] = ()
+    approvals: tuple[Approval, ...] | None = None
     says: TextMatcher | None = None
     agent: str | None = None
     latency_max_ms: float | None = None
@@ -367,5 +369,5 @@ class _Names:
         listed = ", ".join(names) or f"the agents have no {kind}s"
         raise doc.error(
             path, f"unknown {kind} {name!r}{did_you_mean(name, names)}",
-            expected=f"a {kind} of the agents under test ({listed})",
+            expected=f"{'an' if kind == 'agent' else 'a'} {kind} of the agents under test ({listed})",
         )
