@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .record import TurnRecord
-from .spec import Expectations, ExpectedCall
+from .spec import Approval, Expectations, ExpectedCall
 
 __all__ = [
     "Failure",
