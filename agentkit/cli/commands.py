@@ -218,12 +218,29 @@ def _run_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+# -- test -----------------------------------------------------------------------------------
+
+
+def _configure_test(parser: argparse.ArgumentParser) -> None:
+    from ..testing.command import configure_test
+
+    configure_test(parser)
+
+
+def _run_test(args: argparse.Namespace) -> int:
+    # Imported here, like `run`: the runtime and the server.
+    from ..testing.command import run_test_command
+
+    return run_test_command(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
     Command("compile", "print the session.update payloads of a definition file or module:agent", _configure_compile, _run_compile),
     Command("schema", "print the JSON Schema of definition files (for editors)", _configure_schema, _run_schema),
     Command("server", "run the local realtime server", _configure_server, _run_server),
     Command("run", "run an agent live and show the conversation (local server when no key)", _configure_run, _run_run),
+    Command("test", "run conversation specs against the local server (or a real service): exit 1 on a failure", _configure_test, _run_test),
 )
 """Every subcommand, in the order `--help` lists them."""
 

@@ -7,8 +7,8 @@ The conventions (also on the page `docs/contributing-docs.md`):
 - A block with a title (```` ```python title="tools.py" ````) is a file: it is written to the
   folder the page runs in, not run. The page's other blocks, and its YAML, use it from there.
 - A YAML block is checked by what it is: a definition file (`version:`) is loaded with
-  `load_definitions` from the page's folder, a conversation script (`turns:`) is parsed with
-  `parse_script`.
+  `load_definitions` from the page's folder, a conversation spec (`agents:` and `turns:` with
+  `expect:`) with `load_spec`, a conversation script (`turns:`) is parsed with `parse_script`.
 - A block the tests cannot run or check follows an admonition saying so and why, shown on the
   page: `!!! note "Not run by the tests: needs an OpenAI key"` (or "Not checked by the tests").
 - `--8<-- "path"` lines (pymdownx.snippets) are replaced by the file, as the build does.
@@ -26,6 +26,7 @@ import pytest
 
 from agentkit.loader import load_definitions
 from agentkit.server import parse_script
+from agentkit.testing import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -130,11 +131,16 @@ def test_a_yaml_block_is_a_valid_definition_file_or_script(
         path = tmp_path / (block.title or "agents.yaml")
         path.write_text(block.source, encoding="utf-8")
         load_definitions(path, env={})
+    elif re.search(r"^agents:", block.source, re.M) and re.search(r"^turns:", block.source, re.M):
+        path = tmp_path / (block.title or "conversation.spec.yaml")
+        path.write_text(block.source, encoding="utf-8")
+        load_spec(path, env={})
     elif re.search(r"^turns:", block.source, re.M):
         parse_script(block.source, file=block.where)
     else:
         pytest.fail(
-            f"{block.where}: a YAML block is a definition file (version:) or a script (turns:);"
+            f"{block.where}: a YAML block is a definition file (version:), a spec (agents: and"
+            " turns:) or a script (turns:);"
             ' otherwise mark it: !!! note "Not checked by the tests: <why>"'
         )
 

@@ -33,6 +33,8 @@ from agentkit.history import HistoryItem
 from agentkit.loader import Definitions, load_definitions
 from agentkit.runner import RealtimeRunner
 from agentkit.server import LocalRealtimeServer, load_script
+from agentkit.testing import RecordingCaller, arun_spec, contains
+from agentkit.testing.report import format_result
 from agentkit.transports import WebSocketTransport, realtime_url
 
 HERE = Path(__file__).parents[3] / "examples" / "customer_service"
@@ -277,3 +279,40 @@ async def test_return_outside_the_window_is_escalated(play: Play, support: Any) 
         "policy_exception", "Lucia Romero (+12065550113)", "escalation",
     )
     assert "C3001" in ticket.summary
+
+
+# -- the same calls through agentkit.testing: the spec file and the pytest plugin ------------
+
+
+async def test_the_return_spec_passes() -> None:
+    result = await arun_spec(Path(__file__).parents[2] / "data" / "specs" / "customer_service_return.spec.yaml")
+    assert result.passed, format_result(result)
+    assert [t.record.agent for t in result.turns if t.record] == ["authentication", "returns", "returns"]
+
+
+@pytest.fixture
+def agentkit_context(support: Any) -> Any:
+    """The plugin's sessions use this test module's fixture database."""
+    return support
+
+
+@pytest.mark.agentkit(
+    agents="../../../examples/customer_service/agents.yaml",
+    script="../../../examples/customer_service/conversations/return.yaml",
+)
+async def test_return_with_the_plugins_caller(caller: RecordingCaller, support: Any) -> None:
+    await caller.greet()
+    assert caller.last.said == [GREETING]
+    await caller.say("Sure, it's 415 555 0142, and the order is A1001.")
+    caller.expect.tool_call("verify_customer", phone_number="415 555 0142", order_number="A1001")
+    caller.expect.says(VERIFIED)
+    await caller.say("I'd like to return the headphones. I opened them, but they're like new.")
+    caller.expect.handoff("returns")
+    caller.expect.tool_call("check_return_eligibility", sku="HP-200", condition="opened")
+    caller.expect.says(RETURN_OFFERED)
+    await caller.say("Yes, go ahead.")
+    caller.expect.tool_call("start_return", order_number="A1001", reason=contains("no longer"))
+    caller.expect.says(RETURN_DONE)
+    caller.expect.agent("returns")
+    row = support.db.execute("SELECT rma FROM returns").fetchall()
+    assert [tuple(r) for r in row] == [("RMA-A1001-001",)]
