@@ -9,7 +9,10 @@ What is where:
 - `run`: `agentkit run`, with `target` (what to run, also for `compile`), `connection`
   (where it connects), `turns` (what the caller does), `script_check` (the script's tools and
   agents checked against the definitions, also for `validate`) and `recorder` (`--record`);
-- `server`: `agentkit server`; `console`: the live transcript and latency summary.
+- `script_check`: a conversation script checked against the agents before a run;
+- `server`: `agentkit server`; `console`: the live transcript and latency summary, measured by
+  `latency` (`LatencyMeter`);
+- `agentkit test` lives in `agentkit.testing` (specs, runner, pytest plugin).
 
 `--log-level LEVEL` (before or after the command) logs agentkit's records at LEVEL and above
 to stderr, credentials redacted (`agentkit.logs.configure_logging`).
