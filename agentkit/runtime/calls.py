@@ -1,6 +1,7 @@
 """Function calls: start each call once, run it, send exactly one output for it.
 
-Owns the calls in flight (`_calls`) and the ids already answered (`_answered_calls`).
+Owns the calls in flight (`_calls`) and the ids already answered (`_answered_calls`, with the
+tool each one called).
 
 * A call starts on `response.output_item.done` (or, if that was missed, on `response.done`,
   which lists every output item), from the typed `FunctionCallItem` the decoder made of it:
@@ -9,7 +10,11 @@ Owns the calls in flight (`_calls`) and the ids already answered (`_answered_cal
   decoder could not type (no string `call_id` or `name`) is reported as a `ProtocolError`.
 * **Exactly one `function_call_output` per call id**, whatever happens: a result, an error,
   a timeout, a rejection, or an interruption that cancels the call; late or duplicate
-  results are ignored.
+  results are ignored. The same call announced twice (`output_item.done`, then
+  `response.done`) runs once; a call id reused for a *different* tool is reported as a
+  `ProtocolError` event (the second call cannot get an output of its own).
+* **A call that arrives after its own `response.done`** (a service out of order) still gets
+  its follow-up `response.create` once its output is sent.
 * **Handoffs**: `session.update` for the new agent, then the call's output, then the
   follow-up `response.create`, so the new agent speaks first with its own configuration.
 * Each running call has a deadline, armed here and kept by `runtime.watchdog`; at expiry the
@@ -88,10 +93,11 @@ class Calls:
     _approvals: dict[CallId, ParkedCall]
     _arm_call: Callable[[CallId, float | None], None]
     _blocked_responses: set[ResponseId]
+    _done_responses: dict[ResponseId, None]
 
     def _init_calls(self) -> None:
         self._calls: dict[CallId, Call] = {}
-        self._answered_calls: set[CallId] = set()
+        self._answered_calls: dict[CallId, str] = {}  # -> the tool it called
 
     # -- results ------------------------------------------------------------------------------
 
@@ -227,15 +233,32 @@ class Calls:
     ) -> None:
         """Start function call `call` (`item` as it came, for the history) of `response_id`."""
         call_id = call.call_id
-        if call_id in self._calls or call_id in self._answered_calls:
-            return  # one dispatch per call id
         name, arguments = call.name, call.arguments
+        running_call = self._calls.get(call_id)
+        first = running_call.name if running_call is not None else self._answered_calls.get(call_id)
+        if first is not None:  # one dispatch per call id
+            if first != name:
+                self._emit(
+                    ErrorEvent(
+                        ProtocolError(
+                            f"call id {call_id!r} was used for {first!r} and again for "
+                            f"{name!r}: the second call was not run (one output per call id)"
+                        )
+                    )
+                )
+            return
         if call.id is not None:
             # The whole call as it came, arguments included, so a replay re-creates it exactly.
             self.history.upsert(item, None, agent_name=self.agent.name)
         agent = self.agent  # the call belongs to the agent active now, even across a handoff
         target = agent.find_tool(name)
-        state = self._responses.setdefault(response_id, ResponseState(response_id, agent.name))
+        state = self._responses.get(response_id)
+        if state is None:
+            # Done already if its `response.done` came first: the follow-up is then due as
+            # soon as this call has its output.
+            state = self._responses[response_id] = ResponseState(
+                response_id, agent.name, done=response_id in self._done_responses
+            )
         state.calls.add(call_id)
         state.pending.add(call_id)
         running = self._calls[call_id] = Call(
@@ -245,6 +268,12 @@ class Calls:
             agent,
             cancellable=isinstance(target, FunctionTool) and target.cancellable,
         )
+        raw = item.get("arguments")
+        if raw is not None and type(raw) is not str:
+            # The protocol sends arguments as a string of JSON; the decoder could only stand
+            # `{}` in for anything else, which would fail as a missing field. Say what it was.
+            self._refuse_arguments(running, raw, now)
+            return
         if isinstance(target, Handoff):
             running.kind = "handoff"
             running.timeout = self.config.tool_timeout
@@ -255,6 +284,23 @@ class Calls:
             self._ask_approval(running, target, arguments, now)
             return
         self._dispatch(running, target, arguments)
+
+    def _refuse_arguments(self, call: Call, raw: object, now: float) -> None:
+        shown = to_json(raw)
+        kind = "object" if isinstance(raw, dict) else "array" if isinstance(raw, list) else "value"
+        failure = ToolFailure(
+            "invalid_arguments",
+            call.name,
+            f"the arguments arrived as a JSON {kind} ({shown[:200]}), not as a string of JSON "
+            "as the protocol sends them",
+        )
+        self._emit(_new_ToolStart(call.call_id, call.name, shown, call.agent.name))
+        self.tool_finished(
+            call.call_id,
+            self.config.tool_error_formatter(failure),
+            error="invalid_arguments",
+            now=now,
+        )
 
     def _dispatch(self, call: Call, tool: FunctionTool | None, arguments: str) -> None:
         timeout = call.timeout = self.config.timeout_for(tool)
@@ -270,7 +316,7 @@ class Calls:
         if self._approvals:  # rarely: no call to make for the others
             self._forget_approval(call.call_id)
         self._call_deadlines.pop(call.call_id, None)
-        self._answered_calls.add(call.call_id)
+        self._answered_calls[call.call_id] = call.name
         item_id = self._next_item_id()
         wire = p.function_call_output_item(call.call_id, output, item_id=item_id)
         # Recorded before it is sent: an output made while the connection is down is

@@ -41,6 +41,9 @@ _new_AgentStart = sealed_constructor(AgentStart)
 _new_AgentEnd = sealed_constructor(AgentEnd)
 
 
+_DONE_REMEMBERED = 32  # ended responses a late call can still find
+
+
 @dataclass(slots=True)
 class ResponseState:
     """One response: the calls it made, those still owing an output, how it ended."""
@@ -86,6 +89,9 @@ class Responses:
         self._responses: dict[ResponseId, ResponseState] = {}
         self._cancel_sent: ResponseId | None = None  # the response we already sent response.cancel for
         self._client_event_ids = 0
+        # The last responses that ended, oldest first (a bounded, ordered set): a call that
+        # arrives after its own `response.done` finds it here.
+        self._done_responses: dict[ResponseId, None] = {}
 
     @property
     def active_response_id(self) -> ResponseId | None:
@@ -128,6 +134,10 @@ class Responses:
         if not state.done or state.pending:
             return
         del self._responses[state.response_id]
+        done = self._done_responses
+        done[state.response_id] = None
+        if len(done) > _DONE_REMEMBERED:
+            del done[next(iter(done))]
         if state.calls and not state.interrupted:
             self._want_response = True
 

@@ -208,3 +208,55 @@ def test_handoff_with_input_type_is_offered_with_its_schema() -> None:
     (transfer,) = update["session"]["tools"]
     assert transfer["parameters"]["required"] == ["reason"]
 
+
+
+def test_a_call_that_arrives_after_its_own_response_done_still_gets_the_follow_up() -> None:
+    # A service out of order: response.done lists no call, then the call's item arrives.
+    sup = make()
+    created(sup)
+    done(sup)
+    assert types(sup) == []
+    call_done(sup, "call_late", "lookup")
+    (command,) = sup.commands()
+    assert isinstance(command, RunTool) and command.call_id == "call_late"
+    sup.tool_finished("call_late", "found it")
+    # Its output, then the follow-up: the conversation does not stall.
+    assert types(sup) == ["conversation.item.create", "response.create"]
+
+
+def test_a_call_id_reused_for_another_tool_is_reported_not_dropped_silently() -> None:
+    sup = make()
+    created(sup)
+    call_done(sup, "call_1", "lookup")
+    sup.events_to_emit()
+    call_done(sup, "call_1", "slow_search")
+    errors = [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+    assert len(errors) == 1 and isinstance(errors[0].error, ProtocolError)
+    assert "'lookup'" in str(errors[0].error) and "'slow_search'" in str(errors[0].error)
+    assert len(sup.commands()) == 1  # still one dispatch, so still one output for call_1
+    # The same call announced again (response.done lists it) stays silent.
+    done(sup, output=[call_item("call_1", "lookup")])
+    assert not [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+
+
+def test_arguments_sent_as_an_object_get_an_output_that_says_so() -> None:
+    sup = make()
+    created(sup)
+    feed(
+        sup,
+        {
+            "type": "response.output_item.done",
+            "response_id": "resp_1",
+            "output_index": 0,
+            "item": {**call_item("call_1", "lookup"), "arguments": {"q": "x"}},
+        },
+    )
+    assert sup.commands() == []  # the tool is not run with made-up arguments
+    (end,) = [e for e in sup.events_to_emit() if isinstance(e, ToolEnd)]
+    assert end.error == "invalid_arguments"
+    message = orjson.loads(end.output)["message"]
+    assert "JSON object" in message and "string" in message and "required" not in message
+    (sent,) = frames(sup)
+    assert sent["item"]["type"] == "function_call_output" and sent["item"]["call_id"] == "call_1"
+    done(sup, output=[])
+    assert types(sup) == ["response.create"]  # and the model hears back
