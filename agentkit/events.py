@@ -195,7 +195,9 @@ class ToolStart:
 
 @dataclass(frozen=True, slots=True)
 class ToolEnd:
-    """A call finished; `output` is what the model was sent, `error` why it failed."""
+    """A call finished; `output` is what the model was sent, `error` the kind of failure
+    (`invalid_arguments`, `unknown_tool`, `error`, `timeout`, `rejected`), `message` why it
+    failed, for people (`ValueError: no order 42`, the field that was wrong)."""
 
     type: ClassVar[Literal["tool_end"]] = "tool_end"
     call_id: CallId
@@ -203,6 +205,7 @@ class ToolEnd:
     output: str
     agent_name: str
     error: str | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

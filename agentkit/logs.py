@@ -30,7 +30,14 @@ import re
 import sys
 from typing import Final
 
-__all__ = ["REDACTED", "RedactingFilter", "configure_logging", "get_logger", "redact"]
+__all__ = [
+    "REDACTED",
+    "RedactingFilter",
+    "configure_logging",
+    "console_logging",
+    "get_logger",
+    "redact",
+]
 
 REDACTED: Final = "[redacted]"
 
@@ -123,3 +130,39 @@ def configure_logging(level: str) -> None:
     root = get_logger("agentkit")
     root.setLevel(level.upper())
     root.addHandler(handler)
+
+
+class _OneLine(logging.Formatter):
+    """`warning: message`, and the traceback only when asked for."""
+
+    def __init__(self, tracebacks: bool) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname.lower()}: {record.getMessage()}"
+        if self.tracebacks and (record.exc_text or record.exc_info):
+            text = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+            line = f"{line}\n{redact(text)}"
+        return line
+
+
+def console_logging(*, verbose: bool = False, skip: tuple[str, ...] = ()) -> logging.Handler:
+    """The CLI's default when no `--log-level` is given: agentkit's warnings and errors on
+    stderr, one line each (`warning: ...`); tracebacks only with `verbose`.
+
+    Args:
+        verbose: Add each record's traceback (`--verbose`).
+        skip: Loggers whose records the caller shows its own way (the console renders a
+            failed tool as one line, so `agentkit.tools` is skipped unless `verbose`).
+
+    Returns the handler, installed on the `agentkit` logger, for the caller to remove.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_OneLine(tracebacks=verbose))
+    handler.addFilter(_FILTER)
+    if skip and not verbose:
+        handler.addFilter(lambda record: not record.name.startswith(skip))
+    get_logger("agentkit").addHandler(handler)
+    return handler

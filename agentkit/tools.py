@@ -35,6 +35,7 @@ import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import ValidationError as SchemaValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
@@ -141,10 +142,9 @@ class FunctionTool:
         check = self._check
         if check is not None and check(parsed):
             return parsed
-        error = next(iter(sorted(self._validator.iter_errors(parsed), key=lambda e: e.path)), None)
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            raise ToolArgumentsError(self.name, f"{where}: {error.message}")
+        errors = sorted(self._validator.iter_errors(parsed), key=lambda e: list(e.path))
+        if errors:
+            raise ToolArgumentsError(self.name, "; ".join(_describe(e) for e in errors[:5]))
         return parsed
 
     def bind(self, ctx: RunContext[Any] | None, arguments: Mapping[str, Any]) -> Callable[[], Any]:
@@ -473,3 +473,21 @@ def _strict(node: Any, *, top: bool = False) -> Any:
         if top:
             out["type"] = "object"
     return out
+
+
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+_UNEXPECTED = re.compile(r"\((.+) (?:was|were) unexpected\)")
+
+
+def _describe(error: SchemaValidationError) -> str:
+    """One schema error in the words a model (and a person) acts on: which field, what is
+    wrong with it."""
+    where = "/".join(str(p) for p in error.absolute_path)
+    if error.validator == "required" and (match := _REQUIRED.match(error.message)):
+        field = f"{where}/{match.group(1)}" if where else match.group(1)
+        return f"missing required field '{field}'"
+    if error.validator == "additionalProperties" and (match := _UNEXPECTED.search(error.message)):
+        return f"unexpected field{'s' if ',' in match.group(1) else ''} {match.group(1)}" + (
+            f" in '{where}'" if where else ""
+        )
+    return f"field '{where}': {error.message}" if where else error.message

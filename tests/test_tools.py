@@ -213,7 +213,7 @@ def test_raw_json_schema_is_used_verbatim_and_checked() -> None:
     assert stock.args_model is None
     args = stock.parse_arguments('{"sku": "ABC"}')
     assert stock.bind(None, args)() == "ABC"
-    with pytest.raises(ToolArgumentsError, match="sku: 'abc' does not match"):
+    with pytest.raises(ToolArgumentsError, match="field 'sku': 'abc' does not match"):
         stock.parse_arguments({"sku": "abc"})
 
 
@@ -339,23 +339,23 @@ def ship(parcel: Parcel, express: bool) -> str:
     [
         ('{"parcel": ', "not valid JSON"),
         ("[1, 2]", "must be a JSON object"),
-        ("", "'parcel' is a required property"),
-        ({"parcel": {}, "express": True}, "parcel: 'weight_kg' is a required property"),
+        ("", "missing required field 'parcel'"),
+        ({"parcel": {}, "express": True}, "missing required field 'parcel/weight_kg'"),
         (
             {
                 "parcel": {"weight_kg": 1, "to": {"street": 5, "city": "x", "postcode": None}},
                 "express": True,
             },
-            "parcel/to/street: 5 is not of type 'string'",
+            "field 'parcel/to/street': 5 is not of type 'string'",
         ),
         (
             {
                 "parcel": {"weight_kg": 0, "to": {"street": "s", "city": "x", "postcode": None}},
                 "express": True,
             },
-            "parcel/weight_kg: 0 is less than or equal to the minimum",
+            "field 'parcel/weight_kg': 0 is less than or equal to the minimum",
         ),
-        ({"parcel": None, "express": "yes", "spam": 1}, "Additional properties"),
+        ({"parcel": None, "express": "yes", "spam": 1}, "unexpected field 'spam'"),
     ],
 )
 def test_argument_errors_name_the_field(arguments: Any, message: str) -> None:

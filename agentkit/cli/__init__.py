@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..errors import UserError
-from ..logs import configure_logging, get_logger
+from ..logs import configure_logging, console_logging, get_logger
 from .commands import COMMANDS, Command, build_parser
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a usage error (status 2)
         return exit_.code if isinstance(exit_.code, int) else 2
     run: Callable[[argparse.Namespace], int] = args._run
-    with _logging(args.log_level):
+    with _logging(args.log_level, verbose=args.verbose):
         try:
             return run(args)
         except UserError as exc:
@@ -56,15 +56,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def _logging(level: str | None) -> Iterator[None]:
-    """`--log-level`: agentkit's records to stderr for this command, as it was afterwards
-    (a test or an embedding app calls `main` more than once)."""
-    if level is None:
-        yield
-        return
+def _logging(level: str | None, *, verbose: bool = False) -> Iterator[None]:
+    """`--log-level`: agentkit's records to stderr for this command; without it, warnings as
+    one line each (a failing tool is the console's to show, its traceback `--verbose`'s).
+    Put back as it was afterwards (a test or an embedding app calls `main` more than once)."""
     logger = get_logger("agentkit")
     handlers, previous = list(logger.handlers), logger.level
-    configure_logging(level)
+    if level is None:
+        console_logging(verbose=verbose, skip=("agentkit.tools",))
+    else:
+        configure_logging(level)
     try:
         yield
     finally:

@@ -262,6 +262,7 @@ def build_parser(commands: Sequence[Command] | None = None) -> argparse.Argument
     )
     parser.add_argument("--version", action="version", version=f"agentkit {_version()}")
     _add_log_level(parser, default=None)
+    _add_verbose(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in commands:
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
@@ -269,8 +270,16 @@ def build_parser(commands: Sequence[Command] | None = None) -> argparse.Argument
         # Also after the command (`agentkit run x --log-level debug`); absent there, it
         # leaves the value given before the command alone.
         _add_log_level(sub, default=argparse.SUPPRESS)
+        _add_verbose(sub, default=argparse.SUPPRESS)
         sub.set_defaults(_run=command.run)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", default=default,
+        help="show the traceback of a failing tool (and of any warning agentkit logs)",
+    )
 
 
 def _add_log_level(parser: argparse.ArgumentParser, *, default: str | None) -> None:

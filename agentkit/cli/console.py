@@ -119,6 +119,7 @@ class ConsoleRenderer:
         self._streamed: set[str] = set()  # items whose words were shown as they came
         self._last_caller = ""
         self.handoffs: list[tuple[str, str]] = []
+        self.failed_tools: list[str] = []  # the tools whose calls failed, in order
         self.errors = 0
 
     # -- CallObserver -----------------------------------------------------------------------
@@ -372,7 +373,11 @@ class ConsoleRenderer:
         started = self._tool_started.pop(event.call_id, None)
         took = f"  {_ms((at - started) * 1000)}" if started is not None else ""
         if event.error is not None:
-            line = Text(f"↳ {event.tool_name} failed: {event.error}", style=_ERROR_STYLE)
+            self.failed_tools.append(event.tool_name)
+            why = event.message or event.error
+            line = Text(f"✗ tool {event.tool_name} failed: {why}", style=_ERROR_STYLE)
+            if event.message and event.error not in ("error", "timeout"):
+                line.append(f"  ({event.error})", style=_DIM)
         else:
             line = Text("↳ ", style=_DIM)
             line.append(_shorten(_compact_json(event.output), self.max_output_chars))

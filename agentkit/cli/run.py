@@ -261,10 +261,12 @@ class _Run:
             return self._failed(f"{type(exc).__name__}: {exc}")
         renderer.summary(self.meter)
         tool_calls = len(self.meter.tools)
+        failed = len(renderer.failed_tools)
         handoffs = len(renderer.handoffs)
         renderer.success(
             f"conversation completed: {len(self.meter.turns)} caller turns, "
-            f"{tool_calls} tool calls, {handoffs} handoff{'s' if handoffs != 1 else ''}"
+            f"{tool_calls} tool calls{f' ({failed} failed)' if failed else ''}, "
+            f"{handoffs} handoff{'s' if handoffs != 1 else ''}"
         )
         return 0
 

@@ -102,7 +102,13 @@ class Calls:
     # -- results ------------------------------------------------------------------------------
 
     def tool_finished(
-        self, call_id: CallId, output: str, *, error: str | None = None, now: float | None = None
+        self,
+        call_id: CallId,
+        output: str,
+        *,
+        error: str | None = None,
+        message: str | None = None,
+        now: float | None = None,
     ) -> None:
         """A tool call ended: send its output (once) and follow up when its response is done.
 
@@ -127,7 +133,7 @@ class Calls:
             )
             output = output[:limit] + "\n[output truncated: it was too long]"
         self._send_output(call, output)
-        self._emit(_new_ToolEnd(call_id, call.name, output, call.agent.name, error))
+        self._emit(_new_ToolEnd(call_id, call.name, output, call.agent.name, error, message))
         self._after_output(call)
 
     def handoff_finished(
@@ -190,7 +196,7 @@ class Calls:
         if call.kind == "handoff":
             self.handoff_failed(call_id, output, now=now)
         else:
-            self.tool_finished(call_id, output, error="timeout", now=now)
+            self.tool_finished(call_id, output, error="timeout", message=failure.message, now=now)
 
     # -- starting calls -----------------------------------------------------------------------
 
@@ -299,6 +305,7 @@ class Calls:
             call.call_id,
             self.config.tool_error_formatter(failure),
             error="invalid_arguments",
+            message=failure.message,
             now=now,
         )
 

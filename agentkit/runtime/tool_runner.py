@@ -75,10 +75,12 @@ def serialize_tool_output(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
-    """What to send for one call; `error` is set when the tool did not produce a result."""
+    """What to send for one call; `error` (the kind) and `message` (why, for people) are set
+    when the tool did not produce a result."""
 
     output: str
     error: FailureKind | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +194,7 @@ class ToolRunner:
         return await run_guardrails(guardrails, ctx, text, run_sync=anyio.to_thread.run_sync)
 
     def _fail(self, failure: ToolFailure) -> ToolOutcome:
-        return ToolOutcome(self.error_formatter(failure), failure.kind)
+        return ToolOutcome(self.error_formatter(failure), failure.kind, failure.message)
 
 
 class CallTasks:

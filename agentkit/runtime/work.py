@@ -92,7 +92,7 @@ class Work(Generic[TContext]):
         if not self._tasks.finish(call_id):
             return  # cancelled meanwhile (the tool swallowed it): already answered
         self._supervisor.tool_finished(
-            call_id, outcome.output, error=outcome.error, now=self._clock()
+            call_id, outcome.output, error=outcome.error, message=outcome.message, now=self._clock()
         )
         await self._flush()
 

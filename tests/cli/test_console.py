@@ -76,8 +76,37 @@ def test_tool_calls_show_arguments_output_and_time() -> None:
         '⚙ lookup_order(order_id="42", rush=true)  [support]',
         '↳ {"status":"shipped"}  12 ms',
         "⚙ refund()  [support]",
-        "↳ refund failed: timed out  5,000 ms",
+        "✗ tool refund failed: timed out  5,000 ms",
     ]
+    assert view.failed_tools == ["refund"]
+
+
+def test_a_failed_tool_is_one_line_with_its_reason() -> None:
+    view, out = renderer()
+    view.observe(ToolStart("c1", "lookup_order", '{"order": "43"}', "support"), 1.0)
+    view.observe(
+        ToolEnd(
+            "c1",
+            "lookup_order",
+            '{"error": "invalid_arguments"}',
+            "support",
+            error="invalid_arguments",
+            message="unexpected field 'order'; missing required field 'order_id'",
+        ),
+        1.0,
+    )
+    view.observe(ToolStart("c2", "lookup_order", '{"order_id": "42"}', "support"), 2.0)
+    view.observe(
+        ToolEnd("c2", "lookup_order", "{}", "support", error="error", message="ValueError: no order 42"),
+        2.002,
+    )
+    lines = [line.strip() for line in out.getvalue().splitlines()]
+    assert lines[1] == (
+        "✗ tool lookup_order failed: unexpected field 'order'; missing required field "
+        "'order_id'  (invalid_arguments)  0 ms"
+    )
+    assert lines[3] == "✗ tool lookup_order failed: ValueError: no order 42  2 ms"
+    assert view.failed_tools == ["lookup_order", "lookup_order"]
 
 
 def test_guardrail_trips_are_shown() -> None:

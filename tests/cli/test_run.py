@@ -204,6 +204,22 @@ def test_context_is_made_once_and_closed_after_the_session(
 # -- user mistakes: one line on stderr, exit 1 --------------------------------------------------
 
 
+def test_a_tool_that_raises_is_one_line_and_counted_its_traceback_only_with_verbose(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    target = f"{DATA / 'raising_agent.py'}:agent"
+    script = str(DATA / "raising_script.yaml")
+    status, out, err = run(capsys, target, "--script", script, "--pace", "fast")
+    assert status == 0, out + err
+    assert "✗ tool lookup_order failed: ValueError: no order 42" in out
+    assert "unexpected field 'order'; missing required field 'order_id'" in out
+    assert "2 tool calls (2 failed)" in out
+    assert "Traceback" not in out + err
+    status, out, err = run(capsys, target, "--script", script, "--pace", "fast", "--verbose")
+    assert status == 0
+    assert "Traceback" in err and "ValueError: no order 42" in err
+
+
 def test_a_typed_line_that_trips_an_input_guardrail_gets_the_safe_reply_and_the_run_goes_on(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
