@@ -67,11 +67,18 @@ from .settings import (
 )
 from .tools import FunctionTool, tool
 from .tracing import TracingConfig, setup_tracing
-from .transports import Transport, WebSocketTransport, memory_transport_pair
+from .transports import (
+    AzureTransport,
+    Transport,
+    WebSocketTransport,
+    azure_transport,
+    memory_transport_pair,
+)
 
 __all__ = [
     "AgentKitError",
     "ApprovalSettings",
+    "AzureTransport",
     "CompileError",
     "ConfigError",
     "ConnectionClosed",
@@ -117,6 +124,7 @@ __all__ = [
     "TransportError",
     "UserError",
     "WebSocketTransport",
+    "azure_transport",
     "blocked_regex",
     "blocked_terms",
     "build_session_config",

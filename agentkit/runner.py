@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from .agent import RealtimeAgent, walk_agents
 from .context import TContext
+from .errors import UserError
 from .history import HistoryItem
 from .logs import get_logger
 from .policy import (
@@ -154,7 +155,17 @@ class RealtimeRunner(Generic[TContext]):
             transport_factory: Makes the transport of each reconnect attempt (default: the
                 same transport connects again, which a `WebSocketTransport` can do).
             random_source: The jitter of the reconnect backoff (tests pass a constant).
+
+        Raises:
+            UserError: `transport` speaks another dialect than the runner (its `dialect`).
         """
+        spoken = getattr(transport, "dialect", self.config.dialect)
+        if spoken != self.config.dialect:
+            raise UserError(
+                f"the transport speaks the {spoken!r} dialect but the runner {self.config.dialect!r}: "
+                f"pass dialect={spoken!r} to RealtimeRunner (or build the transport for "
+                f"{self.config.dialect!r})"
+            )
         if context is None and self._context_factory is not None:
             context = self._context_factory()
         return RealtimeSession(

@@ -36,6 +36,7 @@ from .history import History, HistoryItem
 from .logs import get_logger
 from .policy import ReconnectPolicy, SessionLimits, TransportFactory
 from .protocol.dialects import Dialect
+from .protocol.encode import ImageDetail, image_data_url
 from .protocol.wire_types import CallId
 from .runtime.commands import (
     CancelTool,
@@ -87,6 +88,11 @@ class RealtimeSession(Generic[TContext]):
     (`settings`, `dialect`, `raw_events`, `max_queued_events`, `policy`'s settings,
     `limits`, `reconnect`) are for a session built by hand and ignored with a `config`.
     """
+
+    quiet_warning_s: float | None = 10.0
+    """Seconds the app may wait on the iterator before the conversation has started (nothing
+    asked of the service, nothing from the caller) before a WARNING is logged once: the
+    service speaks only when asked (`respond()`). `None` (on a session or the class): never."""
 
     def __init__(
         self,
@@ -185,6 +191,10 @@ class RealtimeSession(Generic[TContext]):
         # Set when the session starts, if tracing is on; `_observer` is it, or the no-op.
         self._tracer: SessionTracer | None = None
         self._observer: SessionObserver = NO_OBSERVER
+        # The quiet warning (see `quiet_warning_s`): watched until the conversation starts;
+        # `_waiting_since` is when the iterator began waiting, while it waits.
+        self._quiet_watch = True
+        self._waiting_since: float | None = None
 
     # -- reading state ------------------------------------------------------------------------
 
@@ -326,7 +336,40 @@ class RealtimeSession(Generic[TContext]):
                     raise self._fatal
                 return
             self._wakeup = wakeup = self._new_event()
-            await wakeup.wait()
+            if not self._quiet_watch:
+                await wakeup.wait()
+                continue
+            self._watch_quiet()
+            try:
+                await wakeup.wait()
+            finally:
+                self._waiting_since = None
+
+    def _watch_quiet(self) -> None:
+        """The iterator is about to wait: have the timer look at the quiet warning's time,
+        or stop watching once the conversation has started."""
+        quiet_s = self.quiet_warning_s
+        if quiet_s is None or not self._supervisor.awaiting_first_turn():
+            self._quiet_watch = False
+            return
+        now = self._clock()
+        self._waiting_since = now
+        self._wake_timer(now + quiet_s)
+
+    def _check_quiet(self, now: float) -> None:
+        since, quiet_s = self._waiting_since, self.quiet_warning_s
+        if since is None or quiet_s is None or now < since + quiet_s:
+            return
+        self._quiet_watch = False
+        self._waiting_since = None
+        supervisor = self._supervisor
+        if supervisor.status is SessionStatus.CONNECTED and supervisor.awaiting_first_turn():
+            logger.warning(
+                "waited %gs for events, but nothing is owed: no response was asked for and "
+                "the caller said nothing. Did you mean to call `session.respond()` (the agent "
+                "speaks first)? `session.quiet_warning_s = None` silences this.",
+                now - since,
+            )
 
     # -- app calls ------------------------------------------------------------------------------
 
@@ -339,6 +382,42 @@ class RealtimeSession(Generic[TContext]):
         """Say something as the user in text; the agent answers (after input guardrails)."""
         self._observer.user_text(text)
         self._supervisor.send_text(text, self._clock())
+        await self._flush()
+
+    async def respond(self, instructions: str | None = None) -> None:
+        """Ask the agent to speak now, with no new user turn (a greeting: the service speaks
+        only when asked). A `response.create` sent now, or once the active response is done;
+        `instructions` apply to this response only ("Greet the caller by name")."""
+        self._supervisor.respond(instructions, self._clock())
+        await self._flush()
+
+    async def send_image(
+        self,
+        data: bytes | str,
+        *,
+        mime_type: str = "image/png",
+        detail: ImageDetail | None = None,
+        text: str | None = None,
+        respond: bool = True,
+    ) -> None:
+        """Show the agent an image as the user (GA protocol only), then ask for an answer.
+
+        Args:
+            data: The image's bytes, its base64 text, or a `data:image/...` URL.
+            mime_type: The image's type (the service takes PNG and JPEG).
+            detail: `"low"`, `"high"` or `"auto"` (the service's default).
+            text: Words sent with the image in the same message ("What is this?").
+            respond: Ask for a response (`False`: the image only joins the conversation).
+
+        Raises:
+            CompileError: The session speaks the beta dialect, which cannot send images;
+                nothing is sent.
+            UserError: `data` or `mime_type` is not an image.
+        """
+        url = image_data_url(data, mime_type)
+        self._supervisor.send_image(
+            url, text=text, detail=detail, respond=respond, now=self._clock()
+        )
         await self._flush()
 
     async def send_raw(self, event: Mapping[str, Any]) -> None:
@@ -482,6 +561,11 @@ class RealtimeSession(Generic[TContext]):
             due = observer.flush_due  # deferred spans (see `TracingConfig.defer_spans`)
             if due is not None and (deadline is None or due < deadline):
                 deadline = due
+            since, quiet_s = self._waiting_since, self.quiet_warning_s
+            if since is not None and quiet_s is not None:
+                due = since + quiet_s
+                if deadline is None or due < deadline:
+                    deadline = due
             self._timer_deadline = deadline
             self._timer_wakeup = self._new_event()
             if deadline is None:
@@ -495,6 +579,7 @@ class RealtimeSession(Generic[TContext]):
             now = self._clock()
             supervisor.tick(now)
             observer.tick(now)
+            self._check_quiet(now)
             await self._flush_quietly()
 
     def _wake_timer(self, at: float) -> None:

@@ -7,6 +7,7 @@ import agentkit
 PUBLIC_API = [
     "AgentKitError",
     "ApprovalSettings",
+    "AzureTransport",
     "CompileError",
     "ConfigError",
     "ConnectionClosed",
@@ -52,6 +53,7 @@ PUBLIC_API = [
     "TransportError",
     "UserError",
     "WebSocketTransport",
+    "azure_transport",
     "blocked_regex",
     "blocked_terms",
     "build_session_config",

@@ -88,7 +88,11 @@ def item_ga_to_beta(item: JsonMapping, *, field: str = "item") -> JsonObject:
             converted = dict(part)
             part_kind = str(converted.get("type"))
             if part_kind == "input_image":
-                raise conversion_error("beta items cannot carry images", path, "beta")
+                raise conversion_error(
+                    "the beta dialect cannot send images; use the GA protocol (dialect='ga')",
+                    path,
+                    "beta",
+                )
             if part_kind in _ASSISTANT_CONTENT_GA_TO_BETA:
                 converted["type"] = _ASSISTANT_CONTENT_GA_TO_BETA[part_kind]
             parts.append(converted)

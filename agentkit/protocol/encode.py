@@ -8,9 +8,13 @@ in `protocol/items.py`. Pure functions, no I/O: the caller sends what they retur
 
 from __future__ import annotations
 
+import binascii
+from typing import Literal
+
 import orjson
 import pybase64
 
+from ..errors import UserError
 from .dialect_items import item_ga_to_beta, response_params_ga_to_beta
 from .dialect_sessions import session_ga_to_beta
 from .items import function_call_output_item, user_message_item
@@ -30,8 +34,13 @@ __all__ = [
     "encode_response_cancel",
     "encode_response_create",
     "encode_session_update",
+    "encode_user_image",
     "encode_user_message",
+    "image_data_url",
 ]
+
+ImageDetail = Literal["auto", "low", "high"]
+"""How closely the model looks at an image (`auto` is `high` on the service)."""
 
 _dumps = orjson.dumps
 _b64encode = pybase64.b64encode
@@ -115,6 +124,56 @@ def encode_user_message(
         dialect=dialect,
         event_id=event_id,
     )
+
+
+def image_data_url(data: bytes | str, mime_type: str = "image/png") -> str:
+    """The `data:` URL an `input_image` part carries (GA: `data:image/png;base64,...`).
+
+    `data` is the image's bytes, or a `str` that is already a `data:` URL (kept as it is)
+    or the image's base64 text. `UserError` for what the service would refuse: a MIME type
+    that is not an image, base64 that does not decode.
+    """
+    if isinstance(data, str) and data.startswith("data:"):
+        if not data.startswith("data:image/"):
+            raise UserError(f"an image data URL must be data:image/...; got {data[:30]!r}")
+        return data
+    if not mime_type.startswith("image/"):
+        raise UserError(f"mime_type must be an image type (image/png, image/jpeg); got {mime_type!r}")
+    if isinstance(data, str):
+        try:
+            pybase64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise UserError("image data given as str must be base64 or a data: URL") from None
+        encoded = data
+    else:
+        encoded = _b64encode(data).decode()
+    return f"data:{mime_type};base64,{encoded}"
+
+
+def encode_user_image(
+    image_url: str,
+    *,
+    text: str | None = None,
+    detail: ImageDetail | None = None,
+    item_id: str | None = None,
+    dialect: Dialect = "ga",
+    event_id: str | None = None,
+) -> str:
+    """`conversation.item.create` of a user message with an `input_image` part (then an
+    `input_text` part with `text`, if given).
+
+    GA only: the beta dialect has no image parts, so `dialect="beta"` raises `CompileError`.
+    """
+    image: JsonObject = {"type": "input_image", "image_url": image_url}
+    if detail is not None:
+        image["detail"] = detail
+    content: list[JsonObject] = [image]
+    if text:
+        content.append({"type": "input_text", "text": text})
+    item: JsonObject = {"type": "message", "role": "user", "content": content}
+    if item_id is not None:
+        item["id"] = item_id
+    return encode_item_create(item, dialect=dialect, event_id=event_id)
 
 
 def encode_function_call_output(

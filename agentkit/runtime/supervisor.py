@@ -4,8 +4,8 @@ commands out.
 Like `websockets`' `Protocol`, the `Supervisor` never touches a socket, a clock or a task:
 
 * inputs: `receive_frame()` / `receive_event()` (decoded wire events), app calls
-  (`send_audio()`, `send_text()`, `interrupt()`, `start_turn()`, `end_turn()`,
-  `update_agent()`, `approve()`, `reject()`), work results (`tool_finished()`,
+  (`send_audio()`, `send_text()`, `send_image()`, `respond()`, `interrupt()`,
+  `start_turn()`, `end_turn()`, `update_agent()`, `approve()`, `reject()`), work results (`tool_finished()`,
   `handoff_finished()`, `guardrails_finished()`), playback reports (`playback_position()`),
   connection changes (`connecting()`, `connected()`, `disconnected()`) and the clock
   (`tick()` at `next_deadline()`). Anything that needs the time takes `now` (monotonic
@@ -54,6 +54,7 @@ from ..events import (
     TextFallback,
 )
 from ..history import History, HistoryItem
+from ..protocol.encode import ImageDetail, encode_user_image
 from ..protocol.wire_types import CallId, ItemId, JsonMapping
 from .approvals import Approvals
 from .calls import Calls
@@ -131,6 +132,10 @@ class Supervisor(
         self._dropped_chunks = 0
         self._dropped_bytes = 0
         self._reconnects = 0
+        # Whether the app has started the conversation (audio, text, an image, a turn, a
+        # `respond()`, a raw event), for `awaiting_first_turn`.
+        self._app_started = False
+        self._seeded = len(self.history)
 
     def observe_with(self, observer: SupervisorObserver | None) -> None:
         """Report to `observer` what this supervisor receives and decides, as it happens.
@@ -252,6 +257,7 @@ class Supervisor(
                 self._dropped_chunks = self._dropped_bytes = 0
             return
         self._activity(now)
+        self._app_started = True
         size = self.limits.max_audio_append_bytes
         if len(audio) <= size:
             self._frames.append(p.encode_input_audio_append(audio))
@@ -278,11 +284,76 @@ class Supervisor(
             )
             return
         self._activity(now)
+        self._app_started = True
         item_id = self._next_item_id()
         self.history.add_local(HistoryItem.user(text, item_id=item_id), agent_name=self.agent.name)
         if self._hold_typed(item_id, text):
             return
         self._send_user_text(item_id, text)
+
+    def send_image(
+        self,
+        image_url: str,
+        *,
+        text: str | None = None,
+        detail: ImageDetail | None = None,
+        respond: bool = True,
+        now: float = 0.0,
+    ) -> None:
+        """Add a user message with an image (a `data:` URL) and `text`, if any; then ask for
+        a response unless `respond=False`.
+
+        The history records the message with its text (the image itself is not kept, so a
+        reconnect replays the text only). Input guardrails are not run: they check text, and
+        the text here is a caption of the image, not the caller's turn.
+
+        Raises:
+            CompileError: the session speaks the beta dialect, which has no image parts;
+                nothing is sent or recorded.
+        """
+        self._now = now
+        item_id = self._next_item_id()
+        # Encoded first: a dialect that cannot carry it raises before anything changes.
+        frame = encode_user_image(
+            image_url, text=text, detail=detail, item_id=item_id, dialect=self.dialect
+        )
+        self._activity(now)
+        self._app_started = True
+        self.history.add_local(
+            HistoryItem.user(text or "", item_id=item_id), agent_name=self.agent.name
+        )
+        self._send(frame)
+        if respond:
+            self._request_response()
+
+    def respond(self, instructions: str | None = None, now: float = 0.0) -> None:
+        """Ask the agent to speak now, with no new user turn (a greeting, say).
+
+        A `response.create` scheduled like every other one: sent at once when no response
+        is active or on its way, else queued until the active one is done (one response at
+        a time); reported to the observer like every `response.create` of ours.
+        `instructions` apply to this response only (e.g. "Greet the caller by name").
+        """
+        self._now = now
+        self._app_started = True
+        self._request_response({"instructions": instructions} if instructions else None)
+
+    def awaiting_first_turn(self) -> bool:
+        """True while the conversation has not started: nothing is owed (no response asked
+        for, on its way or under way, no call, approval or held turn pending), the app has
+        sent nothing (no audio, text, image, turn or `respond()`), and no item was added
+        beyond the seeded history. A session waiting then waits for the app: the service
+        speaks only when asked (`respond()`) or when the caller speaks."""
+        return not (
+            self._app_started
+            or len(self.history) != self._seeded
+            or self._want_response
+            or self._create_in_flight is not None
+            or self._active_response is not None
+            or self._responses
+            or self._approvals
+            or self._gate
+        )
 
     def _send_user_text(self, item_id: ItemId, text: str) -> None:
         self._send(
@@ -292,6 +363,7 @@ class Supervisor(
 
     def send_raw(self, event: JsonMapping) -> None:
         """Send any client event as it is."""
+        self._app_started = True
         self._send(p.encode_client_event(event))
         if self._observer is not None and event.get("type") == "response.create":
             self._observer.response_requested()  # the app's own (a greeting, say)
@@ -300,6 +372,7 @@ class Supervisor(
         """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer."""
         self._now = now
         self._activity(now)
+        self._app_started = True
         self._interrupt(now, manual=True)
         self._send(p.encode_input_audio_clear())
 
@@ -307,6 +380,7 @@ class Supervisor(
         """Push-to-talk released: commit the buffer as the user's turn and ask for a response."""
         self._now = now
         self._activity(now)
+        self._app_started = True
         self._send(p.encode_input_audio_commit())
         self._request_response()
 

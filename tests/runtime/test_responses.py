@@ -84,3 +84,43 @@ def test_session_expired_closes_the_session() -> None:
     (command,) = sup.commands()
     assert isinstance(command, CloseSession) and command.error.code == "session_expired"  # type: ignore[attr-defined]
 
+
+
+# --- respond(): the app asks the agent to speak -----------------------------------------------
+
+
+def test_respond_sends_one_response_create_with_its_instructions() -> None:
+    sup = make()
+    sup.respond("Greet the caller.")
+    sent = frames(sup)
+    assert [f["type"] for f in sent] == ["response.create"]
+    assert sent[0]["response"] == {"instructions": "Greet the caller."}
+    assert sent[0]["event_id"].startswith("agentkit_rc_")  # ours: a refusal is recognised
+    sup.respond()
+    assert frames(sup) == []  # the first is still on its way: one at a time
+
+
+def test_respond_waits_for_the_active_response_then_asks_once() -> None:
+    sup = make()
+    created(sup)
+    sup.respond()
+    assert frames(sup) == []
+    done(sup)
+    sent = frames(sup)
+    assert [f["type"] for f in sent] == ["response.create"]
+    assert "response" not in sent[0]  # no instructions: the agent's own
+
+
+def test_awaiting_first_turn_until_something_is_asked_or_heard() -> None:
+    sup = make()
+    assert sup.awaiting_first_turn()
+    sup.respond()
+    assert not sup.awaiting_first_turn()  # owed, and the app has started
+
+    heard = make()
+    created(heard)  # a response the server started (server VAD)
+    assert not heard.awaiting_first_turn()
+
+    typed = make()
+    typed.send_text("hi")
+    assert not typed.awaiting_first_turn()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from support import feed, frames, new_supervisor, types
 from triage import PCM_100MS, audio, created, done, make, triage
 
 from agentkit import ServerVad, SessionSettings
+from agentkit.errors import CompileError
 from agentkit.events import (
     AgentEnd,
     AgentStart,
@@ -254,3 +256,37 @@ def test_observer_hears_its_classes_first_audio_chunks_and_response_creates() ->
     assert len(log.seen) == told  # nothing more once detached
     assert "AgentStart" in [type(e).__name__ for e in sup.events_to_emit()]
 
+
+
+# --- images ------------------------------------------------------------------------------------
+
+
+def test_send_image_creates_a_user_item_with_an_input_image_then_asks_for_a_response() -> None:
+    sup = make()
+    sup.send_image("data:image/png;base64,iVBORw0K", text="What is this?", detail="low")
+    create, response = frames(sup)
+    assert create["type"] == "conversation.item.create"
+    item = create["item"]
+    assert item["role"] == "user" and item["type"] == "message"
+    assert item["content"] == [
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0K", "detail": "low"},
+        {"type": "input_text", "text": "What is this?"},
+    ]
+    assert response["type"] == "response.create"
+    recorded = sup.history.get(item["id"])
+    assert recorded is not None and (recorded.role, recorded.text) == ("user", "What is this?")
+
+
+def test_send_image_without_a_response() -> None:
+    sup = make()
+    sup.send_image("data:image/jpeg;base64,/9j/", respond=False)
+    assert types(sup) == ["conversation.item.create"]
+
+
+def test_the_beta_dialect_refuses_an_image_before_anything_is_sent() -> None:
+    sup = make(dialect="beta")
+    before = len(sup.history)
+    with pytest.raises(CompileError, match="beta dialect cannot send images; use the GA"):
+        sup.send_image("data:image/png;base64,iVBORw0K", text="What is this?")
+    assert frames(sup) == []
+    assert len(sup.history) == before
