@@ -40,6 +40,8 @@ class HistoryItem:
         guardrail: The guardrail that stopped this item, if one did: a tripped assistant
             item is never a normal final answer, and a tripped user item was never acted on.
             Tripped items stay in the history (nothing is lost) but are not replayed.
+        images: The images of a user message (`data:` or `https:` URLs), in order; a
+            reconnect replays them with the text.
     """
 
     item_id: ItemId
@@ -54,11 +56,21 @@ class HistoryItem:
     audio_end_ms: int | None = None
     agent_name: str | None = None
     guardrail: str | None = None
+    images: tuple[str, ...] = ()
 
     @classmethod
-    def user(cls, text: str, *, item_id: str | None = None) -> HistoryItem:
-        """A user message, e.g. to seed a session with earlier turns."""
-        return cls(ItemId(item_id or ""), "message", role="user", text=text, status="completed")
+    def user(
+        cls, text: str, *, item_id: str | None = None, images: tuple[str, ...] = ()
+    ) -> HistoryItem:
+        """A user message, e.g. to seed a session with earlier turns (with `images`, as URLs)."""
+        return cls(
+            ItemId(item_id or ""),
+            "message",
+            role="user",
+            text=text,
+            status="completed",
+            images=images,
+        )
 
     @classmethod
     def assistant(cls, text: str, *, item_id: str | None = None) -> HistoryItem:
@@ -71,11 +83,12 @@ class HistoryItem:
         """This item as a GA conversation item, for `conversation.item.create` (seeding)."""
         if self.kind == "message":
             part = "output_text" if self.role == "assistant" else "input_text"
-            return {
-                "type": "message",
-                "role": self.role or "user",
-                "content": [{"type": part, "text": self.text}],
-            }
+            content: list[JsonObject] = [
+                {"type": "input_image", "image_url": url} for url in self.images
+            ]
+            if self.text or not content:
+                content.append({"type": part, "text": self.text})
+            return {"type": "message", "role": self.role or "user", "content": content}
         if self.kind == "function_call":
             return {
                 "type": "function_call",
@@ -108,6 +121,7 @@ class _Entry:
     audio_end_ms: int | None = None
     agent_name: str | None = None
     guardrail: str | None = None
+    images: tuple[str, ...] = ()
 
     def snapshot(self) -> HistoryItem:
         chunks = self.chunks
@@ -129,6 +143,7 @@ class _Entry:
             self.audio_end_ms,
             self.agent_name,
             self.guardrail,
+            self.images,
         )
 
 
@@ -151,6 +166,19 @@ def _content_text(item: JsonMapping) -> str:
                     parts.append(value)
                     break
     return "".join(parts)
+
+
+def _content_images(item: JsonMapping) -> tuple[str, ...]:
+    content = item.get("content")
+    if not isinstance(content, list):
+        return ()
+    return tuple(
+        url
+        for part in content
+        if isinstance(part, Mapping)
+        and part.get("type") == "input_image"
+        and isinstance(url := part.get("image_url"), str)
+    )
 
 
 class History:
@@ -251,6 +279,9 @@ class History:
             text = _content_text(item)
             if text:
                 entry.chunks[:] = [text]
+            images = _content_images(item)
+            if images:
+                entry.images = images
         return entry.snapshot(), is_new
 
     def append_text(self, item_id: ItemId, delta: str) -> bool:
@@ -337,6 +368,7 @@ class History:
             item.audio_end_ms,
             item.agent_name,
             item.guardrail,
+            item.images,
         )
 
     def _insert(self, entry: _Entry, previous_item_id: ItemId | None) -> None:

@@ -83,6 +83,10 @@ class SessionLimits:
             treated as lost (a `stalled` error event, then a reconnect with a reconnect
             policy; without one the session ends with that error). A stalled service can keep
             answering WebSocket pings, so the socket alone never tells. `None`: wait forever.
+        quiet_warning_s: The app has waited on the session's events this long before the
+            conversation started (nothing asked of the service, nothing from the caller): one
+            WARNING says so, since the service speaks only when asked (`session.respond()`).
+            `None`: never.
     """
 
     max_duration_s: float | None = None
@@ -92,9 +96,10 @@ class SessionLimits:
     max_tool_output_chars: int = 100_000
     max_audio_append_bytes: int = _MAX_APPEND_BYTES
     stall_timeout_s: float | None = 30.0
+    quiet_warning_s: float | None = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("max_duration_s", "idle_timeout_s", "stall_timeout_s"):
+        for name in ("max_duration_s", "idle_timeout_s", "stall_timeout_s", "quiet_warning_s"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise DefinitionError(f"{name} must be positive, got {value}")

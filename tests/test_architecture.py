@@ -64,7 +64,9 @@ def test_the_top_level_holds_the_definitions_and_the_entry_points() -> None:
     modules = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(modules) <= 18, modules
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
-    assert packages == ["cli", "loader", "protocol", "runtime", "server", "testing", "tracing", "transports"]
+    assert packages == [
+        "cli", "loader", "protocol", "runtime", "server", "session", "testing", "tracing", "transports"
+    ]
 
 
 def test_docs_and_readme_import_only_public_modules() -> None:

@@ -12,7 +12,7 @@ import anyio
 import pytest
 from test_session import FakeClock, advance, next_of, settle
 
-from agentkit import RealtimeAgent, RealtimeRunner, UserError, WebSocketTransport
+from agentkit import RealtimeAgent, RealtimeRunner, SessionLimits, UserError, WebSocketTransport
 from agentkit.errors import CompileError
 from agentkit.protocol.encode import image_data_url
 from agentkit.server import LocalRealtimeServer
@@ -53,8 +53,8 @@ async def quiet_session(
     """Iterate a session that nobody speaks in for 25 s of its clock; the warnings logged."""
     client, server = memory_transport_pair()
     clock = FakeClock()
-    session = RealtimeRunner(agent).session(client, clock=clock)
-    session.quiet_warning_s = quiet_s
+    runner = RealtimeRunner(agent, limits=SessionLimits(quiet_warning_s=quiet_s))
+    session = runner.session(client, clock=clock)
     with caplog.at_level(logging.WARNING, logger="agentkit.session"):
         async with session, anyio.create_task_group() as tasks:
             await next_of(server, "session.update")
@@ -154,3 +154,6 @@ async def test_an_image_reaches_the_local_server_and_the_agent_answers() -> None
             ]
             recorded = [(i.role, i.text) for i in session.history.items()]
             assert recorded == [("user", "What is in this picture?"), ("assistant", "A small cat.")]
+            # The image is in the history too, so a reconnect replays it.
+            image = "data:image/png;base64," + base64.b64encode(PNG).decode()
+            assert session.history.items()[0].images == (image,)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from .decode import decode_server_event
 from .encode import (
+    ImageDetail,
     encode_client_event,
     encode_function_call_output,
     encode_input_audio_append,
@@ -37,7 +38,9 @@ from .encode import (
     encode_response_cancel,
     encode_response_create,
     encode_session_update,
+    encode_user_image,
     encode_user_message,
+    image_data_url,
 )
 from .items import (
     FunctionCallItem,
@@ -104,6 +107,7 @@ __all__ = [
     "ConversationItemTruncated",
     "Dialect",
     "FunctionCallItem",
+    "ImageDetail",
     "InputAudioBufferCleared",
     "InputAudioBufferCommitted",
     "InputAudioBufferSpeechStarted",
@@ -154,8 +158,10 @@ __all__ = [
     "encode_response_cancel",
     "encode_response_create",
     "encode_session_update",
+    "encode_user_image",
     "encode_user_message",
     "function_call_item",
     "function_call_output_item",
+    "image_data_url",
     "user_message_item",
 ]

@@ -64,7 +64,7 @@ def _replayable(item: HistoryItem) -> bool:
             # heard, and a model continuing a half sentence does worse than answering again.
             return False
         # An empty message (an audio turn whose transcript never came) re-creates nothing.
-        return bool(item.text)
+        return bool(item.text or item.images)
     if item.kind == "function_call":
         # A call whose arguments never arrived was never dispatched: the model will ask again.
         return bool(item.call_id and item.name and item.arguments)

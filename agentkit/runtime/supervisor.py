@@ -303,8 +303,8 @@ class Supervisor(
         """Add a user message with an image (a `data:` URL) and `text`, if any; then ask for
         a response unless `respond=False`.
 
-        The history records the message with its text (the image itself is not kept, so a
-        reconnect replays the text only). Input guardrails are not run: they check text, and
+        The history records the message with its image and text, and a reconnect replays
+        both. Input guardrails are not run: they check text, and
         the text here is a caption of the image, not the caller's turn.
 
         Raises:
@@ -320,7 +320,8 @@ class Supervisor(
         self._activity(now)
         self._app_started = True
         self.history.add_local(
-            HistoryItem.user(text or "", item_id=item_id), agent_name=self.agent.name
+            HistoryItem.user(text or "", item_id=item_id, images=(image_url,)),
+            agent_name=self.agent.name,
         )
         self._send(frame)
         if respond:

@@ -104,3 +104,18 @@ def test_session_expired_asks_for_a_reconnect_only_when_the_runtime_can() -> Non
         )
         assert [type(c) for c in sup.commands()] == [kind]
 
+
+
+def test_an_image_message_is_replayed_with_its_image_and_its_text() -> None:
+    url = "data:image/png;base64,iVBORw0KGgo="
+    history = [
+        HistoryItem.user("What is this?", item_id="item_1", images=(url,)),
+        HistoryItem.user("", item_id="item_2", images=(url, url)),
+    ]
+    captioned, bare = replay_items(history)
+    assert captioned["content"] == [
+        {"type": "input_image", "image_url": url},
+        {"type": "input_text", "text": "What is this?"},
+    ]
+    # An image sent without text is still a message worth replaying.
+    assert bare["content"] == [{"type": "input_image", "image_url": url}] * 2

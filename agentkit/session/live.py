@@ -1,12 +1,12 @@
-"""`RealtimeSession`: one live conversation, pumped between a transport and the supervisor.
+"""`RealtimeSession`: the public half of a live conversation (lifecycle, events, app calls).
 
-The session owns no protocol logic. It reads frames from its transport and feeds them to its
-`Supervisor`, then flushes what the supervisor decided: frames to send (in order, under one
-lock), events to deliver (`runtime.delivery`), work to start or cancel (tools, handoffs,
-guardrail checks: `runtime.tool_runner`). App calls (`send_audio`, `interrupt`, `approve`,
-...) go the same way. Besides the pump it does only what needs a clock or a socket: it
-sleeps until the supervisor's next deadline and calls `tick()` (every timeout of the
-session is one of those deadlines: `runtime.watchdog`), and it runs the reconnect loop
+The session owns no protocol logic. Its pump (`session.pump`) reads frames from the transport
+and feeds them to its `Supervisor`, then flushes what the supervisor decided: frames to send
+(in order, under one lock), events to deliver (`runtime.delivery`), work to start or cancel
+(tools, handoffs, guardrail checks: `runtime.tool_runner`). App calls (`send_audio`,
+`interrupt`, `approve`, ...) go the same way. Besides the pump it does only what needs a clock
+or a socket: it sleeps until the supervisor's next deadline and calls `tick()` (every timeout
+of the session is one of those deadlines: `runtime.watchdog`), and it runs the reconnect loop
 (`runtime.reconnect`) with its own sleep and transports.
 
 What it does is reported to one observer (`runtime.observer`): the tracer when tracing is
@@ -23,50 +23,41 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, assert_never
+from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from .agent import RealtimeAgent
-from .context import TContext
-from .errors import AgentKitError, TransportError
-from .events import ErrorEvent, SessionEvent, SessionEventName, SessionStatus
-from .history import History, HistoryItem
-from .logs import get_logger
-from .policy import ReconnectPolicy, SessionLimits, TransportFactory
-from .protocol.dialects import Dialect
-from .protocol.encode import ImageDetail, image_data_url
-from .protocol.wire_types import CallId
-from .runtime.commands import (
-    CancelTool,
-    CloseSession,
-    Command,
-    Reconnect,
-    RunGuardrails,
-    RunHandoff,
-    RunTool,
-)
-from .runtime.config import RuntimeConfig
-from .runtime.delivery import EventHandler, EventQueue
-from .runtime.observer import NO_OBSERVER, SessionObserver, start_tracer
-from .runtime.policy import SessionPolicy
-from .runtime.reconnect import reconnect
-from .runtime.slots import SessionSlots
-from .runtime.supervisor import Supervisor
-from .runtime.tool_runner import ToolRunner
-from .runtime.work import Work
-from .settings import SessionSettings
-from .transports.base import ConnectionClosed, Transport
+from ..agent import RealtimeAgent
+from ..context import TContext
+from ..errors import AgentKitError
+from ..events import SessionEvent, SessionEventName, SessionStatus
+from ..history import History, HistoryItem
+from ..logs import get_logger
+from ..policy import ReconnectPolicy, SessionLimits, TransportFactory
+from ..protocol.dialects import Dialect
+from ..protocol.encode import ImageDetail, image_data_url
+from ..protocol.wire_types import CallId
+from ..runtime.config import RuntimeConfig
+from ..runtime.delivery import EventHandler, EventQueue
+from ..runtime.observer import NO_OBSERVER, SessionObserver, start_tracer
+from ..runtime.policy import SessionPolicy
+from ..runtime.slots import SessionSlots
+from ..runtime.supervisor import Supervisor
+from ..runtime.tool_runner import ToolRunner
+from ..runtime.work import Work
+from ..settings import SessionSettings
+from ..transports.base import Transport
+from .pump import SessionPump
 
 if TYPE_CHECKING:
-    from .tracing import Instrumentation, SessionTracer
+    from ..tracing import Instrumentation, SessionTracer
 
 __all__ = ["EventHandler", "RealtimeSession"]
 
 logger = get_logger("agentkit.session")
 
-class RealtimeSession(Generic[TContext]):
+class RealtimeSession(SessionPump, Generic[TContext]):
     """A live realtime session. Use it as an async context manager; build it with
     `RealtimeRunner.session(...)`.
 
@@ -88,11 +79,6 @@ class RealtimeSession(Generic[TContext]):
     (`settings`, `dialect`, `raw_events`, `max_queued_events`, `policy`'s settings,
     `limits`, `reconnect`) are for a session built by hand and ignored with a `config`.
     """
-
-    quiet_warning_s: float | None = 10.0
-    """Seconds the app may wait on the iterator before the conversation has started (nothing
-    asked of the service, nothing from the caller) before a WARNING is logged once: the
-    service speaks only when asked (`respond()`). `None` (on a session or the class): never."""
 
     def __init__(
         self,
@@ -191,7 +177,7 @@ class RealtimeSession(Generic[TContext]):
         # Set when the session starts, if tracing is on; `_observer` is it, or the no-op.
         self._tracer: SessionTracer | None = None
         self._observer: SessionObserver = NO_OBSERVER
-        # The quiet warning (see `quiet_warning_s`): watched until the conversation starts;
+        # The quiet warning (see `SessionLimits.quiet_warning_s`): watched until the conversation starts;
         # `_waiting_since` is when the iterator began waiting, while it waits.
         self._quiet_watch = True
         self._waiting_since: float | None = None
@@ -348,7 +334,7 @@ class RealtimeSession(Generic[TContext]):
     def _watch_quiet(self) -> None:
         """The iterator is about to wait: have the timer look at the quiet warning's time,
         or stop watching once the conversation has started."""
-        quiet_s = self.quiet_warning_s
+        quiet_s = self.config.limits.quiet_warning_s
         if quiet_s is None or not self._supervisor.awaiting_first_turn():
             self._quiet_watch = False
             return
@@ -357,7 +343,7 @@ class RealtimeSession(Generic[TContext]):
         self._wake_timer(now + quiet_s)
 
     def _check_quiet(self, now: float) -> None:
-        since, quiet_s = self._waiting_since, self.quiet_warning_s
+        since, quiet_s = self._waiting_since, self.config.limits.quiet_warning_s
         if since is None or quiet_s is None or now < since + quiet_s:
             return
         self._quiet_watch = False
@@ -367,7 +353,7 @@ class RealtimeSession(Generic[TContext]):
             logger.warning(
                 "waited %gs for events, but nothing is owed: no response was asked for and "
                 "the caller said nothing. Did you mean to call `session.respond()` (the agent "
-                "speaks first)? `session.quiet_warning_s = None` silences this.",
+                "speaks first)? `SessionLimits(quiet_warning_s=None)` silences this.",
                 now - since,
             )
 
@@ -474,221 +460,6 @@ class RealtimeSession(Generic[TContext]):
         """
         self._supervisor.playback_position(item_id, played_ms, finished=finished)
 
-    # -- the pump -------------------------------------------------------------------------------
-
-    async def _read_loop(self) -> None:
-        supervisor = self._supervisor
-        while True:
-            receive = self._transport.receive
-            error: AgentKitError
-            try:
-                while True:
-                    frame = await receive()
-                    # The tracer, if any, hears from the supervisor (`observe_with`).
-                    supervisor.receive_frame(frame, self._clock())
-                    await self._flush()
-            except ConnectionClosed as exc:
-                error = exc
-            except AgentKitError as exc:
-                error = exc
-            if self._closing:
-                return
-            reason, self._reconnect_reason = self._reconnect_reason, None
-            policy = self.config.reconnect
-            if policy is None:
-                if not (isinstance(error, ConnectionClosed) and error.clean) or (
-                    reason is not None and self._fatal is None
-                ):
-                    self._fatal = error
-                await self.close()
-                return
-            if reason is None:
-                clean = isinstance(error, ConnectionClosed) and error.clean
-                reason = "server closed the connection" if clean else "connection lost"
-            supervisor.disconnected(reconnecting=True)
-            await self._flush()
-            await self._close_transport(shielded=True)
-            failed = await reconnect(
-                policy,
-                reason,
-                error,
-                attempt=self._reconnect_with,
-                new_transport=self._new_transport,
-                fallback_transport=policy.text_fallback,
-                announce=self._announce,
-                sleep=anyio.sleep,
-                random=self._random,
-                closing=lambda: self._closing,
-            )
-            if failed is not None:
-                await self._announce(ErrorEvent(failed, "reconnect_failed"))
-                self._fatal = failed
-                await self.close()
-            if self._closing:
-                return
-
-    async def _connect(self, transport: Transport, *, text_only: bool = False) -> None:
-        """Connect `transport` and configure the session and its conversation in it."""
-        await transport.connect()
-        self._transport = transport
-        agent = self._supervisor.agent
-        instructions = await agent.resolve_instructions(self._calls.run_context(agent, None))
-        self._supervisor.connected(instructions, now=self._clock(), text_only=text_only)
-        await self._flush()
-
-    async def _reconnect_with(self, transport: Transport, text_only: bool) -> Exception | None:
-        """One reconnect attempt: why it failed, if it did."""
-        try:
-            await self._connect(transport, text_only=text_only)
-        except (TransportError, OSError) as exc:
-            if self._supervisor.status is SessionStatus.CONNECTED:
-                self._supervisor.disconnected(reconnecting=True)
-                await self._flush()
-            return exc
-        return None
-
-    def _new_transport(self) -> Transport:
-        # Without a factory the same transport reconnects (a WebSocketTransport opens a new
-        # socket on `connect()`).
-        return self._transport_factory() if self._transport_factory is not None else self._transport
-
-    async def _timer_loop(self) -> None:
-        """Sleep until the supervisor's next deadline (or the observer's), then `tick()`."""
-        supervisor = self._supervisor
-        observer = self._observer
-        while not self._closing:
-            deadline = supervisor.next_deadline()
-            due = observer.flush_due  # deferred spans (see `TracingConfig.defer_spans`)
-            if due is not None and (deadline is None or due < deadline):
-                deadline = due
-            since, quiet_s = self._waiting_since, self.quiet_warning_s
-            if since is not None and quiet_s is not None:
-                due = since + quiet_s
-                if deadline is None or due < deadline:
-                    deadline = due
-            self._timer_deadline = deadline
-            self._timer_wakeup = self._new_event()
-            if deadline is None:
-                await self._timer_wakeup.wait()
-                continue
-            delay = deadline - self._clock()
-            if delay > 0:
-                with anyio.move_on_after(delay):
-                    await self._timer_wakeup.wait()
-                continue
-            now = self._clock()
-            supervisor.tick(now)
-            observer.tick(now)
-            self._check_quiet(now)
-            await self._flush_quietly()
-
-    def _wake_timer(self, at: float) -> None:
-        """Have the timer loop look at `at`, if that is sooner than it planned."""
-        waiting = self._timer_deadline
-        if waiting is None or at < waiting:
-            self._timer_deadline = at
-            self._timer_wakeup.set()
-
-    async def _flush(self) -> None:
-        supervisor = self._supervisor
-        lock = self._send_lock
-        lost: ConnectionClosed | None = None
-        if supervisor.has_data_to_send() or lock.locked():
-            async with lock:
-                # Drain all three at once, so frames go out in the order they were decided.
-                frames = supervisor.data_to_send()
-                events = supervisor.events_to_emit()
-                commands = supervisor.commands()
-                send = self._transport.send
-                try:
-                    for frame in frames:
-                        await send(frame)
-                except ConnectionClosed as exc:
-                    # The events and commands were drained with these frames: deliver and run
-                    # them before reporting the loss (a tool's end, a handoff must reach the
-                    # app). What was not sent is in the history, which the reconnect replays.
-                    lost = exc
-        else:
-            # Nothing to send and no flush between its drain and its delivery: the lock
-            # orders nothing here, so skip it (most inbound frames, every audio delta).
-            events = supervisor.events_to_emit()
-            commands = supervisor.commands()
-        if events:
-            queue = self._queue
-            if not self._handlers and len(queue) + len(events) <= self._max_queued:
-                # What `EventQueue.deliver` does when no handler listens and nothing
-                # overflows: no coroutine and no wake-up per event.
-                queue.extend(events)
-                self._wakeup.set()
-            else:
-                deliver = self._events.deliver
-                for event in events:
-                    await deliver(event)
-        if commands:
-            for command in commands:
-                self._execute(command)
-        deadline = supervisor.next_deadline()
-        if deadline is not None:
-            waiting = self._timer_deadline
-            # Wake the timer only for an earlier deadline: a later one it finds when it wakes.
-            if waiting is None or deadline < waiting:
-                self._timer_deadline = deadline
-                self._timer_wakeup.set()
-        if lost is not None:
-            raise lost
-
-    async def _announce(self, event: SessionEvent) -> None:
-        """Deliver an event the session makes itself (the supervisor's own reach the tracer
-        from the supervisor)."""
-        self._observer.observe(event)
-        await self._events.deliver(event)
-
-    def _finish(self) -> None:
-        self._finished = True
-        self._wakeup.set()
-        self._timer_wakeup.set()
-
-    # -- work -------------------------------------------------------------------------------------
-
-    def _execute(self, command: Command) -> None:
-        match command:
-            case RunTool() | RunHandoff() | RunGuardrails():
-                if self._work is not None and not self._closing:
-                    self._calls.start(command)
-            case CancelTool():
-                self._calls.cancel(command)
-            case Reconnect():
-                if self._work is not None and not self._closing:
-                    # Closing the transport ends the read loop, which then reconnects.
-                    self._reconnect_reason = command.reason
-                    self._work.start_soon(self._close_transport)
-            case CloseSession():
-                if command.error is not None:
-                    self._fatal = command.error
-                if self._work is not None:
-                    self._work.start_soon(self.close)
-            case _:
-                assert_never(command)
-
-    async def _close_transport(self, *, shielded: bool = False) -> None:
-        with anyio.CancelScope(shield=shielded):
-            try:
-                await self._transport.close()
-            except Exception:
-                logger.debug("closing the transport failed", exc_info=True)
-
-    async def _flush_quietly(self) -> None:
-        """Flush from a background task: a closed connection ends the session (or, with a
-        reconnect policy, is left to the read loop, which notices it too)."""
-        try:
-            await self._flush()
-        except ConnectionClosed:
-            if self._closing:
-                return
-            if self.config.reconnect is not None:
-                await self._close_transport()
-            else:
-                await self.close()
 
 async def _reraise(error: BaseException) -> None:
     raise error
