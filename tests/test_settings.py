@@ -125,3 +125,13 @@ def test_merged_lays_only_explicit_override_fields_on_top() -> None:
     assert SessionSettings().merged(
         SessionSettings(turn_detection=SemanticVad())
     ).turn_detection == (SemanticVad())
+
+
+def test_defaults_leave_the_service_alone_and_use_server_vad() -> None:
+    s = SessionSettings()
+    assert s.model_fields_set == set()  # nothing of it is sent as set by the developer
+    assert (s.model, s.voice, s.input_audio_format, s.output_audio_format) == ("gpt-realtime", None, "pcm16", "pcm16")
+    assert s.turn_detection == ServerVad(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=500)
+    assert (s.input_transcription, s.speed, s.temperature, s.tool_choice) == (None, None, None, None)
+    assert InputTranscription().model == "gpt-4o-mini-transcribe"
+    assert SemanticVad().eagerness == "auto"
