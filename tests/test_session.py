@@ -680,24 +680,3 @@ async def test_a_tool_a_handoff_and_an_input_check_time_out_on_the_session_clock
     assert [(e.call_id, e.error) for e in seen if isinstance(e, ToolEnd)] == [("c1", "timeout")]
     assert any(isinstance(e, ErrorEvent) and e.code == "input_check_timeout" for e in seen)
     assert any(isinstance(e, AudioOut) for e in seen)  # released unchecked
-
-
-def test_a_runner_warns_when_input_guardrails_cannot_hear_spoken_turns(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    from agentkit import InputTranscription, blocked_terms, input_guardrail
-
-    check = input_guardrail(blocked_terms(["password"]), name="no_passwords")
-    deaf = RealtimeAgent(name="Support", instructions="Help.", input_guardrails=[check])
-    with caplog.at_level("WARNING", logger="agentkit.runner"):
-        RealtimeRunner(deaf)
-    assert [r.getMessage() for r in caplog.records] == [
-        "input guardrails of 'Support' never check spoken turns: input transcription is off; "
-        "turn it on (`input_transcription` in the session or agent settings) for them to see "
-        "what the caller says"
-    ]
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="agentkit.runner"):
-        RealtimeRunner(deaf, settings=SessionSettings(input_transcription=InputTranscription()))
-        RealtimeRunner(RealtimeAgent(name="Plain", instructions="Help."))
-    assert caplog.records == []

@@ -1,7 +1,7 @@
 """`WebSocketTransport` against a server that writes its frames by hand.
 
 The transport parses whole frames itself while `websockets`' parser is idle and hands
-everything else back to it (see `agentkit/transports/_frames.py`). These tests split,
+everything else back to it (see `agentkit/transports/frames.py`, tested on its own in `test_frames.py`). These tests split,
 fragment and interleave frames the way a real network and server can, and check that every
 message arrives whole, once and in order, that control frames are still answered, and that
 protocol errors still close the connection with the right code.
