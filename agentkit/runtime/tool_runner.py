@@ -224,8 +224,16 @@ class CallTasks:
         task = asyncio.get_running_loop().create_task(self._guard(work, key), name=name)
         if key is not None:
             self._running[key] = task
-        self.alive.add(task)
-        task.add_done_callback(self.alive.discard)
+        alive = self.alive
+        alive.add(task)
+
+        def ended(task: asyncio.Task[None]) -> None:
+            alive.discard(task)
+            # A task cancelled before its first step never started `work`: close it, or it
+            # is reported as never awaited (a no-op for a coroutine that ran to its end).
+            work.close()
+
+        task.add_done_callback(ended)
 
     def finish(self, key: CallId) -> bool:
         """The task of `key` has its result: forget it. False when it was cancelled

@@ -7,7 +7,6 @@ import gc
 from typing import Any
 
 import anyio
-import pytest
 from support import frames, new_supervisor
 from triage import call_done, created
 
@@ -110,13 +109,6 @@ async def test_a_cancelled_call_reports_nothing() -> None:
     assert (seen, frames(h.sup), h.flushed.is_set(), h.failures) == ([], [], False, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.PytestUnraisableExceptionWarning,
-    reason="CallTasks (runtime/tool_runner.py): a task cancelled before its first step never "
-    "awaits its work coroutine (RuntimeWarning: coroutine 'Work._run_tool' was never awaited); "
-    "a RunTool and a CancelTool drained in the same batch do that",
-)
 async def test_a_call_cancelled_before_its_task_starts_leaves_nothing_behind() -> None:
     h = Harness()
     h.work.start(h.call("c4", "whoami"))
