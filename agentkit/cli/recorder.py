@@ -21,6 +21,9 @@ class AudioRecorder:
     def __init__(self, output_format: pcm.AudioFormat) -> None:
         self.output_format: pcm.AudioFormat = output_format
         self.pcm16 = bytearray()
+        # One streaming decoder for the whole call: G.711 deltas resampled one by one would
+        # restart the filter at each (clicks, samples lost at every edge).
+        self._decoder = pcm.Converter(output_format, "pcm16")
 
     def caller_turn(self, turn: CallerTurn) -> None:
         """Not recorded: only the agent's audio is kept."""
@@ -34,8 +37,9 @@ class AudioRecorder:
     def observe(self, event: SessionEvent, at: float) -> None:
         """Keep each audio delta, decoded."""
         if isinstance(event, AudioOut):
-            self.pcm16 += pcm.convert(event.audio, self.output_format, "pcm16")
+            self.pcm16 += self._decoder.process(event.audio)
 
     def write(self, path: Path) -> None:
         """Write the WAV file."""
+        self.pcm16 += self._decoder.flush()
         pcm.write_wav(path, bytes(self.pcm16), rate=pcm.PCM16_SAMPLE_RATE)
