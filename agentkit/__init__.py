@@ -67,7 +67,7 @@ from .settings import (
 )
 from .tools import FunctionTool, tool
 from .tracing import TracingConfig, setup_tracing
-from .transports import Transport, WebSocketTransport, memory_transport_pair
+from .transports import Transport, WebRTCTransport, WebSocketTransport, memory_transport_pair
 
 __all__ = [
     "AgentKitError",
@@ -116,6 +116,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "UserError",
+    "WebRTCTransport",
     "WebSocketTransport",
     "blocked_regex",
     "blocked_terms",

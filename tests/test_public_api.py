@@ -51,6 +51,7 @@ PUBLIC_API = [
     "Transport",
     "TransportError",
     "UserError",
+    "WebRTCTransport",
     "WebSocketTransport",
     "blocked_regex",
     "blocked_terms",
