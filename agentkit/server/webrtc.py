@@ -145,6 +145,7 @@ class WebRTCEndpoint:
         """The faults applied to the calls answered from now on."""
         self.calls: dict[str, CallHub] = {}
         """Live calls by call id."""
+        self._ending: set[asyncio.Task[None]] = set()
 
     def route(self, method: str, path: str, request: Request) -> bool:
         """True when `path` (and `method`) is this endpoint's."""
@@ -299,7 +300,7 @@ class WebRTCEndpoint:
             hub.wake()
 
         channel.on("message", on_message)
-        channel.on("close", lambda: loop.create_task(self._end(hub)))
+        channel.on("close", lambda: self._end_soon(hub))
         channel.on("open", hub.wake)
         if channel.readyState == "open":
             hub.wake()
@@ -310,8 +311,8 @@ class WebRTCEndpoint:
 
     def _on_state(self, hub: CallHub) -> None:
         pc = hub.pc
-        if pc is not None and pc.connectionState in ("failed", "closed") and not hub.ended:
-            asyncio.get_running_loop().create_task(self._end(hub))
+        if pc is not None and pc.connectionState in ("failed", "closed"):
+            self._end_soon(hub)
 
     async def _read_audio(self, hub: CallHub, remote: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
@@ -339,6 +340,9 @@ class WebRTCEndpoint:
         loop = asyncio.get_running_loop()
         core = hub.core
         try:
+            # Nothing goes out before the data channel is open (`session.created` first).
+            while not hub.ended and (hub.channel is None or hub.channel.readyState != "open"):
+                await hub.sleep_until(loop, loop.time() + 1)
             while not hub.ended:
                 for out in core.poll(loop.time()):
                     if isinstance(out, CloseConnection):
@@ -367,6 +371,10 @@ class WebRTCEndpoint:
         if kind in ("response.output_audio.delta", "response.audio.delta"):
             self._play(hub, out)
             return True
+        if kind in ("response.output_audio.done", "response.audio.done", "response.done"):
+            rid = out.get("response_id") or (out.get("response") or {}).get("id")
+            if hub.track is not None and isinstance(rid, str):
+                hub.track.finish(rid)
         if kind == "input_audio_buffer.speech_started" and _interrupts(hub.core):
             track = hub.track
             if track is not None and (track.playing is not None or track.queued_ms > 0):
@@ -391,6 +399,14 @@ class WebRTCEndpoint:
         data = pybase64.b64decode(out.get("delta", ""))
         track.push_audio(data, hub.core.output_format, out.get("response_id"))
 
+    def _end_soon(self, hub: CallHub) -> None:
+        """End the call from a callback (the task is awaited by `close()`)."""
+        if hub.ended:
+            return
+        task = asyncio.get_running_loop().create_task(self._end(hub))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+
     async def _end(self, hub: CallHub) -> None:
         """End the call: the session, its tasks, the peer connection, sideband sockets."""
         if hub.ended:
@@ -414,6 +430,8 @@ class WebRTCEndpoint:
         """End every call (the server stops)."""
         for hub in list(self.calls.values()):
             await self._end(hub)
+        if self._ending:
+            await asyncio.gather(*self._ending, return_exceptions=True)
 
 
 def _interrupts(core: ServerSession) -> bool:

@@ -165,8 +165,8 @@ class OutboundAudio(MediaStreamTrack):
             resampling in the encoder); `set_rate` changes it before the first frame.
         faults: Media impairments (the local server's fault injection).
         on_started: Called with a segment's tag when its first sample goes out.
-        on_stopped: Called with the tag when its last sample went out (the queue ran dry
-            or the next segment has another tag).
+        on_stopped: Called with the tag when its last sample went out: `finish(tag)` was
+            called and its queue ran dry, or the next segment has another tag.
     """
 
     kind = "audio"
@@ -186,6 +186,7 @@ class OutboundAudio(MediaStreamTrack):
         self.on_stopped = on_stopped
         self._queue: deque[_Segment] = deque()
         self._playing: str | None = None
+        self._finished: set[str] = set()
         self._pts = 0
         self._start: float | None = None
         self._random = random.Random(self.faults.seed)
@@ -229,9 +230,15 @@ class OutboundAudio(MediaStreamTrack):
             samples = resample(samples, sample_rate(fmt), self.rate)
         self.push(samples.astype("<i2").tobytes(), tag)
 
+    def finish(self, tag: str) -> None:
+        """No more audio of `tag` will be pushed: it stops once what is queued has played
+        (until then a gap in its audio is silence, not a stop)."""
+        self._finished.add(tag)
+
     def clear(self) -> str | None:
         """Drop everything queued; the tag that was playing (its audio stops here)."""
         self._queue.clear()
+        self._finished.clear()
         playing, self._playing = self._playing, None
         return playing
 
@@ -280,7 +287,9 @@ class OutboundAudio(MediaStreamTrack):
             del segment.data[:want]
             if not segment.data:
                 queue.popleft()
-        if self._playing is not None and not (queue and queue[0].tag == self._playing):
+        playing = self._playing
+        if playing is not None and playing in self._finished and not (queue and queue[0].tag == playing):
+            self._finished.discard(playing)
             self._switch(None)
         if len(out) < size:
             out += bytes(size - len(out))
