@@ -82,6 +82,7 @@ async def test_a_browser_like_peer_talks_with_the_server() -> None:
         got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         channel.on("message", lambda m: got.put_nowait(json.loads(m)))
         heard: list[float] = []
+        readers: list[asyncio.Future[None]] = []
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -91,7 +92,7 @@ async def test_a_browser_like_peer_talks_with_the_server() -> None:
                         frame = await track.recv()
                         heard.append(float(np.abs(frame.to_ndarray()).max()))
 
-            asyncio.ensure_future(read())
+            readers.append(asyncio.ensure_future(read()))
 
         offer = await offer_of(pc)
         status, headers, answer = await asyncio.to_thread(
