@@ -70,6 +70,7 @@ from .tracing import TracingConfig, setup_tracing
 from .transports import (
     AzureTransport,
     Transport,
+    WebRTCTransport,
     WebSocketTransport,
     azure_transport,
     memory_transport_pair,
@@ -123,6 +124,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "UserError",
+    "WebRTCTransport",
     "WebSocketTransport",
     "azure_transport",
     "blocked_regex",

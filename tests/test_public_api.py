@@ -52,6 +52,7 @@ PUBLIC_API = [
     "Transport",
     "TransportError",
     "UserError",
+    "WebRTCTransport",
     "WebSocketTransport",
     "azure_transport",
     "blocked_regex",

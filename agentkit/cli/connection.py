@@ -21,7 +21,14 @@ from ..errors import UserError
 from ..protocol.dialects import Dialect
 from ..transports.websocket import OPENAI_REALTIME_URL, realtime_url
 
-__all__ = ["AZURE_API_VERSION", "LOCAL_KEY", "Connection", "choose_connection", "redact"]
+__all__ = [
+    "AZURE_API_VERSION",
+    "LOCAL_KEY",
+    "Connection",
+    "choose_connection",
+    "redact",
+    "webrtc_base",
+]
 
 AZURE_API_VERSION = "2025-04-01-preview"
 """The Azure OpenAI API version of the beta realtime endpoint."""
@@ -100,3 +107,15 @@ def redact(url: str) -> str:
     if "key" not in parts.query.lower():
         return url
     return urlunsplit(parts._replace(query="…"))
+
+
+def webrtc_base(url: str) -> str:
+    """The REST base a WebRTC call goes to, from a realtime WebSocket URL:
+    `wss://api.openai.com/v1/realtime?model=m` → `https://api.openai.com/v1` (the call is
+    `POST {base}/realtime/calls`)."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    path = parts.path.rstrip("/")
+    if path.endswith("/realtime"):
+        path = path[: -len("/realtime")]
+    return urlunsplit((scheme, parts.netloc, path, "", ""))

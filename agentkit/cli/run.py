@@ -36,9 +36,11 @@ from ..protocol.dialects import Dialect
 from ..server import LocalRealtimeServer
 from ..server.script import Script
 from ..tracing import TracingConfig, setup_tracing
+from ..transports.base import Transport
+from ..transports.webrtc import WebRTCTransport
 from ..transports.websocket import WebSocketTransport, realtime_url
 from .commands import print_warnings
-from .connection import LOCAL_KEY, Connection, choose_connection, redact
+from .connection import LOCAL_KEY, Connection, choose_connection, redact, webrtc_base
 from .console import ConsoleRenderer
 from .latency import LatencyMeter
 from .recorder import AudioRecorder
@@ -74,6 +76,14 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
         help="local server and caller audio at real-time pace (default), or as fast as possible",
     )
     parser.add_argument("--url", help="connect to this realtime WebSocket URL")
+    parser.add_argument(
+        "--transport", choices=("websocket", "webrtc"), default="websocket",
+        help="how to reach the model: a WebSocket (default) or a WebRTC call (audio over RTP)",
+    )
+    parser.add_argument(
+        "--codec", choices=("opus", "pcmu", "pcma"), default="opus",
+        help="the WebRTC audio codec (with --transport webrtc; default opus)",
+    )
     parser.add_argument(
         "--azure-deployment", metavar="NAME",
         help="connect to this Azure OpenAI deployment (with AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY)",
@@ -226,9 +236,20 @@ class _Run:
             engine = "espeak"
             if not speak and plan.script is not None:
                 renderer.info("espeak-ng is not installed: the script's spoken turns are sent as text")
-        transport = WebSocketTransport(
-            url, api_key=api_key, dialect=self.args.dialect, headers=dict(headers)
-        )
+        transport: Transport
+        if getattr(self.args, "transport", "websocket") == "webrtc":
+            transport = WebRTCTransport(
+                webrtc_base(url),
+                api_key=api_key,
+                model=self.target.settings.model,
+                codec=self.args.codec,
+                dialect=self.args.dialect,
+                headers=dict(headers),
+            )
+        else:
+            transport = WebSocketTransport(
+                url, api_key=api_key, dialect=self.args.dialect, headers=dict(headers)
+            )
         runner = self.target.runner(self.args.dialect, self.tracing)
         try:
             async with AsyncExitStack() as stack:

@@ -33,9 +33,10 @@ The modules, from the wire in:
 | `outbox.py` | ids and the queue of paced outbound events |
 | `errors.py` | `ClientError` and the `error` event body (client events are checked first by `agentkit.protocol.client_schema`) |
 | `model.py`, `script.py` | what produces responses; the YAML scripts |
+| `webrtc.py` | the WebRTC endpoint (`POST /v1/realtime/calls`): calls, RTP audio, the data channel, media faults |
 
-A WebRTC, SIP or Twilio endpoint adds an HTTP route (`http.py`) and a connection kind that
-joins a `Hub` (`hub.py`), feeding the same `ServerSession`.
+A SIP or Twilio endpoint adds an HTTP route (`http.py`) and a connection kind that joins a
+`Hub` (`hub.py`), feeding the same `ServerSession`, as the WebRTC endpoint does.
 """
 
 from .app import LocalRealtimeServer
@@ -65,9 +66,11 @@ from .script import (
 from .session import CloseConnection, ServerSession
 from .session_config import Pace, SessionOptions
 from .vad import VadConfig, VoiceActivityDetector
+from .webrtc import CallHub, WebRTCEndpoint, WebRTCFaults
 
 __all__ = [
     "Alternative",
+    "CallHub",
     "CallTool",
     "CloseConnection",
     "Condition",
@@ -92,6 +95,8 @@ __all__ = [
     "Turn",
     "VadConfig",
     "VoiceActivityDetector",
+    "WebRTCEndpoint",
+    "WebRTCFaults",
     "fallback_reply",
     "load_script",
     "parse_script",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from .model import ResponseModel, ScriptedModel
 from .script import Script, load_script
 from .session import ServerSession
 from .session_config import Pace, SessionOptions, without_type
+from .webrtc import CallHub, WebRTCEndpoint
 
 __all__ = ["LocalRealtimeServer", "ModelFactory"]
 
@@ -140,6 +141,8 @@ class LocalRealtimeServer:
             "/healthz": lambda request: healthz(len(self._hubs)),
             **{path: secrets for path in SECRET_PATHS},
         }
+        self.webrtc = WebRTCEndpoint(self)
+        """The WebRTC endpoint (`POST /v1/realtime/calls`): its live calls and media faults."""
 
     @property
     def api_keys(self) -> frozenset[str] | None:
@@ -171,6 +174,7 @@ class LocalRealtimeServer:
         """Close every connection and stop listening."""
         if self._server is None:
             return
+        await self.webrtc.close()
         for hub in list(self._hubs.values()):
             if hub.pump is not None:
                 hub.pump.cancel()
@@ -237,11 +241,16 @@ class LocalRealtimeServer:
         # Browser clients offer `realtime` plus `openai-insecure-api-key.<key>`; pick the former.
         return Subprotocol("realtime") if "realtime" in subprotocols else None
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response] | None:
         parts = urlsplit(request.path)
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
         method = getattr(connection, "http_method", "GET")
+        if self.webrtc.route(method, path, request):
+            body = getattr(connection, "http_body", b"")
+            return self.webrtc.handle(method, path, query, request, body)
         route = self._http_routes.get(path)
         if route is not None:
             body = getattr(connection, "http_body", b"")
@@ -361,8 +370,9 @@ class LocalRealtimeServer:
             pass
         finally:
             hub.connections.pop(connection, None)
-            # The session lives while any connection (primary or sideband) is attached.
-            if not hub.connections:
+            # The session lives while any connection (primary or sideband) is attached; a
+            # WebRTC call, while its peer connection is up.
+            if not hub.connections and not isinstance(hub, CallHub):
                 self._end(hub)
 
     def _end(self, hub: Hub) -> None:
