@@ -76,6 +76,7 @@ class Playback:
     agent: RealtimeAgent[Any]
     history: History
     audio_started: bool
+    output_audio_buffer: bool
     _events: list[SessionEvent]
     _commands: list[Command]
     _observer: SupervisorObserver | None
@@ -113,6 +114,7 @@ class Playback:
             playback.finished = finished
 
     # -- wire events ------------------------------------------------------------------------
+
 
     def _on_audio(self, event: p.ResponseOutputAudioDelta, now: float) -> None:
         if event.response_id in self._interrupted_responses:
@@ -214,6 +216,10 @@ class Playback:
             # With `interrupt_response`, server VAD cancels the response itself on speech.
             if manual or not self.interrupt_response:
                 self._cancel(active)
+        if manual and self.output_audio_buffer and (playback is not None or active is not None):
+            # WebRTC/SIP: the service is still playing what it buffered; after the cancel.
+            # (On speech, server VAD clears the buffer itself.)
+            self._send(p.encode_output_audio_clear())
         for call in [c for c in self._calls.values() if c.cancellable]:
             state = self._responses.get(call.response_id)
             if state is not None:

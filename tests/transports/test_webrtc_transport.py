@@ -76,7 +76,6 @@ def _supervisor_playing() -> Supervisor:
     return supervisor
 
 
-@pytest.mark.xfail(strict=True, reason="runtime.playback._interrupt sends no output_audio_buffer.clear (fix in runtime)")
 def test_manual_interrupt_clears_the_service_s_output_buffer_after_the_cancel() -> None:
     supervisor = _supervisor_playing()
     supervisor.interrupt(0.2)
@@ -85,7 +84,11 @@ def test_manual_interrupt_clears_the_service_s_output_buffer_after_the_cancel() 
     assert kinds.index("response.cancel") < kinds.index("output_audio_buffer.clear")
 
 
-@pytest.mark.xfail(strict=True, reason="runtime.dispatch maps output_audio_buffer.* to _on_nothing: playback is not driven by them")
+@pytest.mark.xfail(
+    strict=True,
+    reason="output_audio_buffer.stopped does not end playback yet: over loopback it can reach "
+    "the client before the last RTP audio, and a barge-in then goes unreported (issue 14)",
+)
 def test_output_audio_buffer_stopped_ends_playback() -> None:
     supervisor = _supervisor_playing()
     supervisor.receive_frame(json.dumps({"type": "output_audio_buffer.stopped", "event_id": "e3", "response_id": "r1"}), 0.3)
