@@ -52,14 +52,14 @@ def _config(module: str, tests: list[str], timeout: float) -> str:
     )
 
 
-def _annotation_lines(source: str) -> set[int]:
-    """Lines holding only annotations of functions and class fields.
+def _annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the annotations of functions and class fields are: (start, end) as (line, col).
 
     Every module here has `from __future__ import annotations`: an annotation is a string
     nobody evaluates at run time, so `str | None` → `str + None` is an equivalent mutant by
     construction. Skipping them keeps the sample on code that runs.
     """
-    lines: set[int] = set()
+    spans = []
     for node in ast.walk(ast.parse(source)):
         annotations: list[ast.expr | None] = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -69,28 +69,25 @@ def _annotation_lines(source: str) -> set[int]:
             annotations = [a.annotation for a in every] + [node.returns]
         elif isinstance(node, ast.AnnAssign):
             annotations = [node.annotation]
-        for annotation in annotations:
-            if annotation is not None and annotation.end_lineno is not None:
-                lines.update(range(annotation.lineno, annotation.end_lineno + 1))
-    return lines
+        for a in annotations:
+            if a is not None and a.end_lineno is not None and a.end_col_offset is not None:
+                spans.append(((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)))
+    return spans
 
 
 def _sample(db: Path, source: str, size: int, seed: int) -> int:
     """Drop the annotation mutants, keep `size` of the rest (all when `size` is 0); returns
     how many there were to sample from."""
-    skip = _annotation_lines(source)
+    spans = _annotation_spans(source)
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT w.job_id, s.start_pos_row, s.start_pos_col, s.end_pos_row "
+            "SELECT w.job_id, s.start_pos_row, s.start_pos_col "
             "FROM work_items w JOIN mutation_specs s ON s.job_id = w.job_id"
         ).fetchall()
-        # An annotation mutant starts and ends on an annotation line; a line that also holds
-        # code (`x: int = a + b`) still counts when the mutant is in the value.
-        value_cols = _value_columns(source)
         drop = [
             job
-            for job, row, col, end in rows
-            if row in skip and end in skip and col < value_cols.get(row, 1 << 30)
+            for job, row, col in rows
+            if any(start <= (row, col) < end for start, end in spans)
         ]
         jobs = sorted(job for job, *_ in rows if job not in set(drop))
         if size and len(jobs) > size:
@@ -99,21 +96,6 @@ def _sample(db: Path, source: str, size: int, seed: int) -> int:
         conn.executemany("DELETE FROM mutation_specs WHERE job_id = ?", [(j,) for j in drop])
         conn.executemany("DELETE FROM work_items WHERE job_id = ?", [(j,) for j in drop])
     return len(jobs)
-
-
-def _value_columns(source: str) -> dict[int, int]:
-    """Where the value of an annotated assignment or a default starts, per line."""
-    columns: dict[int, int] = {}
-    for node in ast.walk(ast.parse(source)):
-        values: list[ast.expr | None] = []
-        if isinstance(node, ast.AnnAssign):
-            values = [node.value]
-        elif isinstance(node, ast.arguments):
-            values = [*node.defaults, *node.kw_defaults]
-        for value in values:
-            if value is not None:
-                columns[value.lineno] = min(columns.get(value.lineno, 1 << 30), value.col_offset)
-    return columns
 
 
 def _results(db: Path) -> tuple[int, int, int, list[str]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import anyio.to_thread
 import orjson
+import pytest
 
 from agentkit import RunContext, tool
 from agentkit.guardrails import GuardrailResult, input_guardrail
@@ -164,3 +166,16 @@ def test_the_default_safe_reply_and_the_corrective_words() -> None:
     # The guardrail's own reply wins over the default.
     own = input_guardrail(says_yes, name="yes", safe_reply="Let's talk about something else.")
     assert quiet.reply_after_trip(own, "input")[0] == "Let's talk about something else."
+
+
+async def test_a_failing_check_is_logged_with_its_traceback_and_verdicts_are_frozen(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crash = input_guardrail(raises, name="crash")
+    with caplog.at_level(logging.WARNING, logger="agentkit.guardrails"):
+        verdict = await run_guardrails([crash], ctx, "x")
+    (record,) = caplog.records
+    assert record.getMessage() == "guardrail 'crash' failed (blocking the text)"
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+    with pytest.raises(AttributeError):
+        verdict.tripped = None  # type: ignore[misc]
