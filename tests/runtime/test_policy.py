@@ -179,3 +179,7 @@ async def test_a_failing_check_is_logged_with_its_traceback_and_verdicts_are_fro
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
     with pytest.raises(AttributeError):
         verdict.tripped = None  # type: ignore[misc]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="agentkit.guardrails"):
+        await run_guardrails([crash], ctx, "x", on_error="allow")
+    assert caplog.records[0].getMessage() == "guardrail 'crash' failed (allowing the text)"
