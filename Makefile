@@ -11,7 +11,7 @@ DOCS_STAMP := $(VENV)/.docs-stamp
 # The strict docs build goes inside .venv, which git ignores and `make clean` removes.
 SITE := $(VENV)/site
 
-.PHONY: demo test lint typecheck pytest docs docs-serve bench clean
+.PHONY: demo test lint typecheck pytest docs docs-serve bench mutate clean
 
 $(BASE_STAMP): pyproject.toml plugins/agentkit-helpdesk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ docs-serve: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 test: lint typecheck pytest docs
+
+# Mutation testing of the runtime core, module by module against its own tests (minutes per
+# module; not part of `make test`). One module: `make mutate MODULES=agentkit/history.py`;
+# options (`--survivors`, `--sample 0` for every mutant): `make mutate ARGS=--survivors`.
+MODULES ?=
+ARGS ?=
+mutate: $(STAMP)
+	$(BIN)/python bench/mutate.py $(ARGS) $(MODULES)
 
 clean:
 	rm -rf $(VENV)

@@ -40,6 +40,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalSettings",
     "FailureKind",
+    "GuardrailOnError",
     "GuardrailSettings",
     "ReconnectPolicy",
     "SessionLimits",
@@ -165,6 +166,9 @@ class ReconnectPolicy:
 
 ApprovalDecision = Literal["approve", "reject"]
 
+GuardrailOnError = Literal["block", "allow"]
+"""What a guardrail that fails means for its text (see `GuardrailSettings.on_error`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class GuardrailSettings:
@@ -180,11 +184,20 @@ class GuardrailSettings:
         input_check_timeout_s: How long a response to an audio turn is held back waiting for
             its transcript and the input checks; past it the response is let through (with an
             `error` event), so a missing transcript never silences the agent.
+        on_error: What a guardrail that raises (or returns something other than a
+            `GuardrailResult` or a bool) means for the text it was checking. `block` (the
+            default) treats it as tripped, so a broken check fails closed: the text is
+            stopped as by any trip (`GuardrailTripped` with `details={"error": ...}`, the safe
+            reply). `allow` lets the text through. Either way the app gets a
+            `guardrail_error` `ErrorEvent` and a WARNING is logged, so a failing check is
+            never silent.
     """
 
     output_debounce_chars: int = 100
     default_safe_reply: str | None = "I'm sorry, I can't help with that."
     input_check_timeout_s: float = 5.0
+    # A guardrail exists to stop text; one that crashed cannot say the text is safe.
+    on_error: GuardrailOnError = "block"
 
     def __post_init__(self) -> None:
         if self.output_debounce_chars < 1:
@@ -194,6 +207,10 @@ class GuardrailSettings:
         if self.input_check_timeout_s <= 0:
             raise DefinitionError(
                 f"input_check_timeout_s must be positive, got {self.input_check_timeout_s}"
+            )
+        if self.on_error not in ("block", "allow"):
+            raise DefinitionError(
+                f"guardrail on_error must be block or allow, got {self.on_error!r}"
             )
 
 

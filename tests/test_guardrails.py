@@ -129,3 +129,13 @@ def test_builtin_guardrails_by_yaml_name() -> None:
     assert BUILTIN_GUARDRAILS["max_length"](3)(ctx(), "abcd") == GuardrailResult(
         True, {"length": 4, "limit": 3}
     )
+
+
+async def test_blocked_regex_case_sensitive_and_guardrails_are_distinct_objects() -> None:
+    check = blocked_regex(r"Secret\d", case_sensitive=True)
+    assert not check(ctx(), "secret1").tripwire_triggered  # type: ignore[union-attr]
+    assert check(ctx(), "Secret1").tripwire_triggered  # type: ignore[union-attr]
+    # Two guardrails over one function are two guardrails (identity, not field equality):
+    # an app may register the same check twice, under two names or stages.
+    first, second = input_guardrail(check), input_guardrail(check)
+    assert first != second and len({first, second}) == 2

@@ -119,3 +119,31 @@ def test_view_holds_the_items_of_its_time_and_snapshots_on_first_read() -> None:
     assert view[1].text == "Hello"
     assert view == [view[0], view[1]] and view[:1] == [view[0]]
     assert History().view() == []
+
+
+def test_the_view_a_tool_receives_keeps_wire_order_after_mid_conversation_inserts() -> None:
+    history = History()
+    for item_id in ("a", "b", "c"):
+        history.upsert(message(item_id, text=item_id))
+    history.upsert(message("x", text="x"), "a")  # after a, before b
+    history.upsert(message("y", text="y"), "c")  # after the last: an append
+    history.upsert(message("z", text="z"), "gone")  # an unknown anchor appends
+    expected = ["a", "x", "b", "c", "y", "z"]
+    assert [item.item_id for item in history.items()] == expected
+    assert [item.item_id for item in history.view()] == expected
+    assert [item.text for item in history.view()] == expected
+    assert history.last_item_id == "z" and len(history) == 6
+    history.delete("x")  # and after a delete mid-conversation, too
+    assert [item.item_id for item in history.view()] == ["a", "b", "c", "y", "z"]
+    assert history.view() == history.items()
+    history.upsert(message("w", text="w"), "b")
+    assert [item.item_id for item in history.view()] == ["a", "b", "w", "c", "y", "z"]
+    assert history.view() == history.items()
+
+
+def test_the_first_item_and_inserts_into_an_empty_history() -> None:
+    history = History()
+    assert history.last_item_id is None and history.items() == []
+    history.upsert(message("a", text="a"), "unknown")
+    history.upsert(message("b", text="b"))
+    assert [item.item_id for item in history.view()] == ["a", "b"]

@@ -93,3 +93,19 @@ def test_the_default_formatter_tells_the_model_the_kind_and_why(kind: Any) -> No
     failure = ToolFailure(kind, "lookup", 'said "no" \\ twice', ValueError("x"))
     output = default_tool_error_formatter(failure)
     assert orjson.loads(output) == {"error": kind, "message": 'said "no" \\ twice'}
+
+
+def test_a_failing_guardrail_blocks_unless_allowed() -> None:
+    assert GuardrailSettings().on_error == "block"
+    assert GuardrailSettings(on_error="allow").on_error == "allow"
+    with pytest.raises(DefinitionError, match="on_error must be block or allow, got 'ignore'"):
+        GuardrailSettings(on_error="ignore")  # type: ignore[arg-type]
+
+
+def test_the_documented_defaults_in_numbers() -> None:
+    policy = ReconnectPolicy()
+    assert (policy.max_attempts, policy.renew_after_s) == (5, 55 * 60.0)
+    assert (policy.base_delay_s, policy.max_delay_s, policy.jitter) == (0.5, 8.0, 0.5)
+    guardrails = GuardrailSettings()
+    assert guardrails.output_debounce_chars == 100 and guardrails.input_check_timeout_s == 5.0
+    assert SessionLimits().quiet_warning_s == 10.0

@@ -22,7 +22,7 @@ import orjson
 from ..context import RunContext
 from ..guardrails import Guardrail, GuardrailResult
 from ..logs import get_logger
-from ..policy import ApprovalSettings, GuardrailSettings
+from ..policy import ApprovalSettings, GuardrailOnError, GuardrailSettings
 from ..tools import FunctionTool
 
 __all__ = [
@@ -41,8 +41,9 @@ class GuardrailVerdict:
     Attributes:
         tripped: The first guardrail (in declaration order) whose tripwire fired, if any.
         details: Its result's details.
-        errors: Guardrails that raised, by name, with the message; a failing guardrail is
-            skipped (reported, never fatal), as a broken check must not end a call.
+        errors: Guardrails that failed (raised, or returned no verdict), by name, with the
+            message: reported, never fatal, as a broken check must not end a call. Whether a
+            failure also trips the round is `GuardrailSettings.on_error`'s choice.
     """
 
     tripped: Guardrail | None = None
@@ -73,19 +74,31 @@ async def run_guardrails(
     text: str,
     *,
     run_sync: RunSync | None = None,
+    on_error: GuardrailOnError = "block",
 ) -> GuardrailVerdict:
     """Run `guardrails` on `text` in order and stop at the first trip.
 
     Args:
         run_sync: Runs sync checks off the event loop; `None` calls them inline.
+        on_error: A check that fails: `block` trips the round on it (with
+            `details={"error": ...}`), `allow` goes on to the next check. Either way it is
+            logged (WARNING) and listed in `errors` (see `GuardrailSettings.on_error`).
     """
     errors: list[tuple[str, str]] = []
     for guardrail in guardrails:
         try:
             result = await _check(guardrail, ctx, text, run_sync)
         except Exception as exc:
-            logger.warning("guardrail %r raised", guardrail.name, exc_info=True)
-            errors.append((guardrail.name, f"{type(exc).__name__}: {exc}"))
+            message = f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "guardrail %r failed (%s the text)",
+                guardrail.name,
+                "blocking" if on_error == "block" else "allowing",
+                exc_info=True,
+            )
+            errors.append((guardrail.name, message))
+            if on_error == "block":
+                return GuardrailVerdict(guardrail, {"error": message}, tuple(errors))
             continue
         if result.tripwire_triggered:
             return GuardrailVerdict(guardrail, dict(result.details), tuple(errors))
