@@ -43,7 +43,13 @@ from ..errors import ToolArgumentsError
 from ..guardrails import Guardrail
 from ..handoffs import Handoff
 from ..logs import get_logger
-from ..policy import FailureKind, ToolErrorFormatter, ToolFailure, default_tool_error_formatter
+from ..policy import (
+    FailureKind,
+    GuardrailOnError,
+    ToolErrorFormatter,
+    ToolFailure,
+    default_tool_error_formatter,
+)
 from ..protocol.wire_types import CallId
 from ..tools import FunctionTool
 from .policy import GuardrailVerdict, run_guardrails
@@ -188,10 +194,18 @@ class ToolRunner:
         return HandoffOutcome(target, instructions)
 
     async def run_guardrails(
-        self, guardrails: Sequence[Guardrail], ctx: RunContext[Any], text: str
+        self,
+        guardrails: Sequence[Guardrail],
+        ctx: RunContext[Any],
+        text: str,
+        *,
+        on_error: GuardrailOnError = "block",
     ) -> GuardrailVerdict:
-        """One round of checks on `text` (sync checks in worker threads)."""
-        return await run_guardrails(guardrails, ctx, text, run_sync=anyio.to_thread.run_sync)
+        """One round of checks on `text` (sync checks in worker threads); a check that fails
+        trips the round or is skipped, as `on_error` says (`GuardrailSettings.on_error`)."""
+        return await run_guardrails(
+            guardrails, ctx, text, run_sync=anyio.to_thread.run_sync, on_error=on_error
+        )
 
     def _fail(self, failure: ToolFailure) -> ToolOutcome:
         return ToolOutcome(self.error_formatter(failure), failure.kind, failure.message)

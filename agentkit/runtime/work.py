@@ -133,7 +133,12 @@ class Work(Generic[TContext]):
         ctx = self.run_context(command.agent, None)
         names = [guardrail.name for guardrail in command.guardrails]
         with self.observer.guardrails(command.stage, names) as check:
-            verdict = await self._tools.run_guardrails(command.guardrails, ctx, command.text)
+            verdict = await self._tools.run_guardrails(
+                command.guardrails,
+                ctx,
+                command.text,
+                on_error=self._supervisor.config.guardrails.on_error,
+            )
             check.finished(verdict, command.text)
         self._supervisor.guardrails_finished(command.check_id, verdict, self._clock())
         await self._flush()

@@ -139,14 +139,6 @@ async def test_a_failing_guardrail_blocks_by_default_and_says_so(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "on_error='allow' is honoured by runtime.policy.run_guardrails, but the session's "
-        "ToolRunner.run_guardrails (runtime/tool_runner.py, outside this change) does not "
-        "pass GuardrailSettings.on_error on yet, so a session always blocks"
-    ),
-)
 @pytest.mark.parametrize(
     "check", [async_crashing_check, crashing_check], ids=["async", "sync"]
 )
