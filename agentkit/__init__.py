@@ -49,6 +49,7 @@ from .loader import Definitions, load_definitions, load_definitions_from_string
 from .policy import (
     ApprovalSettings,
     GuardrailSettings,
+    QualityPolicy,
     ReconnectPolicy,
     SessionLimits,
     ToolErrorFormatter,
@@ -98,6 +99,7 @@ __all__ = [
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",
+    "QualityPolicy",
     "RealtimeAgent",
     "RealtimeRunner",
     "RealtimeSession",

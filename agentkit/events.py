@@ -32,6 +32,8 @@ __all__ = [
     "AudioInterrupted",
     "AudioOut",
     "Breadcrumb",
+    "CodecChanged",
+    "ConnectionQuality",
     "ErrorEvent",
     "EventsDropped",
     "GuardrailTripped",
@@ -39,6 +41,8 @@ __all__ = [
     "HistoryAdded",
     "HistoryUpdated",
     "InputAudioDropped",
+    "QualityDegraded",
+    "QualityRecovered",
     "RawServerEvent",
     "Reconnected",
     "Reconnecting",
@@ -370,6 +374,58 @@ class SessionLimitReached:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionQuality:
+    """How the media path fared over the last interval (a transport with stats, WebRTC;
+    see `QualityPolicy`).
+
+    Attributes:
+        loss: The share of the audio packets sent to us that were lost (0.0 to 1.0).
+        jitter_ms: The receiver's inter-arrival jitter estimate (RFC 3550), in ms.
+        rtt_ms: The round trip time from the RTCP reports, in ms (`None` until known).
+        bitrate_kbps: The bitrate of the audio we send (the codec's), in kbit/s.
+        codec: The codec in use (`opus`, `pcmu`, `pcma`).
+    """
+
+    type: ClassVar[Literal["connection_quality"]] = "connection_quality"
+    loss: float
+    jitter_ms: float
+    rtt_ms: float | None
+    bitrate_kbps: float
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class QualityDegraded:
+    """The connection crossed a `QualityPolicy` threshold: `reason` says which
+    (`loss 6.1% above 2.0%`), `quality` is the interval that crossed it."""
+
+    type: ClassVar[Literal["quality_degraded"]] = "quality_degraded"
+    reason: str
+    quality: ConnectionQuality
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRecovered:
+    """The connection stayed within the thresholds for `QualityPolicy.recover_after`
+    intervals after a `QualityDegraded`; `quality` is the last of them."""
+
+    type: ClassVar[Literal["quality_recovered"]] = "quality_recovered"
+    reason: str
+    quality: ConnectionQuality
+
+
+@dataclass(frozen=True, slots=True)
+class CodecChanged:
+    """The call moved to another codec (`QualityPolicy.fallback_codec`): it reconnected with
+    `new` and the conversation was replayed into it; `reason` is the degradation."""
+
+    type: ClassVar[Literal["codec_changed"]] = "codec_changed"
+    old: str
+    new: str
+    reason: str
+
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -398,6 +454,10 @@ SessionEvent = (
     | InputAudioDropped
     | EventsDropped
     | SessionLimitReached
+    | ConnectionQuality
+    | QualityDegraded
+    | QualityRecovered
+    | CodecChanged
 )
 """Everything a session emits."""
 
@@ -429,5 +489,9 @@ SessionEventName = Literal[
     "input_audio_dropped",
     "events_dropped",
     "session_limit",
+    "connection_quality",
+    "quality_degraded",
+    "quality_recovered",
+    "codec_changed",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""

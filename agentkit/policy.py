@@ -18,6 +18,8 @@ runner = RealtimeRunner(
 - `ReconnectPolicy`: when and how a dropped session reconnects.
 - `ApprovalSettings`: what happens to a call that needs approval when nobody answers.
 - `GuardrailSettings`: how often output is checked and what the agent says after a trip.
+- `QualityPolicy`: when a WebRTC call's quality counts as degraded, and the codec to fall
+  back to.
 - `ToolFailure` / `ToolErrorFormatter`: what the model is told when a tool call fails.
 
 The engine that applies them lives in `agentkit.runtime`; this module holds only data.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
@@ -35,6 +37,7 @@ from .errors import DefinitionError
 
 if TYPE_CHECKING:
     from .transports.base import Transport
+    from .transports.webrtc_media import Codec
 
 __all__ = [
     "ApprovalDecision",
@@ -42,6 +45,7 @@ __all__ = [
     "FailureKind",
     "GuardrailOnError",
     "GuardrailSettings",
+    "QualityPolicy",
     "ReconnectPolicy",
     "SessionLimits",
     "ToolErrorFormatter",
@@ -162,6 +166,52 @@ class ReconnectPolicy:
         if self.renew_after_s is not None and self.renew_after_s <= 0:
             raise DefinitionError(f"renew_after_s must be positive, got {self.renew_after_s}")
 
+
+
+@dataclass(frozen=True, slots=True)
+class QualityPolicy:
+    """Connection quality monitoring of a transport with stats (`WebRTCTransport`).
+
+    Every `interval_s` the session reads the transport's stats and emits a
+    `ConnectionQuality` event (loss, jitter, round trip, bitrate, codec). An interval over a
+    threshold emits `QualityDegraded`; `recover_after` intervals in a row within them emit
+    `QualityRecovered`. The defaults are the design notes': more than 2% loss or 30 ms of
+    jitter is degraded.
+
+    Attributes:
+        interval_s: Seconds between two stats readings (on the session's clock).
+        max_loss: The highest share of lost packets (0.0 to 1.0) that is still fine.
+        max_jitter_ms: The highest jitter, in ms, that is still fine.
+        fallback_codec: When degraded, move the call to this (narrower) codec: the session
+            reconnects with it, through the reconnect path (the conversation is replayed,
+            no history item or tool output is lost), and emits `CodecChanged`. Once per
+            session. `None`: only report.
+        recover_after: Good intervals in a row that end a degradation.
+    """
+
+    interval_s: float = 2.0
+    max_loss: float = 0.02
+    max_jitter_ms: float = 30.0
+    fallback_codec: Codec | None = None
+    recover_after: int = 2
+
+    def __post_init__(self) -> None:
+        if self.interval_s <= 0:
+            raise DefinitionError(f"interval_s must be positive, got {self.interval_s}")
+        if not 0.0 <= self.max_loss < 1.0:
+            raise DefinitionError(f"max_loss must be within [0, 1), got {self.max_loss}")
+        if self.max_jitter_ms <= 0:
+            raise DefinitionError(f"max_jitter_ms must be positive, got {self.max_jitter_ms}")
+        if self.fallback_codec is not None and self.fallback_codec not in _CODECS:
+            raise DefinitionError(
+                f"fallback_codec must be one of {', '.join(_CODECS)}, not {self.fallback_codec!r}"
+            )
+        if self.recover_after < 1:
+            raise DefinitionError(f"recover_after must be at least 1, got {self.recover_after}")
+
+
+# `transports.webrtc_media.Codec`'s values (not imported: this module loads no media stack).
+_CODECS: Final = ("opus", "pcmu", "pcma")
 
 
 ApprovalDecision = Literal["approve", "reject"]

@@ -26,6 +26,7 @@ PUBLIC_API = [
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",
+    "QualityPolicy",
     "RealtimeAgent",
     "RealtimeRunner",
     "RealtimeSession",

@@ -35,6 +35,8 @@ from ..events import (
     AudioInterrupted,
     AudioOut,
     Breadcrumb,
+    CodecChanged,
+    ConnectionQuality,
     ErrorEvent,
     EventsDropped,
     GuardrailTripped,
@@ -42,6 +44,8 @@ from ..events import (
     HistoryAdded,
     HistoryUpdated,
     InputAudioDropped,
+    QualityDegraded,
+    QualityRecovered,
     RawServerEvent,
     Reconnected,
     Reconnecting,
@@ -218,6 +222,14 @@ class ConsoleRenderer:
                 self._note(f"{event.count} events dropped (the console fell behind)", _ERROR_STYLE)
             case SessionLimitReached():
                 self._note(f"session ended: {event.limit} ({event.seconds:g} s)", _ERROR_STYLE)
+            case ConnectionQuality():
+                pass
+            case QualityDegraded():
+                self._note(f"connection degraded: {event.reason}", _ERROR_STYLE)
+            case QualityRecovered():
+                self._note(f"connection recovered: {event.reason}", _DIM)
+            case CodecChanged():
+                self._note(f"codec {event.old} → {event.new} ({event.reason})", _DIM)
             case _:
                 self._unknown(event)
 

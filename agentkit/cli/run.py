@@ -73,7 +73,8 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pace", choices=("realtime", "fast"), default="realtime",
-        help="local server and caller audio at real-time pace (default), or as fast as possible",
+        help="local server and caller audio at real-time pace (default), or as fast as possible "
+        "(with --transport webrtc the caller's audio stays real time: RTP is)",
     )
     parser.add_argument("--url", help="connect to this realtime WebSocket URL")
     parser.add_argument(
@@ -237,7 +238,12 @@ class _Run:
             if not speak and plan.script is not None:
                 renderer.info("espeak-ng is not installed: the script's spoken turns are sent as text")
         transport: Transport
+        caller_pace: Pace = self.pace
         if getattr(self.args, "transport", "websocket") == "webrtc":
+            # RTP carries the caller's audio in real time, whatever the pace: audio sent
+            # faster only piles up on the outbound track, and the turn's response waits for
+            # it (the server's side may still be fast).
+            caller_pace = "realtime"
             transport = WebRTCTransport(
                 webrtc_base(url),
                 api_key=api_key,
@@ -260,7 +266,7 @@ class _Run:
                 caller = Caller(
                     session,
                     self.target.settings,
-                    pace=self.pace,
+                    pace=caller_pace,
                     observers=[self.meter, self.recorder, renderer],
                     turn_timeout=self.args.turn_timeout,
                     speak=speak,

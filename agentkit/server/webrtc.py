@@ -21,7 +21,7 @@ peer connection), pumped by its own task:
   input buffer: the same VAD and turns as WebSocket audio.
 
 Faults for the media path (`WebRTCFaults`): packet loss, jitter and added delay on the
-server's audio track, the data channel closed at an event, an ICE failure (the answer's
+server's audio track (`impair()` changes them on live calls), the data channel closed at an event, an ICE failure (the answer's
 candidates lead nowhere).
 """
 
@@ -52,6 +52,7 @@ from ..transports.webrtc_media import (
     OutboundAudio,
     audio_frames,
     frame_audio,
+    lose_packets,
     negotiated_codec,
 )
 from .errors import ClientError
@@ -146,6 +147,13 @@ class WebRTCEndpoint:
         self.calls: dict[str, CallHub] = {}
         """Live calls by call id."""
         self._ending: set[asyncio.Task[None]] = set()
+
+    def impair(self, media: MediaFaults, call_id: str | None = None) -> None:
+        """Change the media faults of the live calls (or of `call_id`'s) now, mid-call;
+        `faults.media` stays what calls answered later get."""
+        for hub in self.calls.values():
+            if hub.track is not None and call_id in (None, hub.call_id):
+                hub.track.faults = media
 
     def route(self, method: str, path: str, request: Request) -> bool:
         """True when `path` (and `method`) is this endpoint's."""
@@ -266,6 +274,9 @@ class WebRTCEndpoint:
             await pc.close()
             raise ClientError("The SDP offer has no codec in common (opus, PCMU, PCMA).", "invalid_offer", "sdp")
         track.set_rate(CODEC_RATES[codec])
+        for sender in pc.getSenders():
+            # The track's faults, read per packet: `impair()` changes them during the call.
+            lose_packets(sender, lambda: track.faults, faults.media.seed)
         if faults.ice_failure:
             answer = _unreachable(answer)
         self.calls[call_id] = hub

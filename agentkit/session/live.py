@@ -34,7 +34,7 @@ from ..errors import AgentKitError
 from ..events import SessionEvent, SessionEventName, SessionStatus
 from ..history import History, HistoryItem
 from ..logs import get_logger
-from ..policy import ReconnectPolicy, SessionLimits, TransportFactory
+from ..policy import QualityPolicy, ReconnectPolicy, SessionLimits, TransportFactory
 from ..protocol.dialects import Dialect
 from ..protocol.encode import ImageDetail, image_data_url
 from ..protocol.wire_types import CallId
@@ -49,6 +49,7 @@ from ..runtime.work import Work
 from ..settings import SessionSettings
 from ..transports.base import Transport
 from .pump import SessionPump
+from .quality import MeasuredTransport, QualityWatch
 
 if TYPE_CHECKING:
     from ..tracing import Instrumentation, SessionTracer
@@ -78,6 +79,8 @@ class RealtimeSession(SessionPump, Generic[TContext]):
     The runner passes its `RuntimeConfig` as `config`; the other configuration arguments
     (`settings`, `dialect`, `raw_events`, `max_queued_events`, `policy`'s settings,
     `limits`, `reconnect`) are for a session built by hand and ignored with a `config`.
+    `quality` (a `QualityPolicy`) turns on connection quality events over a transport with
+    stats (`WebRTCTransport`), and the codec fallback.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         slots: SessionSlots | None = None,
         instrumentation: Instrumentation | None = None,
         config: RuntimeConfig | None = None,
+        quality: QualityPolicy | None = None,
     ) -> None:
         if config is None:
             config = RuntimeConfig.from_arguments(
@@ -181,6 +185,14 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         # `_waiting_since` is when the iterator began waiting, while it waits.
         self._quiet_watch = True
         self._waiting_since: float | None = None
+        # Connection quality (see `QualityPolicy`): watched only over a transport with stats.
+        self._quality = (
+            QualityWatch(quality, clock())
+            if quality is not None and isinstance(transport, MeasuredTransport)
+            else None
+        )
+        self._codec = None
+        self._codec_change = None
 
     # -- reading state ------------------------------------------------------------------------
 

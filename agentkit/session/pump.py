@@ -4,7 +4,9 @@
 read loop, the flush (frames sent in order under one lock, events delivered, work started),
 the timer loop that sleeps until the supervisor's next deadline and calls `tick()`, and the
 reconnect loop around them (`runtime.reconnect`). It holds no protocol logic: every decision
-is the sans-I/O `Supervisor`'s (`agentkit.runtime`).
+is the sans-I/O `Supervisor`'s (`agentkit.runtime`), or, for connection quality, the
+`QualityWatch`'s (`session.quality`): the timer loop reads the transport's stats when the
+watch says, and moves the call to the fallback codec through the reconnect loop.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..errors import AgentKitError, TransportError
-from ..events import ErrorEvent, SessionEvent, SessionStatus
+from ..events import CodecChanged, ErrorEvent, SessionEvent, SessionStatus
 from ..logs import get_logger
-from ..policy import TransportFactory
+from ..policy import ReconnectPolicy, TransportFactory
 from ..runtime.commands import (
     CancelTool,
     CloseSession,
@@ -35,10 +37,17 @@ from ..runtime.reconnect import reconnect
 from ..runtime.supervisor import Supervisor
 from ..runtime.work import Work
 from ..transports.base import ConnectionClosed, Transport
+from ..transports.webrtc_media import Codec
+from .quality import MeasuredTransport, QualityWatch
 
 __all__ = ["SessionPump"]
 
 logger = get_logger("agentkit.session")
+
+CODEC_FALLBACK = "codec_fallback"
+"""The reconnect reason of a move to `QualityPolicy.fallback_codec`."""
+# A codec fallback reconnects even without a reconnect policy (the app asked for it).
+_FALLBACK_RECONNECT = ReconnectPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=1.0, renew_after_s=None)
 
 
 class SessionPump:
@@ -68,6 +77,9 @@ class SessionPump:
     _closing: bool
     _finished: bool
     _fatal: AgentKitError | None
+    _quality: QualityWatch | None
+    _codec: Codec | None
+    _codec_change: CodecChanged | None
 
     async def close(self) -> None:
         """End the session (the session's own `close`)."""
@@ -98,6 +110,8 @@ class SessionPump:
                 return
             reason, self._reconnect_reason = self._reconnect_reason, None
             policy = self.config.reconnect
+            if policy is None and reason == CODEC_FALLBACK:
+                policy = _FALLBACK_RECONNECT
             if policy is None:
                 if not (isinstance(error, ConnectionClosed) and error.clean) or (
                     reason is not None and self._fatal is None
@@ -138,6 +152,11 @@ class SessionPump:
         instructions = await agent.resolve_instructions(self._calls.run_context(agent, None))
         self._supervisor.connected(instructions, now=self._clock(), text_only=text_only)
         await self._flush()
+        if self._quality is not None:
+            self._quality.connected(self._clock())
+        change, self._codec_change = self._codec_change, None
+        if change is not None:
+            await self._announce(change)
 
     async def _reconnect_with(self, transport: Transport, text_only: bool) -> Exception | None:
         """One reconnect attempt: why it failed, if it did."""
@@ -153,17 +172,26 @@ class SessionPump:
     def _new_transport(self) -> Transport:
         # Without a factory the same transport reconnects (a WebSocketTransport opens a new
         # socket on `connect()`).
-        return self._transport_factory() if self._transport_factory is not None else self._transport
+        transport = self._transport_factory() if self._transport_factory is not None else self._transport
+        if self._codec is not None and isinstance(transport, MeasuredTransport):
+            transport.switch_codec(self._codec)  # a fallback holds for every later connection
+        return transport
 
     async def _timer_loop(self) -> None:
-        """Sleep until the supervisor's next deadline (or the observer's), then `tick()`."""
+        """Sleep until the supervisor's next deadline (or the observer's, or the quality
+        watch's), then `tick()`."""
         supervisor = self._supervisor
         observer = self._observer
+        quality = self._quality
         while not self._closing:
             deadline = supervisor.next_deadline()
             due = observer.flush_due  # deferred spans (see `TracingConfig.defer_spans`)
             if due is not None and (deadline is None or due < deadline):
                 deadline = due
+            if quality is not None:
+                due = quality.next_deadline()
+                if deadline is None or due < deadline:
+                    deadline = due
             since, quiet_s = self._waiting_since, self.config.limits.quiet_warning_s
             if since is not None and quiet_s is not None:
                 due = since + quiet_s
@@ -183,7 +211,36 @@ class SessionPump:
             supervisor.tick(now)
             observer.tick(now)
             self._check_quiet(now)
+            if quality is not None and quality.next_deadline() <= now:
+                await self._measure(quality, now)
             await self._flush_quietly()
+
+    async def _measure(self, quality: QualityWatch, now: float) -> None:
+        """Read the transport's stats into the quality watch; fall back if it decides to."""
+        transport = self._transport
+        if self._supervisor.status is not SessionStatus.CONNECTED or not isinstance(
+            transport, MeasuredTransport
+        ):
+            quality.skipped(now)
+            return
+        try:
+            stats = await transport.link_stats(now)
+        except Exception:  # a call closing under the reading: the next one tells
+            logger.debug("reading the connection stats failed", exc_info=True)
+            quality.skipped(now)
+            return
+        for event in quality.measured(stats):
+            await self._announce(event)
+        codec = quality.take_fallback()
+        if codec is None or self._closing or self._work is None:
+            return
+        # The reconnect path replays the conversation into the new call: no history item
+        # or tool output is lost. The app hears of the change once the new call is up.
+        self._codec = codec
+        self._codec_change = CodecChanged(stats.codec, codec, quality.degraded or "degraded")
+        transport.switch_codec(codec)
+        self._reconnect_reason = CODEC_FALLBACK
+        self._work.start_soon(self._close_transport)
 
     def _wake_timer(self, at: float) -> None:
         """Have the timer loop look at `at`, if that is sooner than it planned."""

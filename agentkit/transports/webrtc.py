@@ -23,8 +23,9 @@ The session's audio formats are read from the `session.update` frames that go ou
 WebSocket.
 
 Signaling (the SDP exchange in each of its forms, hangup) is `webrtc_signaling`; codecs and
-tracks are `webrtc_media`. `stats()` reads `RTCPeerConnection.getStats()`, for connection
-quality monitoring.
+tracks are `webrtc_media`. `stats()` reads `RTCPeerConnection.getStats()`; `link_stats()` is
+the typed reading the session's quality watch takes (`webrtc_stats`, `QualityPolicy`), and
+`switch_codec()` is how it moves the call to another codec: the next `connect()` offers it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from .webrtc_media import (
     silent,
 )
 from .webrtc_signaling import SignalingError, exchange_sdp, hangup
+from .webrtc_stats import LinkStats, link_stats_of
 
 __all__ = ["OPENAI_API_BASE", "Codec", "SignalingError", "WebRTCTransport", "audio_format_of"]
 
@@ -143,8 +145,7 @@ class WebRTCTransport:
         headers: Mapping[str, str] | None = None,
         connect_timeout: float = 15.0,
     ) -> None:
-        if codec not in CODEC_RATES:
-            raise ValueError(f"codec must be one of {sorted(CODEC_RATES)}, not {codec!r}")
+        _check_codec(codec)
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.model = model
@@ -247,6 +248,18 @@ class WebRTCTransport:
         if self._pc is None:
             return {}
         return await self._pc.getStats()
+
+    async def link_stats(self, at: float) -> LinkStats:
+        """The call's audio stats now (`at`: the caller's clock), typed (see `webrtc_stats`)."""
+        codec = self.negotiated or self.codec
+        if self._pc is None:
+            return LinkStats(at, codec)
+        return link_stats_of(await self._pc.getStats(), codec, at)
+
+    def switch_codec(self, codec: Codec) -> None:
+        """Offer `codec` from the next `connect()` on (the live call keeps its codec)."""
+        _check_codec(codec)
+        self.codec = codec
 
     # -- setup and teardown -------------------------------------------------------------------
 
@@ -420,7 +433,11 @@ class WebRTCTransport:
             )
 
 
-
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _check_codec(codec: str) -> None:
+    if codec not in CODEC_RATES:
+        raise ValueError(f"codec must be one of {sorted(CODEC_RATES)}, not {codec!r}")

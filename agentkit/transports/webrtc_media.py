@@ -12,8 +12,10 @@ move audio the same way, so it lives here once:
 - `frame_pcm` turns a decoded `av.AudioFrame` (Opus decodes to 48 kHz stereo, G.711 to
   8 kHz mono) into PCM16 mono at the rate asked for.
 
-Media faults (`MediaFaults`: loss, jitter, delay) act on `OutboundAudio`, where a frame is
-made, so a test can hear their effect without a network emulator.
+Media faults (`MediaFaults`) act where a frame is made or sent, so a test can hear their
+effect without a network emulator: jitter and delay on `OutboundAudio`, loss on the RTP
+packets (`lose_packets`), so the receiver counts the gaps in the sequence numbers as lost
+packets, as it would on a real network. A track's `faults` can change during a call.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Final, Literal
 import numpy as np
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import is_rtcp
 from av import AudioFrame
 
 from ..audio import (
@@ -50,6 +53,7 @@ __all__ = [
     "audio_frames",
     "frame_audio",
     "frame_pcm",
+    "lose_packets",
     "negotiated_codec",
     "prefer_codec",
     "silent",
@@ -136,7 +140,8 @@ class MediaFaults:
     """Impairments of an outbound audio track (the local server's media fault injection).
 
     Attributes:
-        loss_percent: Frames dropped at random (their audio never arrives).
+        loss_percent: RTP packets dropped at random (their audio never arrives; the
+            receiver counts them lost).
         jitter_ms: Each frame is held up to this long at random (the pacing catches up).
         delay_ms: Audio goes out this much later than it was queued (events do not wait).
         seed: Seed of the random source, for repeatable tests.
@@ -191,7 +196,6 @@ class OutboundAudio(MediaStreamTrack):
         self._start: float | None = None
         self._random = random.Random(self.faults.seed)
         self.frames_sent = 0
-        self.frames_lost = 0
 
     def set_rate(self, rate: int) -> None:
         """Make frames at `rate` (queued audio is resampled)."""
@@ -248,23 +252,17 @@ class OutboundAudio(MediaStreamTrack):
             raise MediaStreamError
         samples = self.rate * FRAME_MS // 1000
         faults = self.faults
-        while True:
-            if self._start is None:
-                self._start = time.monotonic()
-            due = self._start + self._pts / self.rate
-            if faults.jitter_ms:
-                due += self._random.uniform(0, faults.jitter_ms) / 1000
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            data = self._take(samples * 2)
-            pts = self._pts
-            self._pts += samples
-            if faults.loss_percent and self._random.uniform(0, 100) < faults.loss_percent:
-                # A lost packet: the timestamps jump over it, its audio never arrives.
-                self.frames_lost += 1
-                continue
-            break
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._pts / self.rate
+        if faults.jitter_ms:
+            due += self._random.uniform(0, faults.jitter_ms) / 1000
+        wait = due - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        data = self._take(samples * 2)
+        pts = self._pts
+        self._pts += samples
         frame = AudioFrame(format="s16", layout="mono", samples=samples)
         frame.planes[0].update(data)
         frame.sample_rate = self.rate
@@ -301,6 +299,27 @@ class OutboundAudio(MediaStreamTrack):
             self.on_stopped(previous)
         if tag is not None and self.on_started is not None:
             self.on_started(tag)
+
+
+def lose_packets(sender: RTCRtpSender, faults: Callable[[], MediaFaults], seed: int | None = None) -> None:
+    """Drop `faults().loss_percent` of the RTP packets `sender` sends (RTCP goes through).
+
+    Call it once the description is set (the sender has its transport). The packets are
+    dropped after they got their sequence numbers, as on a lossy network: the receiver's
+    stats count them as lost and its jitter buffer conceals the gap.
+    """
+    transport = sender.transport
+    send = transport._send_rtp
+    chance = random.Random(seed)
+
+    async def lossy(data: bytes) -> None:
+        loss = faults().loss_percent
+        if loss and not is_rtcp(data) and chance.uniform(0, 100) < loss:
+            return
+        await send(data)
+
+    # aiortc has no hook between the packetizer and the wire: wrap the transport's send.
+    setattr(transport, "_send_rtp", lossy)  # noqa: B010
 
 
 def silent(pcm16: bytes, threshold: int = 64) -> bool:
