@@ -20,6 +20,7 @@ from .logs import get_logger
 from .policy import (
     ApprovalSettings,
     GuardrailSettings,
+    QualityPolicy,
     ReconnectPolicy,
     SessionLimits,
     ToolErrorFormatter,
@@ -69,6 +70,8 @@ class RealtimeRunner(Generic[TContext]):
             `None` (the default) uses the global providers: sessions are traced once an
             OpenTelemetry SDK is installed, and cost nothing measurable until then.
             `TracingConfig(enabled=False)` turns tracing off whatever is installed.
+        quality: Connection quality events and codec fallback over WebRTC (see
+            `QualityPolicy`); `None`: off.
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class RealtimeRunner(Generic[TContext]):
         limits: SessionLimits | None = None,
         max_concurrent_sessions: int | None = None,
         tracing: TracingConfig | None = None,
+        quality: QualityPolicy | None = None,
     ) -> None:
         self._context_factory: Callable[[], Any] | None = None
         if isinstance(starting, RealtimeAgent):
@@ -112,6 +116,7 @@ class RealtimeRunner(Generic[TContext]):
             tool_timeout=tool_timeout,
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
+            quality=quality,
         )
         self.slots = SessionSlots(max_concurrent_sessions)
         self.tracing = tracing if tracing is not None else TracingConfig()

@@ -17,6 +17,7 @@ from ..errors import DefinitionError
 from ..policy import (
     ApprovalSettings,
     GuardrailSettings,
+    QualityPolicy,
     ReconnectPolicy,
     SessionLimits,
     ToolErrorFormatter,
@@ -48,6 +49,8 @@ class RuntimeConfig:
             `timeout` of its own (`None`: no limit).
         max_tool_threads: Sync tools running at once in worker threads, per session.
         tool_error_formatter: How tool failures (timeouts included) are worded for the model.
+        quality: Connection quality watching and codec fallback, over a transport that has
+            stats (WebRTC); `None`: off.
     """
 
     settings: SessionSettings = field(default_factory=SessionSettings)
@@ -60,6 +63,7 @@ class RuntimeConfig:
     tool_timeout: float | None = 30.0
     max_tool_threads: int = 8
     tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter
+    quality: QualityPolicy | None = None
 
     def __post_init__(self) -> None:
         if self.tool_timeout is not None and self.tool_timeout <= 0:
@@ -103,6 +107,7 @@ class RuntimeConfig:
         tool_timeout: float | None = 30.0,
         max_tool_threads: int = 8,
         tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
+        quality: QualityPolicy | None = None,
     ) -> RuntimeConfig:
         """The configuration the runner's (or a hand-built session's) keyword arguments
         describe: `None` takes each knob's defaults, and `max_queued_events`, a shortcut,
@@ -121,4 +126,5 @@ class RuntimeConfig:
             tool_timeout=tool_timeout,
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
+            quality=quality,
         )

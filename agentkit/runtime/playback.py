@@ -152,6 +152,11 @@ class Playback:
     def _on_audio_done(self, event: p.ResponseOutputAudioDone, now: float) -> None:
         if event.response_id not in self._interrupted_responses:
             self._emit(AudioEnd(event.item_id, event.content_index))
+            playback = self._playback
+            if self.output_audio_buffer and playback is not None and playback.item_id == event.item_id:
+                # WebRTC/SIP: the transport reports the audio done once it has played, so
+                # this item has nothing left to cut.
+                playback.finished = True
 
     def _on_speech_started(self, event: p.InputAudioBufferSpeechStarted, now: float) -> None:
         self._activity(now)
@@ -201,7 +206,11 @@ class Playback:
             self._playback = None
             played = int(playback.played_ms(now))
             owned_by_active = playback.response_id == self._active_response
-            still_playing = not playback.finished and played < int(playback.received_ms)
+            # Over WebRTC/SIP the audio arrives as it is played (received ≈ heard), so only
+            # its end says it stopped playing; otherwise what was received but not yet heard.
+            still_playing = not playback.finished and (
+                self.output_audio_buffer or played < int(playback.received_ms)
+            )
             if still_playing or owned_by_active:
                 self._emit(AudioInterrupted(playback.item_id, playback.content_index, played))
                 # Sync the server with what the caller heard (`conversation.item.truncate`

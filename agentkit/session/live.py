@@ -186,6 +186,7 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         self._quiet_watch = True
         self._waiting_since: float | None = None
         # Connection quality (see `QualityPolicy`): watched only over a transport with stats.
+        quality = quality if quality is not None else config.quality
         self._quality = (
             QualityWatch(quality, clock())
             if quality is not None and isinstance(transport, MeasuredTransport)
