@@ -191,14 +191,22 @@ def _configure_server(parser: argparse.ArgumentParser) -> None:
         "--api-key", dest="api_keys", action="append", metavar="KEY",
         help="accept only these bearer tokens (repeatable; default: accept any)",
     )
+    parser.add_argument(
+        "--response-latency", metavar="MS|MIN-MAX[:SEED]",
+        help="the model's delay before each answer, fixed or uniform with a seed "
+        "(default: the script's response_latency_ms, else 300-700 at realtime pace, 0 at fast)",
+    )
 
 
 def _run_server(args: argparse.Namespace) -> int:
     # Imported here: the server pulls in websockets and audio code the other commands do not need.
     from .server import run_server_command
 
+    # `response_latency` only when given: unset, the script's or the pace's default applies.
+    latency = {"response_latency": args.response_latency} if args.response_latency is not None else {}
     return run_server_command(
-        host=args.host, port=args.port, script=args.script, pace=args.pace, api_keys=args.api_keys
+        host=args.host, port=args.port, script=args.script, pace=args.pace, api_keys=args.api_keys,
+        **latency,
     )
 
 

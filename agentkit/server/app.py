@@ -57,7 +57,7 @@ from .keys import KeyStore
 from .model import ResponseModel, ScriptedModel
 from .script import Script, load_script
 from .session import ServerSession
-from .session_config import Pace, SessionOptions, without_type
+from .session_config import Pace, ResponseLatency, SessionOptions, without_type
 from .webrtc import CallHub, WebRTCEndpoint
 
 __all__ = ["LocalRealtimeServer", "ModelFactory"]
@@ -98,6 +98,9 @@ class LocalRealtimeServer:
         faults: faults injected into the sessions (see `agentkit.server.faults`): every
             session, or the ones a fault's `sessions` lists (1 = the first session opened).
         max_session_duration_s: when sessions end with `session_expired` (default 60 min).
+        response_latency: the model's delay before each response's first output (a
+            `ResponseLatency`, or milliseconds); `None`: the script's `response_latency_ms`,
+            else 300-700 ms at real-time pace and none at fast pace.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class LocalRealtimeServer:
         audio_chunk_ms: int = 100,
         words_per_minute: int = 165,
         speech_engine: SpeechEngine = "auto",
+        response_latency: ResponseLatency | float | None = None,
     ) -> None:
         if script is not None and model is not None:
             raise ValueError("pass either script= or model=, not both")
@@ -130,6 +134,9 @@ class LocalRealtimeServer:
         self.audio_chunk_ms = audio_chunk_ms
         self.words_per_minute = words_per_minute
         self.speech_engine: SpeechEngine = speech_engine
+        if isinstance(response_latency, (int, float)):
+            response_latency = ResponseLatency.fixed(float(response_latency))
+        self.response_latency = response_latency or self.script.response_latency
         self._server: Server | None = None
         self._hubs: dict[str, Hub] = {}
         self._attach: dict[ServerConnection, _Attach] = {}
@@ -295,6 +302,7 @@ class LocalRealtimeServer:
             words_per_minute=self.words_per_minute,
             speech_engine=self.speech_engine,
             model=str(chosen),
+            response_latency=self.response_latency,
         )
 
     def _preview(self, session: dict[str, Any] | None) -> ServerSession:

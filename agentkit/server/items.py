@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final, Literal
 
 import pybase64
 
@@ -20,7 +21,17 @@ from .errors import ClientError
 from .model import ConversationEntry, ResponseModel
 from .outbox import Outbox, copy_json
 
-__all__ = ["Conversation", "Item", "entries", "validate_item"]
+__all__ = ["Conversation", "Item", "ItemOperation", "entries", "validate_item"]
+
+ItemOperation = Literal["retrieve", "delete", "truncate"]
+"""A client operation on an existing item (each has its own error code for an unknown id)."""
+
+_UNKNOWN_ITEM: Final[dict[ItemOperation, tuple[str, str]]] = {
+    "retrieve": ("retrieving", "item_retrieve_invalid_item_id"),
+    "delete": ("deleting", "item_delete_invalid_item_id"),
+    "truncate": ("truncating", "item_truncate_invalid_item_id"),
+}
+"""The service's verb and code for an unknown `item_id` (`docs/server-errors.md`)."""
 
 
 @dataclass
@@ -79,14 +90,17 @@ class Conversation:
         """Every item, in conversation order."""
         return [self.items[i] for i in self.order]
 
-    def lookup(self, event: JsonObject) -> Item:
-        """The item `event["item_id"]` names; `ClientError` when missing or unknown."""
+    def lookup(self, event: JsonObject, operation: ItemOperation) -> Item:
+        """The item `event["item_id"]` names; `ClientError` when missing or unknown, with the
+        service's code and message for `operation` (clients key on them: pipecat fails only its
+        pending retrieve on `item_retrieve_invalid_item_id`, any other code ends its session)."""
         item_id = event.get("item_id")
         if not isinstance(item_id, str):
             raise ClientError("Missing required parameter: 'item_id'.", "invalid_event", "item_id")
         item = self.items.get(item_id)
         if item is None:
-            raise ClientError(f"Item with item_id '{item_id}' not found.", "item_not_found", "item_id")
+            verb, code = _UNKNOWN_ITEM[operation]
+            raise ClientError(f"Error {verb} item: the item with id '{item_id}' does not exist.", code)
         return item
 
     def entries_before(self, previous: str | None) -> tuple[ConversationEntry, ...]:
@@ -106,12 +120,14 @@ class Conversation:
             raise ClientError("Missing required parameter: 'item'.", "invalid_event", "item")
         previous = event.get("previous_item_id")
         if previous is not None and previous != "root" and previous not in self.items:
-            raise ClientError(f"Previous item with item_id '{previous}' not found.", "item_not_found", "previous_item_id")
+            raise ClientError(f"Error adding item: the previous item with id '{previous}' does not exist.", "item_create_invalid_previous_item_id")
         item = validate_item(data, "item", self._outbox.new_id)
         if item["type"] == "function_call_output" and item["call_id"] not in self.call_ids:
             raise ClientError(f"No tool call found for function call output with call_id '{item['call_id']}'.", "invalid_value", "item.call_id")
         if item["id"] in self.items:
-            raise ClientError(f"Item with item_id '{item['id']}' already exists.", "duplicate_item_id", "item.id")
+            # The service's code and message; LiveKit's replay after a reconnect takes this
+            # code as "already there", so it must be exactly this one.
+            raise ClientError(f"Error adding item: an item with id '{item['id']}' already exists.", "item_create_duplicate_item_id")
         after = previous if previous is not None else self.last_id()
         audio_bytes = b""
         heard = ""
@@ -131,7 +147,7 @@ class Conversation:
 
     def retrieve(self, event: JsonObject, now: float) -> None:
         """`conversation.item.retrieve`: the item, with its audio as base64."""
-        item = self.lookup(event)
+        item = self.lookup(event, "retrieve")
         payload = dict(item.data)
         if item.audio:
             payload["content"] = [dict(p) for p in payload.get("content", [])]
@@ -142,16 +158,19 @@ class Conversation:
 
     def delete(self, event: JsonObject, now: float) -> None:
         """`conversation.item.delete`."""
-        item = self.lookup(event)
+        item = self.lookup(event, "delete")
         item_id = item.data["id"]
         del self.items[item_id]
         self.order.remove(item_id)
         self._outbox.emit({"type": "conversation.item.deleted", "item_id": item_id}, now)
 
     def truncate(self, event: JsonObject, now: float) -> None:
-        """`conversation.item.truncate`: cut an assistant item's audio, and its transcript to
-        the words whose audio had started."""
-        item = self.lookup(event)
+        """`conversation.item.truncate`: cut an assistant item's audio and delete its transcript,
+        as the service does ("Truncating audio will delete the server-side text transcript to
+        ensure there is not text in the context that hasn't been heard by the user"): the
+        item's `output_audio` part keeps an empty `transcript`. What was heard is the client's
+        to keep in its own history."""
+        item = self.lookup(event, "truncate")
         end_ms = event.get("audio_end_ms")
         content_index = event.get("content_index")
         if not isinstance(end_ms, int) or isinstance(end_ms, bool) or end_ms < 0:
@@ -160,17 +179,18 @@ class Conversation:
             raise ClientError("Invalid value for 'content_index'.", "invalid_value", "content_index")
         data = item.data
         if data.get("role") != "assistant" or not item.audio:
-            raise ClientError("Only assistant messages with audio can be truncated.", "invalid_value", "item_id")
+            raise ClientError("Only model output audio messages can be truncated", "unsupported_content_type")
         length = audio.duration_ms(len(item.audio), item.audio_format)
         if end_ms > length + 1e-6:
-            raise ClientError(f"Audio content of {length:.0f}ms is shorter than {end_ms}ms.", "invalid_value", "audio_end_ms")
+            raise ClientError(f"Audio content of {length:.0f}ms is already shorter than {end_ms}ms", "invalid_value", "audio_end_ms")
         item.audio = item.audio[: audio.bytes_for_ms(end_ms, item.audio_format)]
         part = data["content"][0]
         words = part.get("transcript", "").split(" ") if part.get("transcript") else []
-        # Drop the transcript the user never heard: keep words whose audio had started.
-        heard = [w for w, start in zip(words, item.word_starts_ms, strict=False) if start < end_ms]
-        part["transcript"] = " ".join(heard)
-        item.heard = part["transcript"]
+        # The model keeps the audio it said up to the cut, so what it "heard" itself say (what
+        # the scripted model reads) is the words whose audio had started; the wire transcript
+        # is deleted.
+        item.heard = " ".join(w for w, start in zip(words, item.word_starts_ms, strict=False) if start < end_ms)
+        part["transcript"] = ""
         self._outbox.emit({"type": "conversation.item.truncated", "item_id": data["id"], "content_index": 0, "audio_end_ms": end_ms}, now)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -57,6 +58,7 @@ class Response:
 
     id: str
     base: float
+    """When the first output goes out (the request's time plus the model's latency)."""
     out_of_band: bool
     conversation_id: str | None
     modalities: list[str]
@@ -96,7 +98,16 @@ class Responses:
         self.audio_produced = False
         self._requests_used = 0
         self._tokens_used = 0
+        self._latency = options.effective_latency()
+        self._latency_draws = random.Random(self._latency.seed)
         outbox.on_release = self._on_release
+
+    def _next_latency_s(self) -> float:
+        """The model's delay before this response's first output, in seconds."""
+        latency = self._latency
+        if latency.min_ms == latency.max_ms:
+            return latency.min_ms / 1000
+        return self._latency_draws.uniform(latency.min_ms, latency.max_ms) / 1000
 
     def busy(self) -> bool:
         """Whether the default conversation has a response under way."""
@@ -148,7 +159,8 @@ class Responses:
         outputs = self._model.respond(request)
         response = Response(
             id=self._outbox.new_id("resp"),
-            base=now,
+            # The outputs start after the model's latency; `response.created` goes out now.
+            base=now + self._next_latency_s(),
             out_of_band=out_of_band,
             conversation_id=None if out_of_band else self._conversation_id,
             modalities=list(modalities),

@@ -29,7 +29,11 @@ fallback: Sorry, I did not get that.   # optional: reply to input no turn covers
 idle_prompt: Are you still there?      # optional: reply on an idle timeout
 faults:                                # optional: see agentkit.server.faults
   - {at_event: response.function_call_arguments.done, action: drop}
+response_latency_ms: {min: 200, max: 600, seed: 1}   # optional; or a number (fixed)
 ```
+
+`response_latency_ms`: how long the model takes before a response's first output (see
+`ResponseLatency`); unset, the server's option or its pace's default applies.
 
 Steps: `say: TEXT` (templated: `{{ output.a.b }}` reads the last tool output's JSON,
 `{{ user }}` the caller's line), `call: TOOL` with `arguments:`, `handoff: AGENT` (calls
@@ -53,6 +57,7 @@ import yaml
 
 from ..errors import ConfigError, SourceLocation
 from .faults import Fault, parse_fault
+from .session_config import ResponseLatency
 
 __all__ = [
     "Alternative",
@@ -142,6 +147,8 @@ class Script:
     idle_prompt: str = "Are you still there?"
     faults: tuple[Fault, ...] = ()
     source: str | None = None
+    response_latency: ResponseLatency | None = None
+    """`response_latency_ms`: the model's delay before each response's first output."""
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -230,7 +237,7 @@ def _string(loader: _Loader, value: Any, path: str) -> str:
 def _build(data: Any, loader: _Loader) -> Script:
     if not isinstance(data, dict):
         raise _fail(loader, "", f"got {type(data).__name__}", "mapping with turns")
-    _check_keys(loader, data, "", {"name", "greeting", "turns", "fallback", "idle_prompt", "faults", "description"})
+    _check_keys(loader, data, "", {"name", "greeting", "turns", "fallback", "idle_prompt", "faults", "description", "response_latency_ms"})
     turns_data = data.get("turns", [])
     if not isinstance(turns_data, list):
         raise _fail(loader, "turns", f"got {turns_data!r}", "list of turns")
@@ -248,7 +255,31 @@ def _build(data: Any, loader: _Loader) -> Script:
         fallback=_string(loader, data.get("fallback", ""), "fallback"),
         idle_prompt=_string(loader, data.get("idle_prompt", "Are you still there?"), "idle_prompt"),
         faults=faults,
+        response_latency=_latency(loader, data["response_latency_ms"], "response_latency_ms") if "response_latency_ms" in data else None,
     )
+
+
+def _latency(loader: _Loader, data: Any, path: str) -> ResponseLatency:
+    expected = "milliseconds (a number) or {min: MS, max: MS, seed: N}"
+
+    def number(value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise _fail(loader, where, f"got {value!r}", "a number of milliseconds >= 0")
+        return float(value)
+
+    if not isinstance(data, dict):
+        return ResponseLatency.fixed(number(data, path))
+    _check_keys(loader, data, path, {"min", "max", "seed"})
+    for key in ("min", "max"):
+        if key not in data:
+            raise _fail(loader, path, f"missing field {key!r}", expected)
+    low, high = number(data["min"], f"{path}.min"), number(data["max"], f"{path}.max")
+    if high < low:
+        raise _fail(loader, f"{path}.max", f"max {data['max']!r} is below min {data['min']!r}", "max >= min")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise _fail(loader, f"{path}.seed", f"got {seed!r}", "an integer")
+    return ResponseLatency(low, high, seed)
 
 
 def _turn(loader: _Loader, data: Any, path: str) -> Turn:

@@ -21,7 +21,9 @@ from .errors import ClientError
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "FORMAT_OBJECTS",
+    "REALTIME_RESPONSE_LATENCY",
     "Pace",
+    "ResponseLatency",
     "SessionOptions",
     "check_modalities",
     "check_tools",
@@ -70,6 +72,50 @@ _SESSION_KEYS: Final[frozenset[str]] = frozenset(
 
 
 @dataclass(frozen=True)
+class ResponseLatency:
+    """How long the model takes to start answering: from a committed turn or a
+    `response.create` to the response's first output (`response.created` goes out at once,
+    as the service sends it). A fixed delay (`min_ms == max_ms`) or a uniform draw between
+    `min_ms` and `max_ms`, from a generator seeded with `seed` per session, so a run is
+    repeatable. The delay is on the session's clock: a test that drives the clock stays
+    deterministic.
+
+    Why: a real model takes hundreds of milliseconds; a scripted one answering at once hides
+    (or exposes by chance) races in clients between their own events and the answer.
+    """
+
+    min_ms: float = 0.0
+    max_ms: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_ms <= self.max_ms:
+            raise ValueError(f"response latency needs 0 <= min <= max, got {self.min_ms}..{self.max_ms} ms")
+
+    @classmethod
+    def fixed(cls, ms: float) -> ResponseLatency:
+        """Always `ms` milliseconds."""
+        return cls(ms, ms)
+
+    @classmethod
+    def parse(cls, text: str) -> ResponseLatency:
+        """`MS` (fixed) or `MIN-MAX` or `MIN-MAX:SEED` (the `--response-latency` option);
+        `ValueError` otherwise."""
+        spec, _, seed = text.strip().partition(":")
+        low, dash, high = spec.partition("-")
+        try:
+            if not dash:
+                return cls.fixed(float(low)) if not seed else cls(float(low), float(low), int(seed))
+            return cls(float(low), float(high), int(seed) if seed else 0)
+        except ValueError as exc:
+            raise ValueError(f"expected MS, MIN-MAX or MIN-MAX:SEED (milliseconds), got {text!r}: {exc}") from None
+
+
+REALTIME_RESPONSE_LATENCY: Final = ResponseLatency(300.0, 700.0)
+"""The default at real-time pace: roughly a hosted realtime model's time to first audio."""
+
+
+@dataclass(frozen=True)
 class SessionOptions:
     """Server-side knobs of a session (not part of the wire session object)."""
 
@@ -84,6 +130,14 @@ class SessionOptions:
     voice: str = "marin"
     request_limit: int = 5000
     token_limit: int = 400_000
+    response_latency: ResponseLatency | None = None
+    """`None`: `REALTIME_RESPONSE_LATENCY` at real-time pace, none at fast pace."""
+
+    def effective_latency(self) -> ResponseLatency:
+        """The response latency in force (the pace's default when none was set)."""
+        if self.response_latency is not None:
+            return self.response_latency
+        return REALTIME_RESPONSE_LATENCY if self.pace == "realtime" else ResponseLatency()
 
 
 def default_session(session_id: str, model: str, voice: str, expires_at: int) -> JsonObject:

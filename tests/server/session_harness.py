@@ -16,6 +16,7 @@ from agentkit.server import (
     SessionOptions,
     load_script,
 )
+from agentkit.server.session_config import ResponseLatency
 
 SCRIPT = load_script(
     {
@@ -44,7 +45,8 @@ class Harness:
             model=ScriptedModel(load_script(script)),
             now=self.now,
             # The synthetic voice's durations are exact; espeak-ng's (when installed) are not.
-            options=SessionOptions(pace=pace, **{"speech_engine": "synthetic", **options}),  # type: ignore[arg-type]
+            # No model latency unless a test asks for it: the pacing tests count from the request.
+            options=SessionOptions(pace=pace, **{"speech_engine": "synthetic", "response_latency": ResponseLatency(), **options}),  # type: ignore[arg-type]
         )
         self.core.start(self.now)
         self.events: list[dict[str, Any]] = []

@@ -132,7 +132,7 @@ class _Client:
             received = orjson.loads(self.ws.recv(timeout=10))
             validate_server_event(received, self.dialect)  # type: ignore[arg-type]
             if received["type"] == "error" and received["error"]["event_id"] == marker:
-                assert received["error"]["code"] == "item_not_found"
+                assert received["error"]["code"] == "item_retrieve_invalid_item_id"
                 return out
             out.append(received)
 

@@ -19,11 +19,29 @@ def test_truncate() -> None:
     out = h.send({"type": "conversation.item.truncate", "item_id": item["id"], "content_index": 0, "audio_end_ms": 800})
     assert out[-1] == {**out[-1], "type": "conversation.item.truncated", "audio_end_ms": 800, "item_id": item["id"]}
     retrieved = h.send({"type": "conversation.item.retrieve", "item_id": item["id"]})[-1]["item"]
-    # "Hello, how can I help?" = 5 words, 364 ms each: words starting before 800 ms are heard.
-    assert retrieved["content"][0]["transcript"] == "Hello, how can"
+    # The service deletes the server-side transcript of a truncated item (the client's own
+    # history keeps what was heard); the audio keeps what had played.
+    assert retrieved["content"][0]["transcript"] == ""
     assert audio.duration_ms(len(pybase64.b64decode(retrieved["content"][0]["audio"]))) == 800
+    # "Hello, how can I help?" = 5 words, 364 ms each: the model keeps the words whose audio
+    # had started before 800 ms as what it said.
+    assert h.core.items[item["id"]].heard == "Hello, how can"
     out = h.send({"type": "conversation.item.truncate", "item_id": "item_nope", "content_index": 0, "audio_end_ms": 1})
-    assert h.error(out)["code"] == "item_not_found"
+    assert h.error(out) == {
+        "type": "invalid_request_error",
+        "code": "item_truncate_invalid_item_id",
+        "message": "Error truncating item: the item with id 'item_nope' does not exist.",
+        "param": None,
+        "event_id": None,
+    }
+
+
+def test_only_model_audio_can_be_truncated() -> None:
+    h = Harness()
+    h.send({"type": "conversation.item.create", "item": {"id": "item_u", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}})
+    error = h.error(h.send({"type": "conversation.item.truncate", "item_id": "item_u", "content_index": 0, "audio_end_ms": 0}))
+    assert error["code"] == "unsupported_content_type"
+    assert error["message"] == "Only model output audio messages can be truncated"
 
 
 def test_item_operations() -> None:
@@ -35,11 +53,23 @@ def test_item_operations() -> None:
     assert h.core.order == ["item_b", "item_a"]
     out = h.send({"type": "conversation.item.create", "previous_item_id": "item_b", "item": {**msg, "id": "item_c"}})
     assert out[0]["previous_item_id"] == "item_b" and h.core.order == ["item_b", "item_c", "item_a"]
-    assert h.error(h.send({"type": "conversation.item.create", "item": {**msg, "id": "item_a"}}))["code"] == "duplicate_item_id"
-    assert h.error(h.send({"type": "conversation.item.create", "previous_item_id": "nope", "item": msg}))["code"] == "item_not_found"
+    duplicate = h.error(h.send({"type": "conversation.item.create", "item": {**msg, "id": "item_a"}}))
+    assert duplicate["code"] == "item_create_duplicate_item_id"
+    assert duplicate["message"] == "Error adding item: an item with id 'item_a' already exists."
+    assert h.error(h.send({"type": "conversation.item.create", "previous_item_id": "nope", "item": msg}))["code"] == "item_create_invalid_previous_item_id"
     out = h.send({"type": "conversation.item.delete", "item_id": "item_c"})
     assert out[-1] == {**out[-1], "type": "conversation.item.deleted", "item_id": "item_c"}
-    assert h.error(h.send({"type": "conversation.item.retrieve", "item_id": "item_c"}))["code"] == "item_not_found"
+    retrieve = h.error(h.send({"type": "conversation.item.retrieve", "item_id": "item_c", "event_id": "rci_item_c"}))
+    assert retrieve == {
+        "type": "invalid_request_error",
+        "code": "item_retrieve_invalid_item_id",
+        "message": "Error retrieving item: the item with id 'item_c' does not exist.",
+        "param": None,
+        "event_id": "rci_item_c",  # pipecat reads the item id back out of it
+    }
+    delete = h.error(h.send({"type": "conversation.item.delete", "item_id": "item_c"}))
+    assert delete["code"] == "item_delete_invalid_item_id"
+    assert delete["message"] == "Error deleting item: the item with id 'item_c' does not exist."
     assert h.error(h.send({"type": "conversation.item.create", "item": {"type": "message", "role": "robot", "content": []}}))["code"] == "invalid_value"
 
 

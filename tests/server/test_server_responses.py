@@ -7,6 +7,7 @@ import pytest
 from session_harness import Harness, speech
 
 from agentkit import audio
+from agentkit.server.session_config import ResponseLatency
 
 
 def test_realtime_pacing_is_in_due_times() -> None:
@@ -78,3 +79,63 @@ def test_a_custom_voice_is_named_by_its_id_on_the_response() -> None:
     h.advance(60)
     done = [e["response"] for e in h.events if e["type"] == "response.done"]
     assert [r["audio"]["output"]["voice"] for r in done] == ["voice_1234"]
+
+
+def _user_text(h: Harness, text: str = "anything") -> None:
+    h.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}})
+
+
+def test_response_latency_delays_the_first_output_not_response_created() -> None:
+    h = Harness(pace="realtime", response_latency=ResponseLatency.fixed(300))
+    _user_text(h)
+    out = h.send({"type": "response.create"})
+    # The service acknowledges at once; the model takes its time to answer.
+    assert h.types(out) == ["response.created", "rate_limits.updated"]
+    assert h.core.next_deadline() == pytest.approx(h.now + 0.3)
+    assert h.advance(0.299) == []
+    out = h.advance(0.001)
+    assert h.types(out)[:2] == ["response.output_item.added", "conversation.item.added"]
+    assert len([e for e in out if e["type"] == "response.output_audio.delta"]) == 1
+    # The response is active while the model "thinks": a second one is refused, a cancel
+    # closes it with no output.
+    h2 = Harness(pace="fast", response_latency=ResponseLatency.fixed(250))
+    _user_text(h2)
+    h2.send({"type": "response.create"})
+    assert h2.error(h2.send({"type": "response.create"}))["code"] == "conversation_already_has_active_response"
+    done = h2.send({"type": "response.cancel"})[-1]["response"]
+    assert done["status"] == "cancelled" and done["output"] == []
+    assert not [e for e in h2.advance(1) if e["type"].startswith("response.output")]
+
+
+def test_response_latency_at_fast_pace_is_zero_by_default_and_applies_when_set() -> None:
+    h = Harness(pace="fast", response_latency=None)
+    _user_text(h)
+    assert h.types(h.send({"type": "response.create"}))[-1] == "response.done"
+    h = Harness(pace="fast", response_latency=ResponseLatency.fixed(120))
+    _user_text(h)
+    assert "response.done" not in h.types(h.send({"type": "response.create"}))
+    assert h.types(h.advance(0.12))[-1] == "response.done"
+
+
+def _first_output_delays(latency: ResponseLatency | None, pace: str = "realtime", turns: int = 5) -> list[float]:
+    h = Harness(pace=pace, response_latency=latency)
+    delays: list[float] = []
+    for _ in range(turns):
+        _user_text(h)
+        start = h.now
+        h.send({"type": "response.create"})
+        deadline = h.core.next_deadline()
+        assert deadline is not None
+        delays.append(round((deadline - start) * 1000, 6))
+        h.advance(60)
+    return delays
+
+
+def test_a_latency_distribution_is_drawn_from_its_seed() -> None:
+    spread = ResponseLatency(200, 600, seed=1)
+    first = _first_output_delays(spread)
+    assert all(200 <= d <= 600 for d in first) and len(set(first)) > 1
+    assert _first_output_delays(spread) == first  # the same seed, the same delays
+    assert _first_output_delays(ResponseLatency(200, 600, seed=2)) != first
+    # Real-time pace defaults to a realistic spread; fast pace to none.
+    assert all(300 <= d <= 700 for d in _first_output_delays(None))

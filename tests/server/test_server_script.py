@@ -9,6 +9,7 @@ import pytest
 
 from agentkit.errors import ConfigError
 from agentkit.server import CallTool, Handoff, Say, load_script, parse_script
+from agentkit.server.session_config import ResponseLatency
 
 GOOD = """\
 name: demo
@@ -65,6 +66,10 @@ def test_parse_good_script(tmp_path: Path) -> None:
         ("turns: []\nfaults:\n  - {action: drop, after_events: 1, sessions: []}\n", "3:47", "faults[0].sessions"),
         ("turns:\n  - user: [1, 2]\n", "2:11", "turns[0].user"),
         ("turns: [\n", "2:1", ""),
+        ("turns: []\nresponse_latency_ms: -5\n", "2:22", "response_latency_ms"),
+        ("turns: []\nresponse_latency_ms: {min: 400, max: 100}\n", "2:38", "response_latency_ms.max"),
+        ("turns: []\nresponse_latency_ms: {min: 1, max: 2, sead: 3}\n", "2:45", "response_latency_ms.sead"),
+        ("turns: []\nresponse_latency_ms: {max: 2}\n", "2:22", "response_latency_ms"),
     ],
 )
 def test_errors_name_file_line_and_field(text: str, where: str, path: str) -> None:
@@ -73,3 +78,19 @@ def test_errors_name_file_line_and_field(text: str, where: str, path: str) -> No
     message = str(info.value)
     assert message.startswith(f"conv.yaml:{where}"), message
     assert info.value.path == path
+
+
+def test_response_latency_key() -> None:
+    assert parse_script("turns: []\n").response_latency is None
+    assert parse_script("turns: []\nresponse_latency_ms: 300\n").response_latency == ResponseLatency.fixed(300)
+    spread = parse_script("turns: []\nresponse_latency_ms: {min: 200, max: 600, seed: 1}\n").response_latency
+    assert spread == ResponseLatency(200, 600, seed=1)
+
+
+def test_response_latency_option_text() -> None:
+    assert ResponseLatency.parse("300") == ResponseLatency.fixed(300)
+    assert ResponseLatency.parse("200-600") == ResponseLatency(200, 600, 0)
+    assert ResponseLatency.parse("200-600:7") == ResponseLatency(200, 600, 7)
+    for bad in ("soon", "600-200", "-5", "1-2:x"):
+        with pytest.raises(ValueError):
+            ResponseLatency.parse(bad)
