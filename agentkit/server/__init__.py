@@ -64,7 +64,7 @@ from .script import (
     parse_script,
 )
 from .session import CloseConnection, ServerSession
-from .session_config import Pace, SessionOptions
+from .session_config import Pace, ResponseLatency, SessionOptions
 from .vad import VadConfig, VoiceActivityDetector
 from .webrtc import CallHub, WebRTCEndpoint, WebRTCFaults
 
@@ -84,6 +84,7 @@ __all__ = [
     "Message",
     "ModelOutput",
     "Pace",
+    "ResponseLatency",
     "ResponseModel",
     "ResponseRequest",
     "Say",
