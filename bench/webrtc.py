@@ -164,6 +164,9 @@ def serve(profile: str | None) -> None:
     the window) and `report` (the window's lateness and CPU, as JSON) until `stop`."""
     _pin(0)
     _loopback_ice()
+    import logging
+
+    logging.disable(logging.CRITICAL)  # aiortc logs the tasks of calls torn down at the end
     from agentkit.server import LocalRealtimeServer
     from agentkit.transports.webrtc_media import OutboundAudio
 
@@ -312,7 +315,7 @@ async def calls_worker(base_url: str, calls: int) -> None:
     stop = asyncio.Event()
 
     async def one() -> None:
-        transport = WebRTCTransport(base_url, api_key="x", codec="opus", connect_timeout=60)
+        transport = WebRTCTransport(base_url, api_key="x", codec="opus", connect_timeout=30)
         try:
             await transport.connect()
         except Exception:
@@ -534,7 +537,7 @@ def report_cpu(args: argparse.Namespace) -> None:
             f"{server:>11.2f} {client + server:>10.2f}   {client / ws_client:>11.2f} "
             f"{server / ws_server:>11.2f} {(client + server) / (ws_client + ws_server):>10.2f}"
         )
-    print("ms/s: CPU milliseconds per second of one session (100 = a whole core for one session)")
+    print("ms/s: CPU milliseconds per second of one session (1000 = a whole core)")
     for kind in TRANSPORTS[1:]:
         client, server = per[kind]
         ratios = (client / ws_client, server / ws_server)
