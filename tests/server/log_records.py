@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 
 class Records(logging.Handler):
@@ -14,3 +16,18 @@ class Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[Records]:
+    """Every record of every logger at DEBUG and above while the block runs."""
+    handler = Records()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.setLevel(previous)
+        root.removeHandler(handler)

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
-from log_records import Records
+from log_records import Records, capture
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from wire_client import WireClient
@@ -30,29 +30,22 @@ KEY = "sk-proj-Adversarial0123456789"
 WRONG_KEY = "sk-proj-NotTheKey9876543210"
 
 
-class _Records(Records):
-    def check(self) -> None:
-        """No traceback, nothing at WARNING+, no key in any record of agentkit's (formatted as
-        a handler would; the test's own `websockets` client is not under test)."""
-        server = [r for r in self.records if r.name.startswith("agentkit")]
-        bad = [r for r in server if r.exc_info or r.stack_info or r.levelno >= logging.WARNING]
-        assert not bad, [f"{r.name} {r.levelname} {r.getMessage()}" for r in bad]
-        for record in server:
-            text = logging.Formatter().format(record)
-            assert KEY not in text and WRONG_KEY not in text, text
+def _check(handler: Records) -> None:
+    """No traceback, nothing at WARNING+, no key in any record of agentkit's (formatted as
+    a handler would; the test's own `websockets` client is not under test)."""
+    server = [r for r in handler.records if r.name.startswith("agentkit")]
+    bad = [r for r in server if r.exc_info or r.stack_info or r.levelno >= logging.WARNING]
+    assert not bad, [f"{r.name} {r.levelname} {r.getMessage()}" for r in bad]
+    for record in server:
+        text = logging.Formatter().format(record)
+        assert KEY not in text and WRONG_KEY not in text, text
 
 
 @pytest.fixture
-def records() -> Iterator[_Records]:
-    handler = _Records()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler
-    root.setLevel(previous)
-    root.removeHandler(handler)
-    handler.check()
+def records() -> Iterator[Records]:
+    with capture() as handler:
+        yield handler
+    _check(handler)
 
 
 @pytest.fixture
@@ -139,7 +132,7 @@ BAD_FRAMES: dict[str, str | bytes] = {
 
 
 @pytest.mark.parametrize("frame", BAD_FRAMES.values(), ids=list(BAD_FRAMES))
-async def test_a_bad_frame_gets_an_error_and_the_session_goes_on(server: LocalRealtimeServer, records: _Records, frame: str | bytes) -> None:
+async def test_a_bad_frame_gets_an_error_and_the_session_goes_on(server: LocalRealtimeServer, records: Records, frame: str | bytes) -> None:
     client = await _open(server)
     await client.ws.send(frame)
     errors = _errors(await _answers(client))
@@ -153,7 +146,7 @@ async def test_a_bad_frame_gets_an_error_and_the_session_goes_on(server: LocalRe
 
 
 @pytest.mark.parametrize("fragments", [[b'{"type":"response.cancel","event_id":"\xff\xfe"}'], [b'{"type":"response.cancel",', b'"event_id":"\xc3"}']], ids=["whole", "fragmented"])
-async def test_invalid_utf8_in_a_text_frame(server: LocalRealtimeServer, records: _Records, fragments: list[bytes]) -> None:
+async def test_invalid_utf8_in_a_text_frame(server: LocalRealtimeServer, records: Records, fragments: list[bytes]) -> None:
     client = await _open(server)
     last = len(fragments) - 1
     for index, fragment in enumerate(fragments):  # written raw: the test's client checks UTF-8
@@ -166,7 +159,7 @@ async def test_invalid_utf8_in_a_text_frame(server: LocalRealtimeServer, records
     await client.close()
 
 
-async def test_a_10_mb_text_item_is_taken_and_the_session_answers(server: LocalRealtimeServer, records: _Records) -> None:
+async def test_a_10_mb_text_item_is_taken_and_the_session_answers(server: LocalRealtimeServer, records: Records) -> None:
     client = await _open(server)
     await client.ws.send(ITEM % orjson.dumps("x" * 10_000_000).decode())
     events = await _answers(client)
@@ -174,7 +167,7 @@ async def test_a_10_mb_text_item_is_taken_and_the_session_answers(server: LocalR
     await client.close()
 
 
-async def test_thousands_of_tiny_appends(server: LocalRealtimeServer, records: _Records) -> None:
+async def test_thousands_of_tiny_appends(server: LocalRealtimeServer, records: Records) -> None:
     client = await _open(server)
     # One sample each (2 bytes, "AAA=" in base64), and a few odd sizes among them.
     for index in range(5000):
@@ -186,7 +179,7 @@ async def test_thousands_of_tiny_appends(server: LocalRealtimeServer, records: _
     await client.close()
 
 
-async def test_a_response_create_storm(records: _Records) -> None:
+async def test_a_response_create_storm(records: Records) -> None:
     async with LocalRealtimeServer(pace="realtime", speech_engine="synthetic", api_keys=[KEY]) as server:
         client = await _open(server)
         for _ in range(300):
@@ -204,7 +197,7 @@ async def test_a_response_create_storm(records: _Records) -> None:
         await client.close()
 
 
-async def test_a_client_that_never_reads_does_not_grow_the_server(server: LocalRealtimeServer, records: _Records) -> None:
+async def test_a_client_that_never_reads_does_not_grow_the_server(server: LocalRealtimeServer, records: Records) -> None:
     ws = await connect(server.url, additional_headers={"Authorization": f"Bearer {KEY}"}, max_size=None, max_queue=1)
     sock = ws.transport.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -232,7 +225,7 @@ async def test_a_client_that_never_reads_does_not_grow_the_server(server: LocalR
     ws.transport.abort()
 
 
-async def test_one_misbehaving_session_does_not_slow_the_others(records: _Records) -> None:
+async def test_one_misbehaving_session_does_not_slow_the_others(records: Records) -> None:
     async with LocalRealtimeServer(pace="realtime", speech_engine="synthetic", api_keys=[KEY], audio_chunk_ms=100) as server:
         good = await _open(server)
         bad = await _open(server)
@@ -266,7 +259,7 @@ async def test_one_misbehaving_session_does_not_slow_the_others(records: _Record
         await bad.close()
 
 
-async def test_attach_to_a_session_that_does_not_exist(server: LocalRealtimeServer, records: _Records) -> None:
+async def test_attach_to_a_session_that_does_not_exist(server: LocalRealtimeServer, records: Records) -> None:
     with pytest.raises(InvalidStatus) as refused:
         await connect(f"{server.url}?call_id=rtc_nope", additional_headers={"Authorization": f"Bearer {KEY}"})
     assert refused.value.response.status_code == 404
@@ -276,7 +269,7 @@ async def test_attach_to_a_session_that_does_not_exist(server: LocalRealtimeServ
     await client.close()
 
 
-async def test_sideband_attach_with_a_wrong_key(server: LocalRealtimeServer, records: _Records) -> None:
+async def test_sideband_attach_with_a_wrong_key(server: LocalRealtimeServer, records: Records) -> None:
     primary = await _open(server)
     (session_id,) = server.sessions
     for headers in ({"Authorization": f"Bearer {WRONG_KEY}"}, {"api-key": WRONG_KEY}, {}):
@@ -324,7 +317,7 @@ BAD_WIRE: dict[str, tuple[bytes, int]] = {
 
 
 @pytest.mark.parametrize(("data", "code"), BAD_WIRE.values(), ids=list(BAD_WIRE))
-async def test_broken_websocket_framing_closes_with_the_rfc_code(server: LocalRealtimeServer, records: _Records, data: bytes, code: int) -> None:
+async def test_broken_websocket_framing_closes_with_the_rfc_code(server: LocalRealtimeServer, records: Records, data: bytes, code: int) -> None:
     client = await _open(server)
     client.ws.transport.write(data)
     with pytest.raises(ConnectionClosed) as closed:
@@ -350,7 +343,7 @@ RAW_TCP = {
 
 
 @pytest.mark.parametrize("data", RAW_TCP.values(), ids=list(RAW_TCP))
-async def test_raw_tcp_garbage(server: LocalRealtimeServer, records: _Records, data: bytes) -> None:
+async def test_raw_tcp_garbage(server: LocalRealtimeServer, records: Records, data: bytes) -> None:
     reader, writer = await asyncio.open_connection(server.host, server.port)
     writer.write(data)
     await writer.drain()
