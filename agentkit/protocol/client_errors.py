@@ -41,6 +41,16 @@ _EXPECTED: Final[Mapping[str, str]] = {
 }
 
 
+_CLIP: Final = 200
+"""The longest client value (a type, a key, a literal) an error message quotes: a megabyte
+in is not a megabyte out."""
+
+
+def _clip(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= _CLIP else f"{text[:_CLIP]}..."
+
+
 def _kind_of(value: Any) -> str:
     if value is None:
         return "null"
@@ -88,18 +98,18 @@ def first_error(exc: ValidationError, data: Any, *, top_level: bool = False, pre
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         name = str(ctx.get("discriminator", "'type'")).strip("'")
         path.append("type" if name.endswith("()") else name)  # a callable: `_kind` reads `type`
-    param = _dotted([*prefix, *path]) or None
+    param = _clip(_dotted([*prefix, *path])) or None
     if top_level and len(path) == 1 and path[0] == "type":
         if kind == "union_tag_not_found":
             return InvalidClientEvent("The 'type' field is missing.", "invalid_event", "type")
-        return InvalidClientEvent(f"Invalid value: '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.", "invalid_event", "type")
+        return InvalidClientEvent(f"Invalid value: '{_clip(ctx.get('tag'))}'. Supported values are: {ctx.get('expected_tags')}.", "invalid_event", "type")
     if kind in ("missing", "union_tag_not_found"):
         code = "invalid_event" if top_level and len(path) == 1 else "missing_required_parameter"
         return InvalidClientEvent(f"Missing required parameter: '{param}'.", code, param)
     if kind == "extra_forbidden":
         return InvalidClientEvent(f"Unknown parameter: '{param}'.", "unknown_parameter", param)
     if kind == "union_tag_invalid":
-        return InvalidClientEvent(f"Invalid value for '{param}': '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.", "invalid_value", param)
+        return InvalidClientEvent(f"Invalid value for '{param}': '{_clip(ctx.get('tag'))}'. Supported values are: {ctx.get('expected_tags')}.", "invalid_value", param)
     if kind in _EXPECTED:
         if param is None:
             return InvalidClientEvent("Client events must be JSON objects.", "invalid_event", None)
@@ -114,5 +124,5 @@ def first_error(exc: ValidationError, data: Any, *, top_level: bool = False, pre
     if kind in ("string_too_long", "too_long", "too_short"):
         return InvalidClientEvent(f"Invalid '{param}': {error['msg'].lower()}.", "invalid_value", param)
     if kind == "literal_error":
-        return InvalidClientEvent(f"Invalid value for '{param}': {value!r}. Supported values are: {ctx.get('expected')}.", "invalid_value", param)
-    return InvalidClientEvent(f"Invalid value for '{param}': {error['msg']}.", "invalid_value", param)
+        return InvalidClientEvent(f"Invalid value for '{param}': {_clip(repr(value))}. Supported values are: {ctx.get('expected')}.", "invalid_value", param)
+    return InvalidClientEvent(f"Invalid value for '{param}': {_clip(error['msg'])}.", "invalid_value", param)

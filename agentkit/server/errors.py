@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..protocol.client_schema import MAX_EVENT_ID_LENGTH
+
 __all__ = ["ClientError", "describe", "error_body"]
 
 
@@ -32,13 +34,14 @@ def error_body(
     kind: str = "invalid_request_error",
 ) -> dict[str, Any]:
     """The `error` object of an `error` event (`event_id`: the client event it answers, kept
-    only when it is a string, as the service does)."""
+    only when it is a string, as the service does, and no longer than an event id may be:
+    a megabyte of id is refused, not sent back)."""
     return {
         "type": kind,
         "code": code,
         "message": message,
         "param": param,
-        "event_id": event_id if isinstance(event_id, str) else None,
+        "event_id": event_id if isinstance(event_id, str) and len(event_id) <= MAX_EVENT_ID_LENGTH else None,
     }
 
 

@@ -128,12 +128,19 @@ async def _send_text_frame(connection: ServerConnection, utf8: bytes) -> None:
     """Send one text frame through websockets' sans-I/O protocol (its public `send_text` /
     `data_to_send`), skipping the per-message async machinery of `Connection.send`, which
     dominated the server's CPU under load. A full write buffer takes the regular path, which
-    waits for the socket to drain (backpressure)."""
+    waits for the socket to drain, reading nothing from it meanwhile (backpressure)."""
     if connection.protocol.state is not State.OPEN:
         raise ConnectionClosed(None, None)
     transport = connection.transport
     if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
-        await connection.send(utf8.decode())
+        # A peer that does not read must not make the server queue without bound: every
+        # client event can produce events to send (an `error` at least), so stop reading
+        # from it until what is queued for it has drained.
+        transport.pause_reading()
+        try:
+            await connection.send(utf8.decode())
+        finally:
+            transport.resume_reading()
         return
     connection.protocol.send_text(utf8)
     for data in connection.protocol.data_to_send():

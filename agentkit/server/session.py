@@ -16,6 +16,11 @@ It is a façade over one part per concern, each in its own module:
 | `InputAudio` | `input_audio.py` | the input buffer, VAD, `input_audio_buffer.*` |
 | `Responses` | `responses.py` | planning, pacing, cancelling responses |
 
+A client can ask for far more than it reads (a `response.create` storm in fast pace is a
+whole response per 27-byte event): once `MAX_BACKLOG` events wait unsent, client frames are
+held, in order, and handled by the next `poll`s as what was due goes out. With the server
+reading nothing from a peer whose writes back up (`hub.py`), what a session holds is bounded.
+
 What has been released by `poll` is what the client has "heard", so a cancel or a barge-in
 closes the response consistently with exactly that audio and transcript. Everything is
 GA-shaped; the beta dialect is a rendering at the edge.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -46,10 +52,13 @@ from .outbox import Outbox
 from .responses import Responses
 from .session_config import SessionOptions, default_session, format_name, merge_session
 
-__all__ = ["MAX_APPEND_BASE64", "CloseConnection", "ServerSession"]
+__all__ = ["MAX_APPEND_BASE64", "MAX_BACKLOG", "CloseConnection", "ServerSession"]
 
 MAX_APPEND_BASE64: Final = 15 * 2**20
 """The most base64 audio one `input_audio_buffer.append` carries (the service's 15 MiB)."""
+
+MAX_BACKLOG: Final = 1024
+"""Events due and not yet taken by `poll` past which client frames wait (see module docstring)."""
 
 
 def _plain_event_id(value: Any) -> bool:
@@ -103,6 +112,7 @@ class ServerSession:
         if session:
             self.session = merge_session(self.session, dict(session), audio_produced=False)
         self._input = InputAudio(outbox, self._conversation, self._responses, model, self.session)
+        self._held: deque[tuple[str | bytes, Dialect]] = deque()
 
     def _heard_all(self, remaining_ms: float) -> None:
         self._input.heard_all(remaining_ms)
@@ -150,15 +160,23 @@ class ServerSession:
         if not self.closed and now >= self._deadline:
             self.expire(now, "Your session hit the maximum duration of "
                         f"{self.options.max_duration_s / 60:g} minutes.")
-        self._outbox.release_due(now)
-        return self._outbox.take()
+        outbox = self._outbox
+        outbox.release_due(now)
+        out = outbox.take()
+        held = self._held
+        while held and len(outbox.ready) < MAX_BACKLOG and not self.closed:
+            raw, dialect = held.popleft()
+            self._receive(raw, now, dialect)
+        if self.closed:
+            held.clear()
+        return out
 
     def next_deadline(self) -> float | None:
         """When `poll` next has something to do (`None` once closed)."""
         if self.closed:
             return None
         outbox = self._outbox
-        if outbox.ready:
+        if outbox.ready or self._held:
             return -math.inf
         if outbox.heap:
             return min(outbox.heap[0][0], self._deadline)
@@ -175,9 +193,16 @@ class ServerSession:
         self.closed = True
 
     def receive(self, raw: str | bytes, now: float, dialect: Dialect = "ga") -> None:
-        """Handle one client text frame (JSON), in the connection's dialect."""
+        """Handle one client text frame (JSON), in the connection's dialect (later, in
+        order, when `MAX_BACKLOG` events wait to be sent)."""
         if self.closed:
             return
+        if self._held or len(self._outbox.ready) >= MAX_BACKLOG:
+            self._held.append((raw, dialect))
+            return
+        self._receive(raw, now, dialect)
+
+    def _receive(self, raw: str | bytes, now: float, dialect: Dialect) -> None:
         try:
             event = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -20,6 +20,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from log_records import Records as _Records
 from openai_conformance import validate_server_event
 from websockets.sync.client import ClientConnection, connect
 
@@ -80,15 +81,6 @@ def mutated(draw: st.DrawFn, events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 ARBITRARY = st.builds(lambda kind, rest: {**rest, "type": kind}, st.sampled_from(TYPES) | JSON, st.dictionaries(st.text(max_size=8), JSON, max_size=4))
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture(scope="module")
