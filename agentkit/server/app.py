@@ -77,6 +77,8 @@ class _Attach:
     session_id: str | None
 
 
+_CLOSE_TIMEOUT_S = 2.0  # how long `stop()` waits for connections to close cleanly
+
 class LocalRealtimeServer:
     """A local server speaking the OpenAI Realtime protocol (GA and beta) over WebSocket.
 
@@ -185,8 +187,24 @@ class LocalRealtimeServer:
         for hub in list(self._hubs.values()):
             if hub.pump is not None:
                 hub.pump.cancel()
+            if hub.sending is not None:
+                # A send waiting for a peer that stopped reading would hold its connection's
+                # close (and `wait_closed`) forever.
+                hub.sending.cancel()
         self._server.close()
-        await self._server.wait_closed()
+        try:
+            # A closing handshake waits for the socket to drain, which a client that stopped
+            # reading never lets happen: past a bound, abort such connections.
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await self._server.wait_closed()
+        except TimeoutError:
+            # (`Server.connections` no longer lists a connection that began closing.)
+            for hub in list(self._hubs.values()):
+                for connection in list(hub.connections):
+                    connection.transport.abort()
+            for connection in list(self._server.connections):
+                connection.transport.abort()
+            await self._server.wait_closed()
         for hub in list(self._hubs.values()):
             if hub.pump is not None:
                 with contextlib.suppress(asyncio.CancelledError):

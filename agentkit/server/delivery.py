@@ -123,7 +123,9 @@ class Delivery:
                 if congested or isinstance(out, CloseConnection):
                     _write_batch(hub, events)
                     hub.busy = True
-                    asyncio.get_running_loop().create_task(self._send_async(hub, outs[index:]))
+                    hub.sending = asyncio.get_running_loop().create_task(
+                        self._send_async(hub, outs[index:])
+                    )
                     return
                 events.append(out)
             _write_batch(hub, events)

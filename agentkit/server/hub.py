@@ -48,6 +48,7 @@ class Hub:
     waiter: asyncio.Future[None] | None = None
     scheduled: float | None = None  # the deadline the shared timer holds for this session
     busy: bool = False  # an async send (backpressure, close) is under way: no timer pumping
+    sending: asyncio.Task[None] | None = None  # that send, for `stop()` to cancel
 
     def wake(self) -> None:
         """End the pump's current `sleep_until` now."""

@@ -10,6 +10,7 @@ reaches them at any level, and the other sessions on the server keep their pace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import struct
@@ -68,7 +69,7 @@ async def _answers(client: WireClient) -> list[dict[str, Any]]:
     while True:
         event = await client.recv(10)
         if event["type"] == "error" and event["error"]["event_id"] == marker:
-            assert event["error"]["code"] == "item_not_found"
+            assert event["error"]["code"] == "item_retrieve_invalid_item_id"
             return out
         out.append(event)
 
@@ -356,3 +357,18 @@ async def test_raw_tcp_garbage(server: LocalRealtimeServer, records: Records, da
     client = await _open(server)
     await _answers(client)
     await client.close()
+
+
+async def test_stop_does_not_hang_on_a_client_that_stopped_reading(records: Records) -> None:
+    server = LocalRealtimeServer(pace="fast", speech_engine="synthetic", api_keys=[KEY])
+    await server.start()
+    ws = await connect(server.url, additional_headers={"Authorization": f"Bearer {KEY}"}, max_size=None, max_queue=1)
+    ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    ws.transport.pause_reading()  # never read again: the server's writes back up
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(0.5):
+            while True:
+                await ws.send(b'{"type":"response.create"}', text=True)
+    async with asyncio.timeout(10):  # aborted past the close timeout, not stuck forever
+        await server.stop()
+    ws.transport.abort()
