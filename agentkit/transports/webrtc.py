@@ -306,12 +306,12 @@ class WebRTCTransport:
 
         def on_state() -> None:
             # Before the data channel opened, a failed connection fails `connect()` now
-            # rather than at its timeout.
-            if pc.connectionState in ("failed", "closed") and not opened.done():
+            # rather than at its timeout. ("closed" is our own teardown: nobody waits.)
+            if pc.connectionState == "failed" and self._pc is pc and not opened.done():
                 opened.set_exception(
                     TransportError(
                         f"the WebRTC call at {self.base_url} did not connect: the peer "
-                        f"connection {pc.connectionState} (ICE or DTLS)"
+                        "connection failed (ICE or DTLS)"
                     )
                 )
             self._on_state()
@@ -421,7 +421,8 @@ class WebRTCTransport:
             key = rid if isinstance(rid, str) else playing or ""
             done = self._held_done.pop(key, None)
             held = [message] if done is None else [done, message]
-            if playing is None:
+            if playing is None:  # no audio of it on the way
+                self._parts.pop(key, None)
                 for frame in held:
                     self._push(frame)
             else:
