@@ -126,10 +126,10 @@ HANDLER_NAMES: Final[Mapping[type, str]] = {
     p.ResponseFunctionCallArgumentsDone: "_on_nothing",
     p.RateLimitsUpdated: "_on_nothing",
     # WebRTC/SIP: the service plays the audio and its audio arrives as it is played, so
-    # `started` adds nothing; `cleared` follows an interruption already handled. `stopped`
-    # does not yet end playback: see `Playback._on_output_audio_stopped`.
+    # `started` adds nothing; `cleared` follows an interruption already handled; `stopped`
+    # ends the playback (the transport delivers it after the response's last audio).
     p.OutputAudioBufferStarted: "_on_nothing",
-    p.OutputAudioBufferStopped: "_on_nothing",
+    p.OutputAudioBufferStopped: "_on_output_audio_stopped",
     p.OutputAudioBufferCleared: "_on_nothing",
 }
 

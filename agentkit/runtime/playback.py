@@ -158,6 +158,14 @@ class Playback:
                 # this item has nothing left to cut.
                 playback.finished = True
 
+    def _on_output_audio_stopped(self, event: p.OutputAudioBufferStopped, now: float) -> None:
+        # WebRTC/SIP: the service played the response's audio to its end (the transport
+        # delivers this after the response's last audio chunk): nothing of it is playing,
+        # so a barge-in from now on has nothing to cut.
+        playback = self._playback
+        if playback is not None and playback.response_id == event.response_id:
+            self._playback = None
+
     def _on_speech_started(self, event: p.InputAudioBufferSpeechStarted, now: float) -> None:
         self._activity(now)
         self._interrupt(now, manual=False)

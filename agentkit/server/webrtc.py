@@ -22,7 +22,7 @@ peer connection), pumped by its own task:
 
 Faults for the media path (`WebRTCFaults`): packet loss, jitter and added delay on the
 server's audio track (`impair()` changes them on live calls), the data channel closed at an event, an ICE failure (the answer's
-candidates lead nowhere).
+candidates lead nowhere and nothing answers the caller's checks).
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class WebRTCFaults:
         media: Loss, jitter and delay of the server's audio track (`MediaFaults`).
         close_channel_at: Close the data channel instead of sending the first event of this
             type (e.g. `"response.created"`).
-        ice_failure: Answer with candidates that lead nowhere: the caller's ICE fails.
+        ice_failure: Answer with candidates that lead nowhere, and close this end: the
+            caller's ICE fails (its `connect()` raises a `TransportError`).
     """
 
     media: MediaFaults = field(default_factory=MediaFaults)
@@ -278,7 +279,11 @@ class WebRTCEndpoint:
             # The track's faults, read per packet: `impair()` changes them during the call.
             lose_packets(sender, lambda: track.faults, faults.media.seed)
         if faults.ice_failure:
-            answer = _unreachable(answer)
+            # Nothing may answer the caller's checks either: from its real address they
+            # would reach this end (a peer-reflexive candidate) and ICE would succeed.
+            track.stop()
+            await pc.close()
+            return _sdp_response(_unreachable(answer), f"/v1/realtime/calls/{call_id}")
         self.calls[call_id] = hub
         server._hubs[call_id] = hub
         core.start(loop.time())

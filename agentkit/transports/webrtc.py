@@ -13,7 +13,10 @@ is where the audio goes, and this module hides it:
   (`output_audio_buffer.started` ... `.stopped` / `.cleared`), so the app gets `audio`
   events as over a WebSocket. Over WebRTC the service plays the audio out and sends
   `response.output_audio.done` when it has *generated* it; that frame is held until the
-  buffer stopped, so the app's `audio_end` follows the last chunk it was given.
+  buffer stopped. `output_audio_buffer.stopped` itself is held until the response's last
+  audio has been delivered (the RTP path trails the data channel by the receiver's jitter
+  buffer), so both follow the last chunk the app was given, and `stopped` can end the
+  playback (`runtime.playback`) without a barge-in over its last words going unreported.
 - `has_output_audio_buffer` tells the session that the service buffers the output: an
   interruption then also needs `output_audio_buffer.clear` (the supervisor sends it).
 
@@ -109,6 +112,21 @@ class _Closed:
         self.error = error
 
 
+class _Trailing:
+    """A response whose buffer stopped while its last audio is still on the RTP path: the
+    frames held until that audio has been delivered (`audio.done`, then `stopped`)."""
+
+    __slots__ = ("held", "response_id", "timer", "until")
+
+    def __init__(
+        self, response_id: str, until: float, held: list[str | bytes], timer: asyncio.TimerHandle
+    ) -> None:
+        self.response_id = response_id
+        self.until = until
+        self.held = held
+        self.timer = timer
+
+
 class WebRTCTransport:
     """One WebRTC call to a realtime endpoint (OpenAI, Azure, the local server).
 
@@ -170,10 +188,11 @@ class WebRTCTransport:
         self._waiter: asyncio.Future[None] | None = None
         self._closed: ConnectionClosed | None = None
         # Output playback, from the data channel: the audio part of each response, the
-        # response playing now, and the `response.output_audio.done` frames held back.
+        # response playing now, the one whose last audio is still arriving, and the
+        # `response.output_audio.done` frames held back.
         self._parts: dict[str, tuple[str, int, int]] = {}
         self._playing: str | None = None
-        self._trailing: tuple[str, float] | None = None
+        self._trailing: _Trailing | None = None
         self._held_done: dict[str, str | bytes] = {}
 
     # -- the contract -------------------------------------------------------------------------
@@ -184,10 +203,16 @@ class WebRTCTransport:
         self._reset()
         try:
             await asyncio.wait_for(self._connect(), self.connect_timeout)
-        except SignalingError:
+        except TransportError:  # the signaling refused the call, or ICE failed
             await self._teardown()
             raise
-        except (TimeoutError, OSError, ValueError) as exc:
+        except TimeoutError as exc:
+            await self._teardown()
+            raise TransportError(
+                f"the WebRTC call at {self.base_url} did not open within {self.connect_timeout} s "
+                "(ICE, DTLS or the data channel)"
+            ) from exc
+        except (OSError, ValueError) as exc:
             await self._teardown()
             raise TransportError(f"cannot open the WebRTC call at {self.base_url}: {exc!r}") from exc
         except BaseException:
@@ -268,7 +293,7 @@ class WebRTCTransport:
         self._closed = None
         self._parts.clear()
         self._playing = None
-        self._trailing = None
+        self._drop_trailing()
         self._held_done.clear()
 
     async def _connect(self) -> None:
@@ -278,11 +303,24 @@ class WebRTCTransport:
         transceiver = pc.addTransceiver(track, direction="sendrecv")
         prefer_codec(transceiver, self.codec)
         opened = asyncio.get_running_loop().create_future()
+
+        def on_state() -> None:
+            # Before the data channel opened, a failed connection fails `connect()` now
+            # rather than at its timeout. ("closed" is our own teardown: nobody waits.)
+            if pc.connectionState == "failed" and self._pc is pc and not opened.done():
+                opened.set_exception(
+                    TransportError(
+                        f"the WebRTC call at {self.base_url} did not connect: the peer "
+                        "connection failed (ICE or DTLS)"
+                    )
+                )
+            self._on_state()
+
         channel.on("open", lambda: _resolve(opened))
         channel.on("message", self._on_message)
         channel.on("close", lambda: self._lose("the data channel closed"))
         pc.on("track", self._on_track)
-        pc.on("connectionstatechange", self._on_state)
+        pc.on("connectionstatechange", on_state)
         await pc.setLocalDescription(await pc.createOffer())
         answer = await exchange_sdp(
             self.base_url,
@@ -301,6 +339,7 @@ class WebRTCTransport:
         await opened
 
     async def _teardown(self) -> None:
+        self._drop_trailing()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -374,27 +413,58 @@ class WebRTCTransport:
             if part.get("type") in ("audio", "output_audio") and isinstance(rid, str):
                 self._parts[rid] = (event["item_id"], event.get("output_index", 0), event.get("content_index", 0))
         elif kind == "output_audio_buffer.started" and isinstance(rid, str):
+            self._end_trailing()  # the previous response's `stopped` goes first
             self._playing = rid
-            self._trailing = None
-        elif kind in ("output_audio_buffer.stopped", "output_audio_buffer.cleared"):
-            playing = self._playing
-            self._playing = None
-            if kind == "output_audio_buffer.stopped" and playing is not None:
-                self._trailing = (playing, asyncio.get_running_loop().time() + _TRAILING_MS / 1000)
-            else:
-                self._trailing = None
+        elif kind == "output_audio_buffer.stopped":
+            self._end_trailing()
+            playing, self._playing = self._playing, None
             key = rid if isinstance(rid, str) else playing or ""
-            self._parts.pop(key, None) if kind == "output_audio_buffer.cleared" else None
-            held = self._held_done.pop(key, None)
+            done = self._held_done.pop(key, None)
+            held = [message] if done is None else [done, message]
+            if playing is None:  # no audio of it on the way
+                self._parts.pop(key, None)
+                for frame in held:
+                    self._push(frame)
+            else:
+                # Its last audio is still in the receiver's jitter buffer: hold `stopped`
+                # until that audio has been delivered (`_end_trailing`), at most this long.
+                loop = asyncio.get_running_loop()
+                delay = _TRAILING_MS / 1000
+                timer = loop.call_later(delay, self._end_trailing)
+                self._trailing = _Trailing(playing, loop.time() + delay, held, timer)
+            return True
+        elif kind == "output_audio_buffer.cleared":
+            self._end_trailing()
+            playing, self._playing = self._playing, None
+            key = rid if isinstance(rid, str) else playing or ""
+            self._parts.pop(key, None)
+            held_done = self._held_done.pop(key, None)
             self._push(message)
-            if held is not None:
-                self._push(held)
+            if held_done is not None:
+                self._push(held_done)
             return True
         elif kind in ("response.output_audio.done", "response.audio.done") and rid in self._parts:
             # Generated, not yet played (the service plays it out): after the last chunk.
             self._held_done[rid] = message
             return True
         return False
+
+    def _end_trailing(self) -> None:
+        """The trailing response's audio has been delivered: release what was held."""
+        trailing = self._trailing
+        if trailing is None:
+            return
+        self._trailing = None
+        trailing.timer.cancel()
+        # Any audio of it from now on is late: dropped, and its `audio.done` is not held.
+        self._parts.pop(trailing.response_id, None)
+        for frame in trailing.held:
+            self._push(frame)
+
+    def _drop_trailing(self) -> None:
+        trailing, self._trailing = self._trailing, None
+        if trailing is not None:
+            trailing.timer.cancel()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
@@ -405,17 +475,16 @@ class WebRTCTransport:
         delta_type = "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta"
         async for frame in audio_frames(track):
             rid = self._playing
-            if rid is None and self._trailing is not None:
-                trailing, until = self._trailing
-                rid = trailing if loop.time() < until else None
-                if rid is None:
-                    self._trailing = None
+            trailing = self._trailing
+            if rid is None and trailing is not None:
+                if loop.time() < trailing.until and not silent(frame_pcm(frame, 8000)):
+                    rid = trailing.response_id
+                else:
+                    self._end_trailing()  # the trailing audio ended
+                    continue
             part = self._parts.get(rid) if rid is not None else None
             if part is None:
                 continue  # nothing is playing: the idle frames between turns
-            if rid != self._playing and silent(frame_pcm(frame, 8000)):
-                self._trailing = None  # the trailing audio ended
-                continue
             pcm = frame_audio(frame, self.output_format)
             item_id, output_index, content_index = part
             self._push(

@@ -4,13 +4,15 @@ supervisor path it relies on (`has_output_audio_buffer`)."""
 from __future__ import annotations
 
 import json
+import time
 
+import aioice.stun
 import pytest
 
 from agentkit import RealtimeAgent
 from agentkit.errors import TransportError
 from agentkit.runtime.supervisor import Supervisor
-from agentkit.server import LocalRealtimeServer
+from agentkit.server import LocalRealtimeServer, WebRTCFaults
 from agentkit.transports import WebRTCTransport
 from agentkit.transports.webrtc import audio_format_of
 from agentkit.transports.webrtc_media import negotiated_codec
@@ -52,6 +54,36 @@ async def test_a_refused_offer_is_a_transport_error_and_leaves_nothing_open() ->
         assert transport._pc is None and not server.webrtc.calls
 
 
+def _nothing_open(transport: WebRTCTransport, server: LocalRealtimeServer) -> bool:
+    return (
+        transport._pc is None and transport._channel is None and transport._track is None
+        and not transport._tasks and not server.webrtc.calls
+    )
+
+
+async def test_an_ice_failure_fails_connect_with_a_transport_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # aioice gives up on a candidate pair after 0.1 + 0.2 + 0.4 s, not its 63 s default.
+    monkeypatch.setattr(aioice.stun, "RETRY_MAX", 2)
+    monkeypatch.setattr(aioice.stun, "RETRY_RTO", 0.1)
+    async with LocalRealtimeServer() as server:
+        server.webrtc.faults = WebRTCFaults(ice_failure=True)
+        transport = WebRTCTransport(server.base_url, api_key="sk-test", connect_timeout=5)
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="did not connect: the peer connection failed"):
+            await transport.connect()
+        assert time.monotonic() - started < 4  # the failed state, not the timeout
+        assert _nothing_open(transport, server)
+
+
+async def test_a_call_that_never_opens_times_out_with_a_transport_error() -> None:
+    async with LocalRealtimeServer() as server:
+        server.webrtc.faults = WebRTCFaults(ice_failure=True)
+        transport = WebRTCTransport(server.base_url, api_key="sk-test", connect_timeout=0.5)
+        with pytest.raises(TransportError, match=r"did not open within 0\.5 s"):
+            await transport.connect()
+        assert _nothing_open(transport, server)
+
+
 async def test_connect_close_and_reconnect_the_same_transport() -> None:
     async with LocalRealtimeServer() as server:
         transport = WebRTCTransport(server.base_url, api_key="sk-test", codec="pcma")
@@ -84,14 +116,33 @@ def test_manual_interrupt_clears_the_service_s_output_buffer_after_the_cancel() 
     assert kinds.index("response.cancel") < kinds.index("output_audio_buffer.clear")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="output_audio_buffer.stopped does not end playback yet: over loopback it can reach "
-    "the client before the last RTP audio, and a barge-in then goes unreported (issue 14)",
-)
 def test_output_audio_buffer_stopped_ends_playback() -> None:
     supervisor = _supervisor_playing()
     supervisor.receive_frame(json.dumps({"type": "output_audio_buffer.stopped", "event_id": "e3", "response_id": "r1"}), 0.3)
     supervisor.interrupt(5.0)
     kinds = [json.loads(frame)["type"] for frame in supervisor.data_to_send()]
     assert "conversation.item.truncate" not in kinds  # it had played to its end
+
+
+def _event(kind: str, **fields: object) -> str:
+    return json.dumps({"type": kind, "event_id": "e", "response_id": "r1", **fields})
+
+
+async def test_stopped_waits_for_the_trailing_audio_then_follows_the_held_done() -> None:
+    transport = WebRTCTransport()
+    part = {"item_id": "i1", "output_index": 0, "content_index": 0, "part": {"type": "audio"}}
+    for message in (
+        _event("response.content_part.added", **part),
+        _event("output_audio_buffer.started"),
+        _event("response.output_audio.done", item_id="i1", output_index=0, content_index=0),
+        _event("output_audio_buffer.stopped"),
+    ):
+        transport._on_message(message)
+    kinds = [json.loads(m)["type"] for m in transport._inbox if isinstance(m, str)]
+    assert kinds == ["response.content_part.added", "output_audio_buffer.started"]  # both held
+    # The next response starting releases them first (else: the trailing audio's end, or 300 ms).
+    transport._on_message(_event("output_audio_buffer.started", response_id="r2"))
+    kinds = [json.loads(m)["type"] for m in transport._inbox if isinstance(m, str)]
+    assert kinds[2:] == ["response.output_audio.done", "output_audio_buffer.stopped", "output_audio_buffer.started"]
+    assert "r1" not in transport._parts  # its late audio is dropped
+    await transport.close()
