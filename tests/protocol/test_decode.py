@@ -607,3 +607,20 @@ def test_a_non_text_frame_is_reported_as_such() -> None:
     event = p.decode_server_event(12345)  # type: ignore[arg-type]
     assert isinstance(event, p.MalformedServerEvent)
     assert event.reason == "a frame must be str or bytes, got int"
+
+
+def test_an_event_keeps_its_event_id_and_a_missing_audio_end_reads_as_zero() -> None:
+    frame = {"type": "input_audio_buffer.speech_stopped", "event_id": "evt_7", "item_id": "i"}
+    event = p.decode_server_event(orjson.dumps(frame))
+    assert isinstance(event, p.InputAudioBufferSpeechStopped)
+    assert (event.event_id, event.audio_end_ms) == ("evt_7", 0)
+    odd = p.decode_server_event(orjson.dumps({**frame, "event_id": 7, "audio_end_ms": 640}))
+    assert isinstance(odd, p.InputAudioBufferSpeechStopped)
+    assert (odd.event_id, odd.audio_end_ms) == ("", 640)
+
+
+def test_an_unknown_event_shaped_like_an_audio_delta_is_kept_whole_not_played() -> None:
+    # Its type sorts before the audio delta's; only `response.output_audio.delta` is audio.
+    frame = {"type": "response.custom.delta", **POS, "delta": AUDIO_B64}
+    event = p.decode_server_event(orjson.dumps(frame))
+    assert isinstance(event, p.UnknownServerEvent) and event.type == "response.custom.delta"
