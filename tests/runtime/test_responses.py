@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import desk
 from support import feed, frames, types
-from triage import created, done, make
+from triage import call_item, created, done, make
 
 from agentkit.events import (
     ErrorEvent,
@@ -215,3 +215,56 @@ def test_an_answer_cut_off_by_a_drop_is_asked_for_again_unless_the_caller_cut_it
     cut.disconnected(reconnecting=True)
     cut.connected(now=2.0)
     assert types(cut) == ["session.update"]  # (the cancel died with the connection)
+
+
+def test_a_create_the_drop_left_unanswered_is_asked_again_with_its_instructions() -> None:
+    sup = make(can_reconnect=True)
+    sup.respond("Greet the caller.")
+    assert types(sup) == ["response.create"]
+    sup.disconnected(reconnecting=True)  # before the service answered it
+    sup.connected(now=1.0)
+    sent = frames(sup)
+    assert [f["type"] for f in sent] == ["session.update", "response.create"]
+    assert sent[1]["response"] == {"instructions": "Greet the caller."}
+
+
+def test_a_call_that_arrives_late_still_gets_its_follow_up_32_responses_on() -> None:
+    sup = make()
+    for n in range(1, 34):  # resp_1 ended, then 32 more
+        created(sup, f"resp_{n}")
+        done(sup, f"resp_{n}")
+    frames(sup)
+    feed(
+        sup,
+        {
+            "type": "response.output_item.done",
+            "response_id": "resp_2",  # 31 responses back
+            "output_index": 0,
+            "item": call_item("call_late", "lookup"),
+        },
+    )
+    sup.tool_finished("call_late", "found")
+    assert types(sup) == ["conversation.item.create", "response.create"]
+
+
+def test_one_cancel_per_response_even_when_a_trip_follows_a_barge_in() -> None:
+    sup = desk.make(policy=SessionPolicy(GuardrailSettings(output_debounce_chars=5)))
+    desk.created(sup, "resp_1")
+    desk.assistant_item(sup)
+    desk.stream(sup, "response.output_text.delta", "resp_1", "a1", delta="The password ")
+    sup.interrupt(1.0)
+    desk.run_checks(sup, tripped=True, now=1.1)
+    assert types(sup).count("response.cancel") == 1
+
+
+def test_a_check_back_after_its_response_ended_unfinished_changes_nothing() -> None:
+    sup = desk.make(policy=SessionPolicy(GuardrailSettings(output_debounce_chars=5)))
+    desk.created(sup, "resp_1")
+    desk.assistant_item(sup)
+    desk.stream(sup, "response.output_text.delta", "resp_1", "a1", delta="The password ")
+    desk.done(sup, "resp_1", status="cancelled")  # no final text: the answer never finished
+    frames(sup)
+    sup.events_to_emit()
+    desk.run_checks(sup, tripped=True)
+    assert frames(sup) == []  # no cancel, no delete, no safe reply for a finished response
+    assert not [e for e in sup.events_to_emit() if isinstance(e, GuardrailTripped)]
