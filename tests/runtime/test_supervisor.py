@@ -18,12 +18,15 @@ from agentkit.events import (
     AssistantTranscriptDelta,
     AudioOut,
     HistoryAdded,
+    InputAudioDropped,
     RawServerEvent,
+    Reconnected,
     SessionStatus,
     StatusChanged,
     UserTranscript,
 )
 from agentkit.history import HistoryItem
+from agentkit.runtime.supervisor import Supervisor
 
 
 def test_connect_sends_session_update_and_reports_status() -> None:
@@ -290,3 +293,61 @@ def test_the_beta_dialect_refuses_an_image_before_anything_is_sent() -> None:
         sup.send_image("data:image/png;base64,iVBORw0K", text="What is this?")
     assert frames(sup) == []
     assert len(sup.history) == before
+
+
+# --- reconnects and turns, as the app sees them --------------------------------------------------
+
+
+def reconnected_with(*history: HistoryItem) -> Supervisor:
+    """A supervisor seeded with `history`, connected, dropped and connected again."""
+    sup = new_supervisor(triage, can_reconnect=True, history=history)
+    sup.connecting()
+    sup.connected(now=0.0)
+    sup.data_to_send()
+    sup.events_to_emit()
+    sup.disconnected(reconnecting=True)
+    sup.connected(now=1.0)
+    return sup
+
+
+def test_a_reconnect_answers_the_callers_last_turn_only_when_it_was_the_last_item() -> None:
+    hello, hi = HistoryItem.assistant("Hello!", item_id="a1"), HistoryItem.user("Hi", item_id="u1")
+    unanswered = reconnected_with(hello, hi)
+    assert types(unanswered)[-1] == "response.create"
+    (reconnected,) = [e for e in unanswered.events_to_emit() if isinstance(e, Reconnected)]
+    assert reconnected.attempt == 1  # the first reconnect is number 1
+    answered = reconnected_with(hi, hello)
+    assert "response.create" not in types(answered)
+
+
+def test_audio_in_a_text_only_session_is_reported_chunk_by_chunk() -> None:
+    sup = make()
+    sup.disconnected(reconnecting=True)
+    sup.connected(now=1.0, text_only=True)
+    sup.events_to_emit()
+    sup.send_audio(b"\x00" * 480)
+    assert [e for e in sup.events_to_emit() if isinstance(e, InputAudioDropped)] == [
+        InputAudioDropped(1, 480, "text-only session")
+    ]
+
+
+def test_a_push_to_talk_turn_means_the_app_has_started() -> None:
+    sup = make()
+    assert sup.awaiting_first_turn()
+    sup.start_turn(0.0)
+    assert not sup.awaiting_first_turn()
+
+
+def test_an_answer_the_drop_cut_off_is_kept_as_incomplete() -> None:
+    sup = make(can_reconnect=True)
+    created(sup)
+    feed(
+        sup,
+        {
+            "type": "conversation.item.added",
+            "item": {"id": "a1", "type": "message", "role": "assistant", "status": "in_progress"},
+        },
+    )
+    sup.disconnected(reconnecting=True)
+    item = sup.history.get("a1")
+    assert item is not None and item.status == "incomplete"
