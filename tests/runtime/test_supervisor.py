@@ -351,3 +351,26 @@ def test_an_answer_the_drop_cut_off_is_kept_as_incomplete() -> None:
     sup.disconnected(reconnecting=True)
     item = sup.history.get("a1")
     assert item is not None and item.status == "incomplete"
+
+
+def test_the_first_turn_is_over_once_the_conversation_changed_or_the_app_sent_anything() -> None:
+    added = make()
+    feed(
+        added,
+        {
+            "type": "conversation.item.added",
+            "item": {"id": "u1", "type": "message", "role": "user", "content": []},
+        },
+    )
+    assert not added.awaiting_first_turn()  # the caller's turn, before any response
+
+    seeded = new_supervisor(triage, history=[HistoryItem.user("Earlier", item_id="u0")])
+    seeded.connecting()
+    seeded.connected()
+    assert seeded.awaiting_first_turn()
+    feed(seeded, {"type": "conversation.item.deleted", "item_id": "u0"})
+    assert not seeded.awaiting_first_turn()  # fewer items than seeded: it changed too
+
+    raw = make()
+    raw.send_raw({"type": "input_audio_buffer.clear"})
+    assert not raw.awaiting_first_turn()
