@@ -81,15 +81,23 @@ def _sample(db: Path, source: str, size: int, seed: int) -> int:
     spans = _annotation_spans(source)
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT w.job_id, s.start_pos_row, s.start_pos_col "
+            "SELECT w.job_id, s.start_pos_row, s.start_pos_col, s.operator_name, s.occurrence "
             "FROM work_items w JOIN mutation_specs s ON s.job_id = w.job_id"
         ).fetchall()
         drop = [
             job
-            for job, row, col in rows
+            for job, row, col, *_ in rows
             if any(start <= (row, col) < end for start, end in spans)
         ]
-        jobs = sorted(job for job, *_ in rows if job not in set(drop))
+        dropped = set(drop)
+        # In source order, not by job id: cosmic-ray's job ids are random UUIDs, so sorting
+        # by them made the seeded sample a different one on every run.
+        kept = sorted(
+            (row, col, operator, occurrence, job)
+            for job, row, col, operator, occurrence in rows
+            if job not in dropped
+        )
+        jobs = [job for *_, job in kept]
         if size and len(jobs) > size:
             keep = set(random.Random(seed).sample(jobs, size))
             drop += [job for job in jobs if job not in keep]

@@ -571,3 +571,56 @@ def test_a_response_lists_its_function_calls_typed() -> None:
     event = p.decode_server_event(orjson.dumps(ev("response.done", response=RESPONSE)))
     assert isinstance(event, p.ResponseDone)
     assert event.function_calls == ()
+
+
+# -- what the session acts on: how a response ended, and deltas that are not deltas -----------
+
+
+@pytest.mark.parametrize(("status", "seen"), [("cancelled", "cancelled"), (None, "completed")])
+def test_a_response_done_says_how_the_response_ended(status: str | None, seen: str) -> None:
+    response: dict[str, Any] = {"id": "resp_1", "output": []}
+    if status is not None:
+        response["status"] = status
+    event = p.decode_server_event(orjson.dumps({"type": "response.done", "response": response}))
+    assert isinstance(event, p.ResponseDone) and event.status == seen
+
+
+@pytest.mark.parametrize(
+    "kind", ["response.output_text.delta", "response.output_audio_transcript.delta"]
+)
+@pytest.mark.parametrize("field", ["response_id", "item_id", "content_index", "delta"])
+def test_a_text_delta_with_a_field_of_the_wrong_type_is_malformed(kind: str, field: str) -> None:
+    good = {"type": kind, **POS, "delta": "Hel"}
+    assert not isinstance(p.decode_server_event(orjson.dumps(good)), p.MalformedServerEvent)
+    wrong = [1] if field != "content_index" else "0"
+    event = p.decode_server_event(orjson.dumps({**good, field: wrong}))
+    assert isinstance(event, p.MalformedServerEvent) and field in event.reason
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="orjson raises JSONDecodeError, not TypeError, for a non-text frame: the reason "
+    "reads 'not JSON (Input must be bytes...)' instead of naming the frame's type "
+    "(decode_server_event's `except TypeError` branch is never reached)",
+)
+def test_a_non_text_frame_is_reported_as_such() -> None:
+    event = p.decode_server_event(12345)  # type: ignore[arg-type]
+    assert isinstance(event, p.MalformedServerEvent)
+    assert event.reason == "a frame must be str or bytes, got int"
+
+
+def test_an_event_keeps_its_event_id_and_a_missing_audio_end_reads_as_zero() -> None:
+    frame = {"type": "input_audio_buffer.speech_stopped", "event_id": "evt_7", "item_id": "i"}
+    event = p.decode_server_event(orjson.dumps(frame))
+    assert isinstance(event, p.InputAudioBufferSpeechStopped)
+    assert (event.event_id, event.audio_end_ms) == ("evt_7", 0)
+    odd = p.decode_server_event(orjson.dumps({**frame, "event_id": 7, "audio_end_ms": 640}))
+    assert isinstance(odd, p.InputAudioBufferSpeechStopped)
+    assert (odd.event_id, odd.audio_end_ms) == ("", 640)
+
+
+def test_an_unknown_event_shaped_like_an_audio_delta_is_kept_whole_not_played() -> None:
+    # Its type sorts before the audio delta's; only `response.output_audio.delta` is audio.
+    frame = {"type": "response.custom.delta", **POS, "delta": AUDIO_B64}
+    event = p.decode_server_event(orjson.dumps(frame))
+    assert isinstance(event, p.UnknownServerEvent) and event.type == "response.custom.delta"

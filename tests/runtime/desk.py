@@ -51,8 +51,8 @@ agent = RealtimeAgent(
 TRANSCRIBED = SessionSettings(input_transcription=InputTranscription(model="whisper-1"))
 
 
-def make(**kw: Any) -> Supervisor:
-    sup = new_supervisor(agent, kw.pop("settings", TRANSCRIBED), **kw)
+def make(desk_agent: RealtimeAgent[Any] = agent, **kw: Any) -> Supervisor:
+    sup = new_supervisor(desk_agent, kw.pop("settings", TRANSCRIBED), **kw)
     sup.connecting()
     sup.connected()
     sup.data_to_send()

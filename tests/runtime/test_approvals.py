@@ -6,11 +6,13 @@ from typing import Any
 
 import orjson
 import pytest
-from desk import call, created, done, make
-from support import frames
+from desk import call, created, done, make, refund
+from support import feed, frames
 
 from agentkit import (
+    RealtimeAgent,
     SessionLimits,
+    tool,
 )
 from agentkit.events import (
     ToolApprovalRequired,
@@ -21,7 +23,7 @@ from agentkit.runtime.policy import (
     ApprovalSettings,
     SessionPolicy,
 )
-from agentkit.runtime.supervisor import RunTool
+from agentkit.runtime.supervisor import RunTool, Supervisor
 
 
 def test_approve_runs_the_parked_call() -> None:
@@ -88,3 +90,70 @@ def test_approval_timeout_applies_the_default(default: Any, runs: bool) -> None:
     (resolved,) = [e for e in sup.events_to_emit() if isinstance(e, ToolApprovalResolved)]
     assert resolved.by == "timeout" and resolved.approved is runs
 
+
+
+@tool(needs_approval=True)
+def void(order_id: str) -> str:
+    """Void an order."""
+    return f"voided {order_id}"
+
+
+two_tools = RealtimeAgent(name="Desk", instructions="Help.", tools=[refund, void])
+
+
+def call_of(sup: Supervisor, call_id: str, name: str) -> None:
+    feed(
+        sup,
+        {
+            "type": "response.output_item.done",
+            "response_id": "resp_1",
+            "output_index": 0,
+            "item": {
+                "id": f"item_{call_id}",
+                "type": "function_call",
+                "call_id": call_id,
+                "name": name,
+                "arguments": '{"order_id": "7"}',
+            },
+        },
+    )
+
+
+def test_reject_always_refuses_later_calls_of_that_tool_without_asking() -> None:
+    sup = make()
+    created(sup)
+    call(sup, "c1")
+    sup.reject("c1", always=True)
+    sup.events_to_emit()
+    frames(sup)
+    call(sup, "c2")
+    assert sup.pending_approvals == [] and sup.commands() == []
+    events = sup.events_to_emit()
+    assert not [e for e in events if isinstance(e, ToolApprovalRequired)]
+    (resolved,) = [e for e in events if isinstance(e, ToolApprovalResolved)]
+    assert (resolved.call_id, resolved.approved, resolved.by) == ("c2", False, "always")
+    (sent,) = frames(sup)
+    assert orjson.loads(sent["item"]["output"])["error"] == "rejected"
+
+
+def test_always_decides_only_the_calls_of_the_same_tool() -> None:
+    sup = make(two_tools)
+    created(sup)
+    call_of(sup, "c1", "refund")
+    call_of(sup, "c2", "void")
+    sup.approve("c1", always=True)
+    assert sup.pending_approvals == ["c2"]
+    assert [c.call_id for c in sup.commands() if isinstance(c, RunTool)] == ["c1"]
+
+
+def test_a_timed_out_decision_holds_for_that_call_only() -> None:
+    policy = SessionPolicy(approvals=ApprovalSettings(timeout_s=30, default="approve"))
+    sup = make(policy=policy, limits=SessionLimits(stall_timeout_s=None))
+    created(sup)
+    call(sup, "c1", now=100.0)
+    call(sup, "c2", now=110.0)
+    sup.tick(131.0)  # past c1's deadline (not exactly on it)
+    assert sup.pending_approvals == ["c2"]
+    assert [c.call_id for c in sup.commands() if isinstance(c, RunTool)] == ["c1"]
+    call(sup, "c3", now=132.0)  # asked, not decided "always"
+    assert sup.pending_approvals == ["c2", "c3"]

@@ -6,8 +6,8 @@ import orjson
 from support import feed, frames, new_supervisor, types
 from triage import audio, billing, call_done, call_item, created, done, lookup, make, triage
 
-from agentkit import RealtimeAgent, handoff
-from agentkit.errors import ProtocolError
+from agentkit import RealtimeAgent, SessionSettings, handoff
+from agentkit.errors import CompileError, ProtocolError
 from agentkit.events import (
     AgentStart,
     ErrorEvent,
@@ -260,3 +260,37 @@ def test_arguments_sent_as_an_object_get_an_output_that_says_so() -> None:
     assert sent["item"]["type"] == "function_call_output" and sent["item"]["call_id"] == "call_1"
     done(sup, output=[])
     assert types(sup) == ["response.create"]  # and the model hears back
+
+
+def test_a_transfer_the_session_cannot_take_tells_the_model_and_keeps_the_agent() -> None:
+    sup = make()
+    created(sup)
+    call_done(sup, "call_h", "transfer_to_billing", arguments="{}")
+    sup.commands()
+    sup.events_to_emit()
+    # Billing on another model: the session cannot switch to it mid-session.
+    other_model = RealtimeAgent(
+        name="Billing", instructions="You do billing.", settings=SessionSettings(model="gpt-x")
+    )
+    sup.handoff_finished("call_h", other_model, "You do billing.")
+    done(sup)
+    sent = frames(sup)
+    assert [f["type"] for f in sent] == ["conversation.item.create", "response.create"]
+    output = orjson.loads(sent[0]["item"]["output"])
+    assert output["error"].startswith("transfer failed: ") and "gpt-x" in output["error"]
+    errors = [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+    assert len(errors) == 1 and isinstance(errors[0].error, CompileError)
+    assert sup.agent is triage
+
+
+def test_response_done_listing_other_items_starts_only_its_missed_calls() -> None:
+    sup = make()
+    created(sup)
+    sup.events_to_emit()
+    message = {"id": "item_m", "type": "message", "role": "assistant", "content": []}
+    # An item kind agentkit does not know (its type sorts before `function_call`).
+    other = {"id": "item_o", "type": "custom_item", "status": "completed"}
+    done(sup, output=[message, other, call_item("call_9", "lookup")])
+    assert not [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+    (command,) = sup.commands()
+    assert isinstance(command, RunTool) and command.call_id == "call_9"

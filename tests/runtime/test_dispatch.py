@@ -11,6 +11,7 @@ from triage import make
 from agentkit import RealtimeAgent
 from agentkit.events import (
     ErrorEvent,
+    HistoryUpdated,
     RawServerEvent,
 )
 
@@ -69,3 +70,26 @@ def _sample(annotation: Any) -> Any:
         return b""
     return "x"
 
+
+
+def test_the_services_truncate_updates_the_history_the_app_sees() -> None:
+    sup = make()
+    feed(
+        sup,
+        {
+            "type": "conversation.item.added",
+            "item": {"id": "a1", "type": "message", "role": "assistant", "status": "completed"},
+        },
+    )
+    sup.events_to_emit()
+    feed(
+        sup,
+        {"type": "conversation.item.truncated", "item_id": "a1", "content_index": 0, "audio_end_ms": 1500},
+    )
+    (updated,) = sup.events_to_emit()
+    assert isinstance(updated, HistoryUpdated) and updated.item.audio_end_ms == 1500
+    feed(
+        sup,
+        {"type": "conversation.item.truncated", "item_id": "gone", "content_index": 0, "audio_end_ms": 9},
+    )
+    assert sup.events_to_emit() == []  # an item we never had: nothing to report

@@ -5,19 +5,21 @@ from __future__ import annotations
 from desk import PCM_100MS, assistant_item, created, done, make, run_checks, stream
 from support import feed, frames
 
+from agentkit import SessionSettings
 from agentkit.events import (
     AssistantTranscript,
     AudioInterrupted,
     AudioOut,
     ErrorEvent,
     GuardrailTripped,
+    HistoryUpdated,
 )
 from agentkit.runtime.policy import (
     GuardrailSettings,
     GuardrailVerdict,
     SessionPolicy,
 )
-from agentkit.runtime.supervisor import RunGuardrails
+from agentkit.runtime.supervisor import RunGuardrails, Supervisor
 
 
 def test_typed_input_trip_is_never_sent_and_the_safe_reply_is_asked_for() -> None:
@@ -189,3 +191,137 @@ def test_final_transcript_waits_for_the_output_check() -> None:
         AssistantTranscript("a1", "All good.")
     ]
 
+
+
+# --- what each check decides, as the caller and the app see it -------------------------------
+
+
+def debounced(chars: int) -> Supervisor:
+    return make(policy=SessionPolicy(GuardrailSettings(output_debounce_chars=chars)))
+
+
+def spoken_turn(sup: Supervisor, transcript: str) -> None:
+    feed(sup, {"type": "input_audio_buffer.committed", "item_id": "u1"})
+    feed(
+        sup,
+        {
+            "type": "conversation.item.added",
+            "item": {"id": "u1", "type": "message", "role": "user", "content": []},
+        },
+    )
+    created(sup)
+    assistant_item(sup)
+    stream(sup, "response.output_audio.delta", "resp_1", "a1", delta=PCM_100MS)
+    feed(
+        sup,
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "u1",
+            "content_index": 0,
+            "transcript": transcript,
+        },
+    )
+
+
+def test_the_output_is_checked_once_every_debounce_chars_not_sooner() -> None:
+    sup = debounced(5)
+    created(sup)
+    assistant_item(sup)
+    stream(sup, "response.output_text.delta", "resp_1", "a1", delta="1234")
+    assert sup.commands() == []
+    stream(sup, "response.output_text.delta", "resp_1", "a1", delta="5")
+    (check,) = sup.commands()
+    assert isinstance(check, RunGuardrails) and check.text == "12345"
+    stream(sup, "response.output_text.delta", "resp_1", "a1", delta="6789")
+    assert sup.commands() == []
+    stream(sup, "response.output_text.delta", "resp_1", "a1", delta="0")
+    (again,) = sup.commands()
+    assert isinstance(again, RunGuardrails) and again.text == "1234567890"
+
+
+def test_a_check_that_failed_is_reported_to_the_app() -> None:
+    sup = make()
+    sup.send_text("hello")
+    (check,) = sup.commands()
+    assert isinstance(check, RunGuardrails)
+    sup.guardrails_finished(check.check_id, GuardrailVerdict(errors=(("civil", "boom"),)), 0.0)
+    (error,) = [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+    assert error.code == "guardrail_error" and str(error.error) == "guardrail 'civil' failed: boom"
+    assert [f["type"] for f in frames(sup)] == ["conversation.item.create", "response.create"]
+
+
+def test_a_typed_message_that_passes_does_not_release_a_later_one_still_checked() -> None:
+    sup = make()
+    sup.send_text("first")
+    sup.send_text("second")
+    first, _second = sup.commands()
+    assert isinstance(first, RunGuardrails)
+    sup.guardrails_finished(first.check_id, GuardrailVerdict(), 0.0)
+    sent = [f for f in frames(sup) if f["type"] == "conversation.item.create"]
+    assert [f["item"]["content"][0]["text"] for f in sent] == ["first"]
+
+
+def test_the_final_transcript_waits_for_the_final_check_not_an_earlier_one() -> None:
+    sup = debounced(5)
+    created(sup)
+    assistant_item(sup)
+    stream(sup, "response.output_text.delta", "resp_1", "a1", delta="Your password")
+    (early,) = sup.commands()
+    stream(sup, "response.output_text.done", "resp_1", "a1", text="Your password is x")
+    (final,) = sup.commands()
+    assert isinstance(early, RunGuardrails) and isinstance(final, RunGuardrails)
+    sup.guardrails_finished(early.check_id, GuardrailVerdict(), 0.0)  # the start was fine
+    assert not [e for e in sup.events_to_emit() if isinstance(e, AssistantTranscript)]
+    sup.guardrails_finished(final.check_id, GuardrailVerdict(), 0.0)
+    (transcript,) = [e for e in sup.events_to_emit() if isinstance(e, AssistantTranscript)]
+    assert transcript.transcript == "Your password is x"
+
+
+def test_without_input_transcription_a_spoken_turn_is_not_held() -> None:
+    sup = make(settings=SessionSettings())  # no transcript will ever come to check
+    feed(sup, {"type": "input_audio_buffer.committed", "item_id": "u1"})
+    created(sup)
+    stream(sup, "response.output_audio.delta", "resp_1", "a1", delta=PCM_100MS)
+    assert any(isinstance(e, AudioOut) for e in sup.events_to_emit())
+
+
+def test_an_input_trip_marks_the_turn_in_the_history_the_app_sees() -> None:
+    sup = make()
+    spoken_turn(sup, "you idiot")
+    sup.events_to_emit()
+    run_checks(sup, tripped=True)
+    (updated,) = [e for e in sup.events_to_emit() if isinstance(e, HistoryUpdated)]
+    assert updated.item.item_id == "u1" and updated.item.guardrail == "civil"
+
+
+def test_an_input_trip_after_the_held_response_ended_sends_no_cancel_and_asks_for_the_reply() -> None:
+    sup = make()
+    spoken_turn(sup, "you idiot")
+    done(sup)  # held, like the rest of the response
+    run_checks(sup, tripped=True)
+    sent = frames(sup)
+    assert [f["type"] for f in sent] == ["conversation.item.delete", "response.create"]
+    assert "civil" in sent[1]["response"]["instructions"]
+    (tripped,) = [e for e in sup.events_to_emit() if isinstance(e, GuardrailTripped)]
+    assert tripped.response_id is None
+
+
+def test_a_final_output_check_that_trips_after_the_response_ended_sends_no_cancel() -> None:
+    sup = debounced(1000)
+    created(sup)
+    assistant_item(sup)
+    stream(sup, "response.output_text.delta", "resp_1", "a1", delta="The password is x")
+    stream(sup, "response.output_text.done", "resp_1", "a1", text="The password is x")
+    done(sup)
+    frames(sup)
+    sup.events_to_emit()
+    run_checks(sup, tripped=True)
+    sent = frames(sup)
+    # Text only (nothing playing): the item is taken out of the model's context.
+    assert [f["type"] for f in sent] == ["conversation.item.delete", "response.create"]
+    assert sent[0]["item_id"] == "a1"
+    events = sup.events_to_emit()
+    (tripped,) = [e for e in events if isinstance(e, GuardrailTripped)]
+    assert tripped.response_id is None
+    (updated,) = [e for e in events if isinstance(e, HistoryUpdated)]
+    assert updated.item.guardrail == "no_secrets"

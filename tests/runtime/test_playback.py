@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+
 from support import feed, frames, types
-from triage import audio, call_done, created, done, make, speech_started
+from triage import PCM_100MS, audio, call_done, created, done, make, speech_started
 
 from agentkit import ServerVad, SessionSettings
 from agentkit.events import (
+    AudioEnd,
     AudioInterrupted,
     AudioOut,
 )
-from agentkit.runtime.supervisor import CancelTool
+from agentkit.runtime.supervisor import CancelTool, Supervisor
 
 
 def test_barge_in_truncates_at_the_clock_estimate_and_leaves_cancel_to_the_server() -> None:
@@ -134,3 +137,142 @@ def test_interruption_cancels_cancellable_tools_with_one_output_and_no_follow_up
     sup.tool_finished("call_l", "done")
     assert types(sup) == ["conversation.item.create"]  # no response.create for a cut response
 
+
+
+def audio_of(sup: Supervisor, item_id: str, now: float, chunk: bytes = PCM_100MS) -> None:
+    feed(
+        sup,
+        {
+            "type": "response.output_audio.delta",
+            "response_id": "resp_1",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": base64.b64encode(chunk).decode(),
+        },
+        now,
+    )
+
+
+def test_a_position_reported_without_finished_still_gets_cut() -> None:
+    sup = make()
+    created(sup)
+    audio(sup, 0.0)
+    done(sup)  # the response is over; the app is still playing its audio
+    sup.playback_position("item_a", 40)
+    speech_started(sup, 9.0)
+    (truncate,) = frames(sup)
+    assert truncate["audio_end_ms"] == 40
+    assert sup.events_to_emit()[-1] == AudioInterrupted("item_a", 0, 40)
+
+
+def test_a_position_reported_for_another_item_is_ignored() -> None:
+    sup = make()
+    created(sup)
+    for _ in range(5):
+        audio_of(sup, "item_b", 0.0)  # 500 ms
+    sup.playback_position("item_a", 320)  # an earlier item (its id sorts first)
+    speech_started(sup, 0.2)
+    (truncate,) = frames(sup)
+    assert (truncate["item_id"], truncate["audio_end_ms"]) == ("item_b", 200)
+
+
+def test_a_new_item_starts_its_own_playback_whatever_its_id() -> None:
+    for first, second in (("item_a", "item_b"), ("item_b", "item_a")):
+        sup = make()
+        created(sup)
+        audio_of(sup, first, 0.0)
+        audio_of(sup, second, 1.0)  # the next item
+        started = [e.item_id for e in sup.events_to_emit() if isinstance(e, AudioOut)]
+        assert started == [first, second]
+        speech_started(sup, 1.05)
+        (truncate,) = frames(sup)
+        assert (truncate["item_id"], truncate["audio_end_ms"]) == (second, 50)
+
+
+def test_received_audio_counts_fractions_of_a_millisecond() -> None:
+    sup = make()
+    created(sup)
+    for _ in range(10):
+        audio(sup, 0.0, chunk=b"\x00" * 72)  # 1.5 ms each
+    speech_started(sup, 5.0)  # long after: everything received was heard
+    (truncate,) = frames(sup)
+    assert truncate["audio_end_ms"] == 15
+
+
+def test_a_1_ms_cut_is_still_truncated() -> None:
+    sup = make()
+    created(sup)
+    audio(sup, 3.0)
+    speech_started(sup, 3.0015)
+    (truncate,) = frames(sup)
+    assert truncate["audio_end_ms"] == 1
+
+
+def test_audio_end_is_reported_unless_the_caller_cut_the_response_off() -> None:
+    sup = make()
+    created(sup)
+    audio(sup, 0.0)
+    audio_done = {
+        "type": "response.output_audio.done",
+        "response_id": "resp_1",
+        "item_id": "item_a",
+        "output_index": 0,
+        "content_index": 0,
+    }
+    feed(sup, audio_done)
+    assert sup.events_to_emit()[-1] == AudioEnd("item_a", 0)
+    created(sup, "resp_2")
+    audio(sup, 1.0, rid="resp_2")
+    sup.interrupt(1.05)
+    sup.events_to_emit()
+    feed(sup, {**audio_done, "response_id": "resp_2"})
+    assert not [e for e in sup.events_to_emit() if isinstance(e, AudioEnd)]
+
+
+def test_audio_of_a_finished_response_is_cut_only_while_it_still_plays() -> None:
+    sup = make()
+    created(sup)
+    for _ in range(3):
+        audio(sup, 0.0)  # 300 ms
+    done(sup)
+    speech_started(sup, 0.1)  # 100 ms heard: still playing
+    assert frames(sup)[0]["audio_end_ms"] == 100
+    assert AudioInterrupted("item_a", 0, 100) in sup.events_to_emit()
+
+    heard = make()
+    created(heard)
+    for _ in range(3):
+        audio(heard, 0.0)
+    done(heard)
+    heard.events_to_emit()
+    speech_started(heard, 1.0)  # all 300 ms heard by now: nothing to cut
+    assert frames(heard) == [] and heard.events_to_emit() == []
+
+
+def test_the_servers_session_decides_the_cancel_and_the_audio_rate() -> None:
+    sup = make(settings=SessionSettings(turn_detection=ServerVad(interrupt_response=False)))
+    session = {
+        "type": "realtime",
+        "audio": {
+            "input": {"turn_detection": {"type": "server_vad", "interrupt_response": True}},
+            "output": {"format": {"type": "audio/opus"}},  # unknown: the rate stays
+        },
+    }
+    feed(sup, {"type": "session.updated", "session": session})
+    created(sup)
+    audio(sup, 0.0)
+    speech_started(sup, 0.05)
+    assert types(sup) == ["conversation.item.truncate"]  # the server cancels it itself
+
+
+def test_a_cancelled_tool_of_an_ended_response_gets_no_follow_up() -> None:
+    sup = make()
+    created(sup)
+    call_done(sup, "call_s", "slow_search")
+    done(sup)  # the response ended; its cancellable tool still runs
+    sup.commands()
+    frames(sup)
+    speech_started(sup, 1.0)  # the caller speaks: their turn gets the answer
+    assert sup.commands() == [CancelTool("call_s")]
+    assert types(sup) == ["conversation.item.create"]  # the output, no response.create

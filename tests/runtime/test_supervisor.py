@@ -18,12 +18,15 @@ from agentkit.events import (
     AssistantTranscriptDelta,
     AudioOut,
     HistoryAdded,
+    InputAudioDropped,
     RawServerEvent,
+    Reconnected,
     SessionStatus,
     StatusChanged,
     UserTranscript,
 )
 from agentkit.history import HistoryItem
+from agentkit.runtime.supervisor import Supervisor
 
 
 def test_connect_sends_session_update_and_reports_status() -> None:
@@ -290,3 +293,84 @@ def test_the_beta_dialect_refuses_an_image_before_anything_is_sent() -> None:
         sup.send_image("data:image/png;base64,iVBORw0K", text="What is this?")
     assert frames(sup) == []
     assert len(sup.history) == before
+
+
+# --- reconnects and turns, as the app sees them --------------------------------------------------
+
+
+def reconnected_with(*history: HistoryItem) -> Supervisor:
+    """A supervisor seeded with `history`, connected, dropped and connected again."""
+    sup = new_supervisor(triage, can_reconnect=True, history=history)
+    sup.connecting()
+    sup.connected(now=0.0)
+    sup.data_to_send()
+    sup.events_to_emit()
+    sup.disconnected(reconnecting=True)
+    sup.connected(now=1.0)
+    return sup
+
+
+def test_a_reconnect_answers_the_callers_last_turn_only_when_it_was_the_last_item() -> None:
+    hello, hi = HistoryItem.assistant("Hello!", item_id="a1"), HistoryItem.user("Hi", item_id="u1")
+    unanswered = reconnected_with(hello, hi)
+    assert types(unanswered)[-1] == "response.create"
+    (reconnected,) = [e for e in unanswered.events_to_emit() if isinstance(e, Reconnected)]
+    assert reconnected.attempt == 1  # the first reconnect is number 1
+    answered = reconnected_with(hi, hello)
+    assert "response.create" not in types(answered)
+
+
+def test_audio_in_a_text_only_session_is_reported_chunk_by_chunk() -> None:
+    sup = make()
+    sup.disconnected(reconnecting=True)
+    sup.connected(now=1.0, text_only=True)
+    sup.events_to_emit()
+    sup.send_audio(b"\x00" * 480)
+    assert [e for e in sup.events_to_emit() if isinstance(e, InputAudioDropped)] == [
+        InputAudioDropped(1, 480, "text-only session")
+    ]
+
+
+def test_a_push_to_talk_turn_means_the_app_has_started() -> None:
+    sup = make()
+    assert sup.awaiting_first_turn()
+    sup.start_turn(0.0)
+    assert not sup.awaiting_first_turn()
+
+
+def test_an_answer_the_drop_cut_off_is_kept_as_incomplete() -> None:
+    sup = make(can_reconnect=True)
+    created(sup)
+    feed(
+        sup,
+        {
+            "type": "conversation.item.added",
+            "item": {"id": "a1", "type": "message", "role": "assistant", "status": "in_progress"},
+        },
+    )
+    sup.disconnected(reconnecting=True)
+    item = sup.history.get("a1")
+    assert item is not None and item.status == "incomplete"
+
+
+def test_the_first_turn_is_over_once_the_conversation_changed_or_the_app_sent_anything() -> None:
+    added = make()
+    feed(
+        added,
+        {
+            "type": "conversation.item.added",
+            "item": {"id": "u1", "type": "message", "role": "user", "content": []},
+        },
+    )
+    assert not added.awaiting_first_turn()  # the caller's turn, before any response
+
+    seeded = new_supervisor(triage, history=[HistoryItem.user("Earlier", item_id="u0")])
+    seeded.connecting()
+    seeded.connected()
+    assert seeded.awaiting_first_turn()
+    feed(seeded, {"type": "conversation.item.deleted", "item_id": "u0"})
+    assert not seeded.awaiting_first_turn()  # fewer items than seeded: it changed too
+
+    raw = make()
+    raw.send_raw({"type": "input_audio_buffer.clear"})
+    assert not raw.awaiting_first_turn()

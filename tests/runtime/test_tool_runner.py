@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from agentkit import RealtimeAgent, RunContext, handoff, tool
 from agentkit.policy import ToolFailure
+from agentkit.protocol.wire_types import CallId
 from agentkit.runtime.tool_runner import CallTasks, ToolRunner, serialize_tool_output
 
 
@@ -200,3 +201,140 @@ async def test_call_tasks_cancel_by_key_report_failures_and_stop_them_all() -> N
     tasks.cancel_all()  # the calls' tasks; the guardrail round is left to stop()
     await tasks.stop()
     assert cancelled == ["c1", "check"] and not tasks.alive
+
+
+# --- what the model hears when a result cannot be sent or a transfer callback fails ----------
+
+
+class Opaque:
+    """A value pydantic cannot serialise."""
+
+
+class Report(BaseModel):
+    model_config = {"arbitrary_types_allowed": True}
+
+    payload: Opaque
+
+
+@tool
+def report() -> Report:
+    """Returns a model pydantic cannot serialise."""
+    return Report(payload=Opaque())
+
+
+async def test_a_result_that_cannot_be_serialised_becomes_an_error_output() -> None:
+    outcome = await ToolRunner().run("report", report, "{}", ctx())
+    assert outcome.error == "error"
+    assert outcome.message is not None and outcome.message.startswith("unserialisable result")
+    assert orjson.loads(outcome.output)["error"] == "error"
+
+
+async def test_a_transfer_whose_callback_raises_is_refused_with_the_reason() -> None:
+    async def on_handoff(run_ctx: RunContext[Any], value: Reason) -> None:
+        raise LookupError("no billing desk today")
+
+    target = RealtimeAgent(name="Billing", instructions="x")
+    h = handoff(target, on_handoff=on_handoff, input_type=Reason)
+    outcome = await ToolRunner().run_handoff(
+        h, '{"reason": "refund"}', ctx(), lambda t: t if not isinstance(t, str) else None
+    )
+    assert outcome.target is None and outcome.refusal is not None
+    body = orjson.loads(outcome.refusal)
+    assert body["error"] == "error" and body["message"] == "LookupError: no billing desk today"
+
+
+async def test_a_sync_tool_past_its_deadline_is_abandoned_not_waited_for() -> None:
+    started, release = threading.Event(), threading.Event()
+    finished: list[bool] = []
+
+    @tool
+    def stuck() -> str:
+        """Blocks its thread until released."""
+        started.set()
+        release.wait(5)
+        finished.append(True)
+        return "late"
+
+    runner = ToolRunner()
+    try:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(runner.run, "stuck", stuck, "{}", ctx())
+                await anyio.to_thread.run_sync(started.wait)
+                scope.cancel()
+        assert finished == []  # the session stopped waiting while the thread still ran
+    finally:
+        release.set()
+
+
+async def test_a_timed_out_task_learns_the_output_its_call_was_answered_with() -> None:
+    tasks = CallTasks(lambda error: None)
+    seen: dict[str, str | None] = {}
+    started = anyio.Event()
+
+    async def hang(key: str) -> None:
+        try:
+            started.set()
+            await anyio.Event().wait()
+        except BaseException:
+            seen[key] = tasks.timed_out(CallId(key))
+            raise
+
+    tasks.start(hang("c1"), name="agentkit.tool", key=CallId("c1"))
+    tasks.start(hang("c2"), name="agentkit.tool", key=CallId("c2"))
+    await started.wait()
+    await anyio.sleep(0)
+    tasks.cancel(CallId("c1"), timed_out_with='{"error": "timeout"}')
+    tasks.cancel(CallId("c2"))  # an interruption, not a timeout
+    await tasks.stop()
+    assert seen == {"c1": '{"error": "timeout"}', "c2": None}
+
+
+async def test_stopping_from_a_cancelled_scope_still_waits_for_every_task() -> None:
+    tasks = CallTasks(lambda error: None)
+    ended: list[str] = []
+
+    async def hang() -> None:
+        try:
+            await anyio.Event().wait()
+        finally:
+            ended.append("c1")
+
+    tasks.start(hang(), name="agentkit.tool", key=CallId("c1"))
+    await anyio.sleep(0)
+    with anyio.CancelScope() as scope:
+        scope.cancel()  # the session itself is being cancelled
+        await tasks.stop()
+    assert ended == ["c1"] and not tasks.alive
+
+
+async def test_eight_sync_tools_run_at_once_by_default() -> None:
+    together = threading.Barrier(8, timeout=5)  # met only if eight run at once
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    @tool
+    def work(i: int) -> int:
+        """Blocking work; the first eight wait for each other."""
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        if i < 8:
+            together.wait()
+        with lock:
+            running -= 1
+        return i
+
+    runner = ToolRunner()
+    outcomes: list[str] = []
+
+    async def one(i: int) -> None:
+        outcomes.append((await runner.run("work", work, f'{{"i": {i}}}', ctx())).output)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(9):
+            tg.start_soon(one, i)
+    assert sorted(outcomes, key=int) == [str(i) for i in range(9)]
+    assert peak == 8

@@ -223,3 +223,58 @@ def test_a_call_answered_in_time_leaves_no_deadline() -> None:
     assert sup.next_deadline() is None
     sup.tick(10.0)
     assert not [c for c in sup.commands() if isinstance(c, CancelTool)]
+
+
+# --- when the runtime is woken next, and what it is told ----------------------------------------
+
+
+def test_the_next_deadline_is_the_soonest_of_renewal_stall_and_limits() -> None:
+    sup = new_supervisor(
+        plain,
+        SessionSettings(),
+        can_reconnect=True,
+        renew_after_s=60,
+        limits=SessionLimits(stall_timeout_s=10, max_duration_s=100, idle_timeout_s=None),
+    )
+    sup.connecting()
+    sup.connected(now=5.0)
+    assert sup.next_deadline() == 65.0  # renewal, 60 s after connecting at 5
+    sup.send_text("hello", now=20.0)
+    assert sup.next_deadline() == 30.0  # the stall check comes first now
+    sup.tick(25.0)
+    assert sup.commands() == []  # nothing due yet: no early renewal
+    feed(sup, {"type": "response.created", "response": {"id": "resp_1"}}, now=26.0)
+    feed(sup, {"type": "response.done", "response": {"id": "resp_1", "output": []}}, now=27.0)
+    sup.tick(30.0)
+    assert sup.next_deadline() == 65.0
+    sup.tick(64.0)
+    assert sup.commands() == []
+    sup.tick(66.0)  # a late tick still renews
+    assert sup.commands() == [Reconnect("renewal")]
+
+
+def test_a_call_deadline_before_the_session_limit_comes_first() -> None:
+    sup = new_supervisor(
+        plain,
+        SessionSettings(),
+        tool_timeout=30.0,
+        limits=SessionLimits(stall_timeout_s=None, max_duration_s=100, idle_timeout_s=None),
+    )
+    sup.connecting()
+    sup.connected(now=0.0)
+    assert sup.next_deadline() == 100.0
+    created(sup)
+    call_done(sup, "call_1", "lookup")
+    assert sup.next_deadline() == 30.0
+
+
+def test_a_stall_seen_late_says_how_long_the_service_was_silent() -> None:
+    sup = new_supervisor(plain, SessionSettings(), limits=SessionLimits(stall_timeout_s=10))
+    sup.connecting()
+    sup.connected(now=0.0)
+    sup.send_text("hello", now=0.0)
+    feed(sup, {"type": "response.created", "response": {"id": "resp_1"}}, now=3.0)
+    sup.tick(14.0)  # after the deadline (13), not on it
+    (error,) = [e for e in sup.events_to_emit() if isinstance(e, ErrorEvent)]
+    assert error.code == "stalled"
+    assert str(error.error).startswith("the service sent nothing for 11.0s while a response")
