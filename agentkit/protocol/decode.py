@@ -465,11 +465,13 @@ def decode_server_event(frame: str | bytes, dialect: Dialect = "ga") -> ServerEv
     try:
         data = _loads(frame)
     except _JSONDecodeError as exc:
+        # orjson raises this for input of the wrong type too: tell the two apart here, off
+        # the hot path.
+        if not isinstance(frame, str | bytes | bytearray | memoryview):
+            return MalformedServerEvent(
+                f"a frame must be str or bytes, got {type(frame).__name__}", _prefix(frame)
+            )
         return MalformedServerEvent(f"not JSON ({exc})", _prefix(frame))
-    except TypeError:
-        return MalformedServerEvent(
-            f"a frame must be str or bytes, got {type(frame).__name__}", _prefix(frame)
-        )
     try:
         kind = data["type"]  # orjson gives plain dicts: no `type(data) is dict` check needed
     except KeyError:

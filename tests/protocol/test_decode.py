@@ -597,12 +597,6 @@ def test_a_text_delta_with_a_field_of_the_wrong_type_is_malformed(kind: str, fie
     assert isinstance(event, p.MalformedServerEvent) and field in event.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orjson raises JSONDecodeError, not TypeError, for a non-text frame: the reason "
-    "reads 'not JSON (Input must be bytes...)' instead of naming the frame's type "
-    "(decode_server_event's `except TypeError` branch is never reached)",
-)
 def test_a_non_text_frame_is_reported_as_such() -> None:
     event = p.decode_server_event(12345)  # type: ignore[arg-type]
     assert isinstance(event, p.MalformedServerEvent)
