@@ -50,6 +50,7 @@ from ..transports.webrtc_media import (
     CODEC_RATES,
     MediaFaults,
     OutboundAudio,
+    Resamplers,
     audio_frames,
     frame_audio,
     lose_packets,
@@ -333,10 +334,11 @@ class WebRTCEndpoint:
     async def _read_audio(self, hub: CallHub, remote: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
         core = hub.core
+        resamplers: Resamplers = {}  # this call's, for its life
         async for frame in audio_frames(remote):
             if hub.ended:
                 return
-            core.append_audio(frame_audio(frame, core.input_format), loop.time())
+            core.append_audio(frame_audio(frame, core.input_format, resamplers), loop.time())
             hub.wake()
 
     def _buffer_event(self, hub: CallHub, kind: str, response_id: str) -> None:

@@ -55,6 +55,7 @@ from .webrtc_media import (
     CODEC_RATES,
     Codec,
     OutboundAudio,
+    Resamplers,
     audio_frames,
     frame_audio,
     frame_pcm,
@@ -473,11 +474,12 @@ class WebRTCTransport:
     async def _read_audio(self, track: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
         delta_type = "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta"
+        resamplers: Resamplers = {}  # this track's, for its life
         async for frame in audio_frames(track):
             rid = self._playing
             trailing = self._trailing
             if rid is None and trailing is not None:
-                if loop.time() < trailing.until and not silent(frame_pcm(frame, 8000)):
+                if loop.time() < trailing.until and not silent(frame_pcm(frame, frame.sample_rate)):
                     rid = trailing.response_id
                 else:
                     self._end_trailing()  # the trailing audio ended
@@ -485,7 +487,7 @@ class WebRTCTransport:
             part = self._parts.get(rid) if rid is not None else None
             if part is None:
                 continue  # nothing is playing: the idle frames between turns
-            pcm = frame_audio(frame, self.output_format)
+            pcm = frame_audio(frame, self.output_format, resamplers)
             item_id, output_index, content_index = part
             self._push(
                 orjson.dumps(

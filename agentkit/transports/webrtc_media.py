@@ -51,6 +51,7 @@ __all__ = [
     "Codec",
     "MediaFaults",
     "OutboundAudio",
+    "Resamplers",
     "audio_frames",
     "frame_audio",
     "frame_pcm",
@@ -112,17 +113,26 @@ async def audio_frames(track: MediaStreamTrack) -> AsyncIterator[AudioFrame]:
             yield frame
 
 
-def frame_audio(frame: AudioFrame, fmt: AudioFormat) -> bytes:
-    """A decoded frame as audio in a protocol format (PCM16 24 kHz, G.711 8 kHz)."""
-    pcm = frame_pcm(frame, sample_rate(fmt))
+Resamplers = dict[tuple[int, int], Resampler]
+"""A stream's resamplers by (source rate, target rate): kept for the stream's life, since
+one made per 20 ms frame costs its setup each time and restarts its filter at every edge."""
+
+
+def frame_audio(
+    frame: AudioFrame, fmt: AudioFormat, resamplers: Resamplers | None = None
+) -> bytes:
+    """A decoded frame as audio in a protocol format (PCM16 24 kHz, G.711 8 kHz); pass the
+    stream's `resamplers` when frames follow each other."""
+    pcm = frame_pcm(frame, sample_rate(fmt), resamplers)
     if fmt == "pcm16":
         return pcm
     samples = np.frombuffer(pcm, dtype="<i2")
     return ulaw_encode(samples) if fmt == "g711_ulaw" else alaw_encode(samples)
 
 
-def frame_pcm(frame: AudioFrame, rate: int) -> bytes:
-    """PCM16 mono at `rate` from a decoded audio frame (first channel of a stereo one)."""
+def frame_pcm(frame: AudioFrame, rate: int, resamplers: Resamplers | None = None) -> bytes:
+    """PCM16 mono at `rate` from a decoded audio frame (first channel of a stereo one),
+    through the stream's `resamplers` when given (else a one-shot resample)."""
     samples = frame.to_ndarray()
     if frame.format.is_planar or samples.shape[0] > 1:
         mono = samples[0]
@@ -131,6 +141,12 @@ def frame_pcm(frame: AudioFrame, rate: int) -> bytes:
     if samples.dtype != np.int16:
         mono = np.clip(mono * 32768, -32768, 32767).astype(np.int16)
     if frame.sample_rate != rate:
+        if resamplers is not None:
+            key = (frame.sample_rate, rate)
+            resampler = resamplers.get(key)
+            if resampler is None:
+                resampler = resamplers[key] = Resampler(*key)
+            return resampler.process(mono.astype("<i2").tobytes())
         mono = resample(mono, frame.sample_rate, rate)
     out: bytes = mono.astype("<i2").tobytes()
     return out
