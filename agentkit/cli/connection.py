@@ -12,6 +12,7 @@ First match wins:
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -19,19 +20,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UserError
 from ..protocol.dialects import Dialect
+from ..transports.azure import AZURE_API_VERSION, azure_realtime_url
 from ..transports.websocket import OPENAI_REALTIME_URL, realtime_url
 
 __all__ = [
     "AZURE_API_VERSION",
     "LOCAL_KEY",
     "Connection",
+    "add_connection_arguments",
     "choose_connection",
     "redact",
     "webrtc_base",
 ]
 
-AZURE_API_VERSION = "2025-04-01-preview"
-"""The Azure OpenAI API version of the beta realtime endpoint."""
 LOCAL_KEY = "agentkit-local"
 """The bearer token sent to the local server, which wants one; any will do."""
 
@@ -56,6 +57,24 @@ class Connection:
     def remote(self) -> bool:
         """True when a real (or at least not embedded) service plays the model."""
         return self.kind != "local"
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, *, verb: str) -> None:
+    """`--url`, `--azure-deployment`, `--local` and `--dialect`: the options
+    `choose_connection` reads, worded for the command (`verb`: "connect to", "run against")."""
+    parser.add_argument("--url", help=f"{verb} this realtime WebSocket URL")
+    parser.add_argument(
+        "--azure-deployment", metavar="NAME",
+        help=f"{verb} this Azure OpenAI deployment (with AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY)",
+    )
+    parser.add_argument(
+        "--local", action="store_true",
+        help="use the embedded local server even when an API key or Azure is configured",
+    )
+    parser.add_argument(
+        "--dialect", choices=("ga", "beta"), default="ga",
+        help="the protocol dialect: ga (gpt-realtime, default) or beta (preview, Azure)",
+    )
 
 
 def choose_connection(
@@ -84,11 +103,7 @@ def choose_connection(
                 "--azure-deployment needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY set"
             )
         deployment = azure_deployment or env.get("AZURE_OPENAI_DEPLOYMENT") or model
-        base = _ws_scheme(endpoint.rstrip("/"))
-        if dialect == "beta":
-            full = f"{base}/openai/realtime?api-version={AZURE_API_VERSION}&deployment={deployment}"
-        else:
-            full = f"{base}/openai/v1/realtime?model={deployment}"
+        full = azure_realtime_url(endpoint, deployment, dialect=dialect)
         return Connection("azure", full, None, {"api-key": azure_key})
     if openai_key:
         return Connection("openai", realtime_url(model, OPENAI_REALTIME_URL), openai_key)

@@ -40,7 +40,14 @@ from ..transports.base import Transport
 from ..transports.webrtc import WebRTCTransport
 from ..transports.websocket import WebSocketTransport, realtime_url
 from .commands import print_warnings
-from .connection import LOCAL_KEY, Connection, choose_connection, redact, webrtc_base
+from .connection import (
+    LOCAL_KEY,
+    Connection,
+    add_connection_arguments,
+    choose_connection,
+    redact,
+    webrtc_base,
+)
 from .console import ConsoleRenderer
 from .latency import LatencyMeter
 from .recorder import AudioRecorder
@@ -76,7 +83,7 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
         help="local server and caller audio at real-time pace (default), or as fast as possible "
         "(with --transport webrtc the caller's audio stays real time: RTP is)",
     )
-    parser.add_argument("--url", help="connect to this realtime WebSocket URL")
+    add_connection_arguments(parser, verb="connect to")
     parser.add_argument(
         "--transport", choices=("websocket", "webrtc"), default="websocket",
         help="how to reach the model: a WebSocket (default) or a WebRTC call (audio over RTP)",
@@ -84,18 +91,6 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--codec", choices=("opus", "pcmu", "pcma"), default="opus",
         help="the WebRTC audio codec (with --transport webrtc; default opus)",
-    )
-    parser.add_argument(
-        "--azure-deployment", metavar="NAME",
-        help="connect to this Azure OpenAI deployment (with AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY)",
-    )
-    parser.add_argument(
-        "--local", action="store_true",
-        help="use the embedded local server even when an API key or Azure is configured",
-    )
-    parser.add_argument(
-        "--dialect", choices=("ga", "beta"), default="ga",
-        help="the protocol dialect: ga (gpt-realtime, default) or beta (preview, Azure)",
     )
     parser.add_argument(
         "--interactive", action="store_true",

@@ -11,6 +11,7 @@ watch says, and moves the call to the fallback codec through the reconnect loop.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, assert_never
 
@@ -50,7 +51,7 @@ CODEC_FALLBACK = "codec_fallback"
 _FALLBACK_RECONNECT = ReconnectPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=1.0, renew_after_s=None)
 
 
-class SessionPump:
+class SessionPump(ABC):
     """The I/O half of a `RealtimeSession` (see the module docs); it is a mixin, and the
     session's constructor sets the state below."""
 
@@ -81,13 +82,15 @@ class SessionPump:
     _codec: Codec | None
     _codec_change: CodecChanged | None
 
-    async def close(self) -> None:
-        """End the session (the session's own `close`)."""
-        raise NotImplementedError
+    # What the pump calls on the public half (`session.live.RealtimeSession` defines them).
 
+    @abstractmethod
+    async def close(self) -> None:
+        """End the session."""
+
+    @abstractmethod
     def _check_quiet(self, now: float) -> None:
-        """The quiet warning's check (the session's own)."""
-        raise NotImplementedError
+        """Log the quiet warning if the app has waited `quiet_warning_s` for nothing."""
 
     # -- the pump -------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..cli.connection import choose_connection
+from ..cli.connection import add_connection_arguments, choose_connection
 from ..errors import UserError
 from .report import format_result, junit_xml, summary_line
 from .run import SpecResult, run_spec
@@ -27,21 +27,10 @@ def configure_test(parser: argparse.ArgumentParser) -> None:
     """The arguments of `agentkit test`."""
     parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="conversation spec files")
     parser.add_argument("--junit", metavar="FILE", type=Path, help="also write the results as JUnit XML")
-    parser.add_argument("--url", help="run against this realtime WebSocket URL (an evaluation)")
-    parser.add_argument(
-        "--azure-deployment", metavar="NAME",
-        help="run against this Azure OpenAI deployment (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY)",
-    )
-    parser.add_argument(
-        "--local", action="store_true",
-        help="use the embedded local server even when an API key or Azure is configured",
-    )
+    add_connection_arguments(parser, verb="evaluate against")
     parser.add_argument(
         "--pace", choices=("fast", "realtime"), default="fast",
         help="the local server's and the caller's pace (default fast)",
-    )
-    parser.add_argument(
-        "--dialect", choices=("ga", "beta"), default="ga", help="the protocol dialect (default ga)"
     )
 
 

@@ -95,7 +95,7 @@ def test_server_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.update(kwargs)
         return 0
 
-    server_cli = pytest.importorskip("agentkit.cli.server")
+    from agentkit.cli import server as server_cli
     monkeypatch.setattr(server_cli, "run_server_command", fake_run_server_command)
     argv = ["server", "--port", "9001", "--pace", "fast", "--api-key", "k1", "--api-key", "k2"]
     assert main(argv) == 0

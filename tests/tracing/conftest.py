@@ -23,5 +23,4 @@ def console_output() -> io.StringIO:
 
 @pytest.fixture(scope="module")
 def definitions() -> Definitions:
-    pytest.importorskip("agentkit_helpdesk")
     return load_definitions(EXAMPLE / "agents.yaml", env={})

@@ -60,7 +60,6 @@ def test_otlp_setup() -> None:
 def test_agentkit_run_trace_console(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("agentkit_helpdesk")
     from agentkit.cli import main
     from agentkit.cli import run as _run
 
