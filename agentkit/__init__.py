@@ -2,7 +2,12 @@
 
 Declare agents in Python or YAML, compile them to `session.update` payloads (GA or beta), and
 run them against the service or the embedded local server.
+
+`import agentkit` loads what defining and running an agent over a WebSocket needs; the YAML
+loader and the WebRTC stack (aiortc, PyAV) load on first use of their names.
 """
+
+from typing import TYPE_CHECKING
 
 from .agent import RealtimeAgent
 from .compiler import (
@@ -45,7 +50,7 @@ from .guardrails import (
 )
 from .handoffs import Handoff, handoff
 from .history import History, HistoryItem
-from .loader import Definitions, load_definitions, load_definitions_from_string
+from .lazy import lazy_exports
 from .policy import (
     ApprovalSettings,
     GuardrailSettings,
@@ -71,11 +76,14 @@ from .tracing import TracingConfig, setup_tracing
 from .transports import (
     AzureTransport,
     Transport,
-    WebRTCTransport,
     WebSocketTransport,
     azure_transport,
     memory_transport_pair,
 )
+
+if TYPE_CHECKING:
+    from .loader import Definitions, load_definitions, load_definitions_from_string
+    from .transports import WebRTCTransport
 
 __all__ = [
     "AgentKitError",
@@ -146,3 +154,13 @@ __all__ = [
     "setup_tracing",
     "tool",
 ]
+
+# Names loaded on first use (see the module docstring), by the subpackage that holds them.
+_LAZY = {
+    "Definitions": ".loader",
+    "load_definitions": ".loader",
+    "load_definitions_from_string": ".loader",
+    "WebRTCTransport": ".transports",
+}
+
+__getattr__ = lazy_exports(__name__, _LAZY)

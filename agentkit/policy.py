@@ -37,7 +37,7 @@ from .errors import DefinitionError
 
 if TYPE_CHECKING:
     from .transports.base import Transport
-    from .transports.webrtc_media import Codec
+    from .transports.codecs import Codec
 
 __all__ = [
     "ApprovalDecision",

@@ -19,6 +19,7 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import (
+    TYPE_CHECKING,
     Annotated,
     Any,
     TypeVar,
@@ -33,14 +34,15 @@ from typing import (
 import docstring_parser
 import jsonschema_rs
 import orjson
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.exceptions import ValidationError as SchemaValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from .context import RunContext
 from .errors import DefinitionError, ToolArgumentsError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaValidationError
 
 __all__ = ["FunctionTool", "ToolDefinition", "ensure_strict_schema", "tool"]
 
@@ -82,7 +84,8 @@ class FunctionTool:
     cancellable: bool = False
     context_param: str | None = None
     args_model: type[BaseModel] | None = field(default=None, repr=False)
-    _validator: Draft202012Validator = field(init=False, repr=False, compare=False)
+    # Built on the first invalid call (or every call, when `_check` is None).
+    _validator: Draft202012Validator | None = field(init=False, repr=False, compare=False)
     # The hot path: a compiled validator (Rust) answers "valid?" in under a microsecond,
     # where `jsonschema` takes 12-60 µs per call. `jsonschema` stays the authority for what
     # is wrong, on the rare invalid call, so the model reads the same messages.
@@ -98,15 +101,14 @@ class FunctionTool:
             )
         if self.timeout is not None and self.timeout <= 0:
             raise DefinitionError(f"tool {self.name!r}: timeout must be positive, got {self.timeout}")
-        try:
-            Draft202012Validator.check_schema(dict(self.parameters))
-        except SchemaError as exc:
+        if not jsonschema_rs.meta.is_valid(dict(self.parameters)):
             raise DefinitionError(
-                f"tool {self.name!r}: parameters is not a valid JSON Schema: {exc.message}"
-            ) from exc
+                f"tool {self.name!r}: parameters is not a valid JSON Schema: "
+                f"{_schema_problem(self.parameters)}"
+            )
         if self.parameters.get("type") != "object":
             raise DefinitionError(f"tool {self.name!r}: parameters must be a JSON Schema of type 'object'")
-        object.__setattr__(self, "_validator", Draft202012Validator(dict(self.parameters)))
+        object.__setattr__(self, "_validator", None)
         object.__setattr__(self, "_check", _compiled_check(self.parameters))
         object.__setattr__(self, "_is_async", inspect.iscoroutinefunction(self.func))
         model_fields = self.args_model.model_fields if self.args_model is not None else {}
@@ -142,7 +144,13 @@ class FunctionTool:
         check = self._check
         if check is not None and check(parsed):
             return parsed
-        errors = sorted(self._validator.iter_errors(parsed), key=lambda e: list(e.path))
+        validator = self._validator
+        if validator is None:
+            from jsonschema import Draft202012Validator
+
+            validator = Draft202012Validator(dict(self.parameters))
+            object.__setattr__(self, "_validator", validator)
+        errors = sorted(validator.iter_errors(parsed), key=lambda e: list(e.path))
         if errors:
             raise ToolArgumentsError(self.name, "; ".join(_describe(e) for e in errors[:5]))
         return parsed
@@ -173,6 +181,20 @@ class FunctionTool:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in the developer's own tests)."""
         return self.func(*args, **kwargs)
+
+
+# `jsonschema` (pure Python, slow to import) is loaded only to word what is wrong: with an
+# invalid schema at definition time, or on an invalid call. Its messages are the ones the
+# developer and the model read.
+def _schema_problem(schema: Mapping[str, Any]) -> str:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(dict(schema))
+    except SchemaError as exc:
+        return exc.message
+    return "rejected by the JSON Schema 2020-12 meta-schema"
 
 
 def _compiled_check(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:

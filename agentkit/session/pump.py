@@ -38,7 +38,7 @@ from ..runtime.reconnect import reconnect
 from ..runtime.supervisor import Supervisor
 from ..runtime.work import Work
 from ..transports.base import ConnectionClosed, Transport
-from ..transports.webrtc_media import Codec
+from ..transports.codecs import Codec
 from .quality import MeasuredTransport, QualityWatch
 
 __all__ = ["SessionPump"]

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from ..events import ConnectionQuality, QualityDegraded, QualityRecovered, SessionEvent
 from ..policy import QualityPolicy
-from ..transports.webrtc_media import Codec
+from ..transports.codecs import Codec
 from ..transports.webrtc_stats import LinkStats, quality_between
 
 __all__ = ["MeasuredTransport", "QualityWatch"]

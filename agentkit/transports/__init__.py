@@ -4,8 +4,15 @@
 servers), `azure.py` (Azure OpenAI's URLs and its key or Entra ID token), `webrtc.py` with
 `webrtc_media.py` and `webrtc_signaling.py` (WebRTC with aiortc: the `oai-events` data
 channel, audio tracks, SDP exchange).
+
+The WebRTC names load aiortc and PyAV, which take longer to import than the rest of the
+package together: they are imported on first use (`agentkit.WebRTCTransport`), not by
+`import agentkit`.
 """
 
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 from .azure import (
     AZURE_API_VERSION,
     AzureTransport,
@@ -14,10 +21,13 @@ from .azure import (
     azure_transport,
 )
 from .base import ConnectionClosed, Transport
+from .codecs import Codec
 from .memory import MemoryServerEnd, MemoryTransport, memory_transport_pair
-from .webrtc import OPENAI_API_BASE, WebRTCTransport
-from .webrtc_media import Codec, MediaFaults
 from .websocket import OPENAI_REALTIME_URL, WebSocketTransport, realtime_url
+
+if TYPE_CHECKING:
+    from .webrtc import OPENAI_API_BASE, WebRTCTransport
+    from .webrtc_media import MediaFaults
 
 __all__ = [
     "AZURE_API_VERSION",
@@ -38,3 +48,12 @@ __all__ = [
     "memory_transport_pair",
     "realtime_url",
 ]
+
+# Imported on first use: see the module docstring.
+_LAZY = {
+    "OPENAI_API_BASE": ".webrtc",
+    "WebRTCTransport": ".webrtc",
+    "MediaFaults": ".webrtc_media",
+}
+
+__getattr__ = lazy_exports(__name__, _LAZY)

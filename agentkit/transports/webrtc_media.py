@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
@@ -44,6 +44,7 @@ from ..audio import (
     sample_rate,
     ulaw_encode,
 )
+from .codecs import CODEC_RATES, Codec
 
 __all__ = [
     "CODEC_RATES",
@@ -60,12 +61,6 @@ __all__ = [
     "prefer_codec",
     "silent",
 ]
-
-Codec = Literal["opus", "pcmu", "pcma"]
-"""The audio codecs of the realtime service's WebRTC endpoint."""
-
-CODEC_RATES: Final[dict[Codec, int]] = {"opus": 48000, "pcmu": 8000, "pcma": 8000}
-"""The clock rate (and the rate `OutboundAudio` makes frames at) of each codec."""
 
 FRAME_MS: Final = 20
 """The length of one RTP audio frame (aiortc's, and every browser's, default)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..events import ConnectionQuality
-from .webrtc_media import CODEC_RATES, Codec
+from .codecs import CODEC_RATES, Codec
 
 __all__ = ["LinkStats", "link_stats_of", "quality_between"]
 
