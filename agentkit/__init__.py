@@ -3,8 +3,9 @@
 Declare agents in Python or YAML, compile them to `session.update` payloads (GA or beta), and
 run them against the service or the embedded local server.
 
-`import agentkit` loads what defining and running an agent over a WebSocket needs; the YAML
-loader and the WebRTC stack (aiortc, PyAV) load on first use of their names.
+`import agentkit` loads what defining and compiling agents needs; the runtime (runner,
+session, transports, tracing), the YAML loader and the WebRTC stack (aiortc, PyAV) load on
+first use of their names, so a process pays for what it uses.
 """
 
 from typing import TYPE_CHECKING
@@ -37,7 +38,6 @@ from .errors import (
     TransportError,
     UserError,
 )
-from .events import SessionEvent, SessionStatus
 from .guardrails import (
     GuardrailResult,
     InputGuardrail,
@@ -60,8 +60,6 @@ from .policy import (
     ToolErrorFormatter,
     ToolFailure,
 )
-from .runner import RealtimeRunner
-from .session import RealtimeSession
 from .settings import (
     InputTranscription,
     RealtimeTracingConfig,
@@ -72,18 +70,21 @@ from .settings import (
     ToolChoiceFunction,
 )
 from .tools import FunctionTool, tool
-from .tracing import TracingConfig, setup_tracing
-from .transports import (
-    AzureTransport,
-    Transport,
-    WebSocketTransport,
-    azure_transport,
-    memory_transport_pair,
-)
 
 if TYPE_CHECKING:
+    from .events import SessionEvent, SessionStatus
     from .loader import Definitions, load_definitions, load_definitions_from_string
-    from .transports import WebRTCTransport
+    from .runner import RealtimeRunner
+    from .session import RealtimeSession
+    from .tracing import TracingConfig, setup_tracing
+    from .transports import (
+        AzureTransport,
+        Transport,
+        WebRTCTransport,
+        WebSocketTransport,
+        azure_transport,
+        memory_transport_pair,
+    )
 
 __all__ = [
     "AgentKitError",
@@ -160,7 +161,18 @@ _LAZY = {
     "Definitions": ".loader",
     "load_definitions": ".loader",
     "load_definitions_from_string": ".loader",
+    "SessionEvent": ".events",
+    "SessionStatus": ".events",
+    "RealtimeRunner": ".runner",
+    "RealtimeSession": ".session",
+    "TracingConfig": ".tracing",
+    "setup_tracing": ".tracing",
+    "AzureTransport": ".transports",
+    "Transport": ".transports",
     "WebRTCTransport": ".transports",
+    "WebSocketTransport": ".transports",
+    "azure_transport": ".transports",
+    "memory_transport_pair": ".transports",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)

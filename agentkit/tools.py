@@ -31,7 +31,6 @@ from typing import (
     overload,
 )
 
-import docstring_parser
 import jsonschema_rs
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -41,6 +40,7 @@ from .context import RunContext
 from .errors import DefinitionError, ToolArgumentsError
 
 if TYPE_CHECKING:
+    import docstring_parser
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError as SchemaValidationError
 
@@ -297,6 +297,8 @@ def _build_tool(
     if not callable(fn):
         raise DefinitionError(f"@tool needs a function, got {type(fn).__name__}")
     tool_name: str = name or getattr(fn, "__name__", None) or ""
+    import docstring_parser  # only when a tool is defined from a function
+
     doc = docstring_parser.parse(inspect.getdoc(fn) or "")
     doc_description = "\n\n".join(
         part for part in (doc.short_description, doc.long_description) if part
