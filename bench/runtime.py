@@ -11,7 +11,8 @@ CPU 1), loopback only:
    `arguments.done`, *out* when it writes a frame. Everything the client does in between is in
    the interval: decoding `arguments.done`, `output_item.done`, `conversation.item.done`,
    `response.done` (which both frameworks must wait for before a `response.create`),
-   dispatching the tool, encoding and sending. A **floor** client (raw `websockets` + orjson,
+   dispatching the tool, encoding and sending. A **raw** floor (bare asyncio sockets,
+   `bench/rawfloor.py`) is what no client can beat; a **floor** client (raw `websockets` + orjson,
    the least any client can do) measures what `websockets` itself costs; a framework's
    *added* time at pXX is its pXX minus the floor's median: the whole tail is charged to the
    framework, none to noise.
@@ -408,6 +409,14 @@ async def tool_framework_session(framework: str, url: str, calls: int) -> int:
 
 async def tool_turnaround(framework: str, url: str, sessions: int, calls: int) -> dict[str, Any]:
     """`sessions` sessions one after another, each making `calls` tool calls."""
+    if framework == "raw":  # no websockets library to probe: it stamps its own socket
+        from rawfloor import tool_raw_session
+
+        answered, samples = 0, []
+        for _ in range(sessions):
+            calls_made, stamped = await tool_raw_session(url)
+            answered, samples = answered + calls_made, samples + stamped
+        return {"calls": answered, "samples": samples}
     _import_client(framework)  # its connection class must exist before the probe wraps it
     probe = SocketProbe()
     probe.install()
@@ -692,7 +701,7 @@ def report_tools(server: Server, args: argparse.Namespace) -> None:
     rows: dict[str, list[list[float]]] = {}
     sessions = -(-(args.calls + args.warmup) // args.calls_per_session)
     total = sessions * args.calls_per_session
-    for framework in ("floor", *FRAMEWORKS):
+    for framework in ("raw", "floor", *FRAMEWORKS):
         result = run_worker(
             "tool",
             framework,
@@ -727,6 +736,15 @@ def report_tools(server: Server, args: argparse.Namespace) -> None:
             f"{pct(create, 50):>12.0f} {pct(create, 95):>7.0f} {pct(create, 99):>7.0f}   "
             + " ".join(f"{v:>{w}.0f}" for v, w in zip(extra, (9, 7, 7), strict=True))
         )
+    raw = statistics.median(s[1] for s in rows["raw"])
+    print(
+        "against the raw floor (bare asyncio socket, hand-cut frames, orjson; bench/rawfloor.py),"
+        " p50 ->create: "
+        + ", ".join(
+            f"{name} {statistics.median(s[1] for s in rows[name]) / raw:.2f}x"
+            for name in ("floor", *FRAMEWORKS)
+        )
+    )
     ours, peer = added["agentkit"], added["openai-agents"]
     ratios = [p / o if o > 0 else float("inf") for p, o in zip(peer, ours, strict=True)]
     print(
