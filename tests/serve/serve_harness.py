@@ -18,8 +18,8 @@ from aiortc import RTCPeerConnection
 
 from agentkit import RealtimeRunner
 from agentkit.cli.target import load_target
-from agentkit.server import LocalRealtimeServer
 from agentkit.serve import Provider, RateLimit, create_app
+from agentkit.server import LocalRealtimeServer
 from agentkit.transports.websocket import realtime_url
 
 DATA = Path(__file__).parent / "data"
