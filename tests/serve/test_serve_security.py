@@ -52,8 +52,12 @@ async def test_an_ephemeral_key_opens_a_call_whose_sideband_the_server_runs_unti
         assert 9 < minted["expires_at"] - before <= 10  # whole seconds on the wire
         calls_url = (await http("GET", f"{web.url}/api/config")).json()["provider"]["calls_url"]
         auth = {**SDP, "Authorization": f"Bearer {minted['value']}"}
+        # The page posts its offer to the provider itself, from its own origin: CORS.
+        preflight = await http("OPTIONS", calls_url, None, {"Origin": web.url, "Access-Control-Request-Method": "POST"})
+        assert preflight.status == 204 and "Authorization" in (preflight.header("Access-Control-Allow-Headers") or "")
         opened = await http("POST", calls_url, (await sdp_offer()).encode(), auth)
         assert opened.status == 201
+        assert opened.header("Access-Control-Expose-Headers") == "Location"
         call_id = (opened.header("Location") or "").rsplit("/", 1)[-1]
         attached = await http("POST", f"{web.url}/api/calls/{call_id}/sideband")
         assert attached.status == 201, attached.body
