@@ -82,7 +82,12 @@ async def test_a_browser_call_hears_the_caller_runs_tools_hands_off_and_takes_an
             assert (await page.inner_text("#m-latency")).endswith("1 turn)")
             assert SECRET not in await page.content()
             assert (tmp_path / "call.png").stat().st_size > 10_000
+            hangups: list[int] = []
+            page.on("response", lambda r: hangups.append(r.status) if r.url.endswith("/hangup") else None)
             await page.click("#connect")  # hang up
             await page.wait_for_selector("#status[data-state='idle']", timeout=TIMEOUT_MS)
+            assert hangups == [204]  # ended at the service and on the server, by the page
+            assert web.app.state.serve.calls.live == {}
+            assert await _texts(page, "li.crumb.error") == []
         finally:
             await browser.close()

@@ -25,6 +25,7 @@ const ui = {
   tools: new Map(), // tool call id -> breadcrumb entry
   statsTimer: null,
   lastStats: null,
+  following: true,
 };
 
 // -- start ------------------------------------------------------------------------------
@@ -34,6 +35,10 @@ async function init() {
   $("mute").addEventListener("click", toggleMute);
   $("talk-mode").addEventListener("change", talkModeChanged);
   $("clear-log").addEventListener("click", () => $("log").replaceChildren());
+  const transcript = $("transcript");
+  transcript.addEventListener("scroll", () => {
+    ui.following = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+  });
   const ptt = $("ptt");
   ptt.addEventListener("pointerdown", (e) => { e.preventDefault(); hold(true); });
   for (const kind of ["pointerup", "pointerleave", "pointercancel"]) ptt.addEventListener(kind, () => hold(false));
@@ -149,12 +154,14 @@ function subscribe(callId) {
 
 async function hangUp(reason) {
   const callId = ui.callId;
+  if (ui.events) ui.events.close();
+  if (callId && reason === "hung up") {
+    // Before the peer connection closes, which ends the call at the service anyway.
+    try { await fetch(`/api/calls/${callId}/hangup`, { method: "POST" }); } catch (err) { /* already gone */ }
+  }
   teardown();
   setStatus("idle", "Call ended");
   if (reason) crumb("note", `Call ended: ${reason}.`);
-  if (callId) {
-    try { await fetch(`/api/calls/${callId}/hangup`, { method: "POST" }); } catch (err) { /* already gone */ }
-  }
 }
 
 function teardown() {
@@ -305,11 +312,15 @@ function clearTranscript() {
 }
 
 function add(node) {
-  const list = $("transcript");
-  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.append(node);
-  if (atEnd) list.scrollTop = list.scrollHeight;
+  $("transcript").append(node);
+  follow();
   return node;
+}
+
+function follow() {
+  // Keep the newest line in view, unless the reader scrolled up to read.
+  const list = $("transcript");
+  if (ui.following) list.scrollTop = list.scrollHeight;
 }
 
 function line(itemId, role) {
@@ -342,12 +353,14 @@ function appendLine(itemId, role, delta) {
   if (entry.fresh || entry.node.classList.contains("partial")) { entry.text.textContent = ""; entry.fresh = false; }
   entry.node.classList.remove("partial");
   entry.text.textContent += delta || "";
+  follow();
 }
 
 function finishLine(itemId, role, transcript) {
   const entry = line(itemId, role);
   entry.fresh = false;
   if (transcript) entry.text.textContent = transcript;
+  follow();
 }
 
 function crumb(kind, text) {
@@ -380,6 +393,7 @@ function toolCrumb(callId, tool, args, stateText) {
   if (args !== null) entry.code.textContent = shorten(args, 400);
   entry.state.textContent = stateText;
   entry.node.dataset.state = stateText;
+  follow();
   return entry;
 }
 
