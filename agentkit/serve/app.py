@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -216,8 +217,8 @@ async def _page(request: Request) -> Response:
 
 
 def _provider_origin(provider: Provider) -> str:
-    base = provider.rest_base
-    return base.split("/", 3)[0] + "//" + base.split("/", 3)[2]
+    parts = urlsplit(provider.rest_base)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _healthz(request: Request) -> Response:

@@ -121,6 +121,11 @@ class Calls:
         except AgentKitError as exc:
             reason = f"failed: {exc}"
             logger.warning("call %s: %s", call.call_id, exc)
+        except Exception as exc:
+            # A bug in a tool's context or the app must end this call only, never the app's
+            # task group (and with it every other call).
+            reason = "failed: server error"
+            logger.error("call %s failed: %s: %s", call.call_id, type(exc).__name__, exc)
         finally:
             call.ready.set()
             self.live.pop(call.call_id, None)
