@@ -54,6 +54,7 @@ __all__ = [
     "TextFallback",
     "ToolApprovalRequired",
     "ToolApprovalResolved",
+    "ToolCallProgress",
     "ToolEnd",
     "ToolStart",
     "UserTranscript",
@@ -426,6 +427,23 @@ class CodecChanged:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCallProgress:
+    """The model is writing a tool call's arguments: `arguments` is the JSON text so far
+    (incomplete until `ToolStart`), one event per `response.function_call_arguments.delta`.
+
+    For showing progress ("looking up order A10…") while a long argument streams in; the
+    call starts, with its complete arguments, at `ToolStart` (or `ToolApprovalRequired`,
+    `HandoffEvent` for a transfer).
+    """
+
+    type: ClassVar[Literal["tool_call_progress"]] = "tool_call_progress"
+    call_id: CallId
+    tool_name: str
+    arguments: str
+    agent_name: str
+
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -458,6 +476,7 @@ SessionEvent = (
     | QualityDegraded
     | QualityRecovered
     | CodecChanged
+    | ToolCallProgress
 )
 """Everything a session emits."""
 
@@ -493,5 +512,6 @@ SessionEventName = Literal[
     "quality_degraded",
     "quality_recovered",
     "codec_changed",
+    "tool_call_progress",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""

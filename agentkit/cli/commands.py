@@ -242,6 +242,22 @@ def _run_test(args: argparse.Namespace) -> int:
     return run_test_command(args)
 
 
+# -- serve ----------------------------------------------------------------------------------
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    from .serve import configure_serve
+
+    configure_serve(parser)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    # Imported here: Starlette, uvicorn and the runtime are for this command only.
+    from .serve import serve_command
+
+    return serve_command(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
     Command("compile", "print the session.update payloads of a definition file or module:agent", _configure_compile, _run_compile),
@@ -249,6 +265,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("server", "run the local realtime server", _configure_server, _run_server),
     Command("run", "run an agent live and show the conversation (local server when no key)", _configure_run, _run_run),
     Command("test", "run conversation specs against the local server (or a real service): exit 1 on a failure", _configure_test, _run_test),
+    Command("serve", "serve a web page for browser voice calls to the agents over WebRTC (local server when no key)", _configure_serve, _run_serve),
 )
 """Every subcommand, in the order `--help` lists them."""
 

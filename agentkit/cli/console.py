@@ -56,6 +56,7 @@ from ..events import (
     TextFallback,
     ToolApprovalRequired,
     ToolApprovalResolved,
+    ToolCallProgress,
     ToolEnd,
     ToolStart,
     UserTranscript,
@@ -222,8 +223,8 @@ class ConsoleRenderer:
                 self._note(f"{event.count} events dropped (the console fell behind)", _ERROR_STYLE)
             case SessionLimitReached():
                 self._note(f"session ended: {event.limit} ({event.seconds:g} s)", _ERROR_STYLE)
-            case ConnectionQuality():
-                pass
+            case ConnectionQuality() | ToolCallProgress():
+                pass  # the call is shown once it starts (ToolStart)
             case QualityDegraded():
                 self._note(f"connection degraded: {event.reason}", _ERROR_STYLE)
             case QualityRecovered():

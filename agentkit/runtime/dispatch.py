@@ -119,11 +119,11 @@ HANDLER_NAMES: Final[Mapping[type, str]] = {
     p.InputAudioBufferSpeechStopped: "_on_nothing",
     p.InputAudioBufferCleared: "_on_nothing",
     p.InputAudioBufferTimeoutTriggered: "_on_nothing",
-    p.ResponseOutputItemAdded: "_on_nothing",
+    p.ResponseOutputItemAdded: "_on_output_item_added",
     p.ResponseContentPartAdded: "_on_nothing",
     p.ResponseContentPartDone: "_on_nothing",
-    p.ResponseFunctionCallArgumentsDelta: "_on_nothing",
-    p.ResponseFunctionCallArgumentsDone: "_on_nothing",
+    p.ResponseFunctionCallArgumentsDelta: "_on_arguments_delta",
+    p.ResponseFunctionCallArgumentsDone: "_on_arguments_done",
     p.RateLimitsUpdated: "_on_nothing",
     # WebRTC/SIP: the service plays the audio and its audio arrives as it is played, so
     # `started` adds nothing; `cleared` follows an interruption already handled; `stopped`

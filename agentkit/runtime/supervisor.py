@@ -21,6 +21,7 @@ Everything hard is decided here, once, for every transport, each concern in its 
 | --- | --- |
 | `runtime.responses` | one `response.create` at a time; the follow-up after tool calls |
 | `runtime.calls` | one dispatch and exactly one output per call id; handoff ordering |
+| `runtime.call_progress` | `ToolCallProgress` as a call's arguments stream in |
 | `runtime.approvals` | calls parked until `approve()` / `reject()` or their deadline |
 | `runtime.guardrail_gate` | typed input and spoken turns held for input checks; output checks; trips |
 | `runtime.playback` | what the caller heard; interruption and truncation |
@@ -57,6 +58,7 @@ from ..history import History, HistoryItem
 from ..protocol.encode import ImageDetail, encode_user_image
 from ..protocol.wire_types import CallId, ItemId, JsonMapping
 from .approvals import Approvals
+from .call_progress import CallProgress
 from .calls import Calls
 from .commands import (
     CancelTool,
@@ -94,7 +96,15 @@ Observer = SupervisorObserver
 """What `Supervisor.observe_with` reports to (the name it had before `runtime.observer`)."""
 
 class Supervisor(
-    Calls, Approvals, GuardrailGate, Playback, Responses, Watchdog, WireHandlers, Core
+    Calls,
+    CallProgress,
+    Approvals,
+    GuardrailGate,
+    Playback,
+    Responses,
+    Watchdog,
+    WireHandlers,
+    Core,
 ):
     """The state machine of one realtime session (see the module docs).
 
@@ -125,6 +135,7 @@ class Supervisor(
         self.output_audio_buffer = output_audio_buffer
         self._init_responses()
         self._init_calls()
+        self._init_progress()
         self._init_approvals()
         self._init_gate()
         self._init_playback(config.settings, agent)

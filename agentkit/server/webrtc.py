@@ -42,6 +42,7 @@ import orjson
 import pybase64
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from ..protocol.client_schema import InvalidClientEvent, check_session
@@ -119,8 +120,6 @@ def _bad(status: int, message: str, code: str, param: str | None = None) -> Resp
 
 
 def _sdp_response(sdp: str, location: str) -> Response:
-    from websockets.datastructures import Headers
-
     body = sdp.encode()
     headers = Headers(
         [("Content-Type", "application/sdp"), ("Location", location), ("Content-Length", str(len(body)))]
@@ -167,7 +166,22 @@ class WebRTCEndpoint:
     async def handle(
         self, method: str, path: str, query: dict[str, list[str]], request: Request, body: bytes
     ) -> Response:
-        """Answer one request of this endpoint."""
+        """Answer one request of this endpoint, with CORS headers: a page connects with an
+        ephemeral key from its own origin, as the service allows (a preflight gets `204`)."""
+        if method == "OPTIONS":
+            response = Response(204, "No Content", Headers([("Content-Length", "0")]), b"")
+        else:
+            response = await self._handle(method, path, query, request, body)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "Location"
+        if method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "POST"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        return response
+
+    async def _handle(
+        self, method: str, path: str, query: dict[str, list[str]], request: Request, body: bytes
+    ) -> Response:
         if method != "POST":
             return _bad(405, "Use POST.", "method_not_allowed")
         server = self._server

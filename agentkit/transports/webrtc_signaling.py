@@ -30,7 +30,15 @@ import anyio
 
 from ..errors import TransportError
 
-__all__ = ["Answer", "SignalingError", "exchange_sdp", "hangup", "http_post", "multipart"]
+__all__ = [
+    "Answer",
+    "SignalingError",
+    "exchange_sdp",
+    "hangup",
+    "http_post",
+    "multipart",
+    "provider_error",
+]
 
 
 class SignalingError(TransportError):
@@ -77,7 +85,9 @@ async def http_post(
     return response.status, response.headers, response.body
 
 
-def _failed(what: str, status: int, body: bytes) -> SignalingError:
+def provider_error(what: str, status: int, body: bytes) -> SignalingError:
+    """The `SignalingError` for a refused request: the provider's REST error message and code
+    when the body has them, else the start of the body."""
     message, code = body.decode(errors="replace")[:300], None
     try:
         error = json.loads(body)["error"]
@@ -109,7 +119,7 @@ async def _ephemeral_beta(base: str, model: str, headers: Mapping[str, str]) -> 
         {**headers, "Content-Type": "application/json"},
     )
     if status >= 300:
-        raise _failed("POST /realtime/sessions", status, body)
+        raise provider_error("POST /realtime/sessions", status, body)
     try:
         return str(json.loads(body)["client_secret"]["value"])
     except (ValueError, KeyError, TypeError) as exc:
@@ -151,7 +161,7 @@ async def exchange_sdp(
         url, body, {**auth, "Content-Type": content_type}
     )
     if status >= 300:
-        raise _failed("the SDP exchange", status, answer)
+        raise provider_error("the SDP exchange", status, answer)
     location = next((v for k, v in answer_headers.items() if k.lower() == "location"), None)
     call_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
     return Answer(answer.decode(), call_id)
@@ -164,4 +174,4 @@ async def hangup(base: str, call_id: str, *, api_key: str | None, headers: Mappi
         auth["Authorization"] = f"Bearer {api_key}"
     status, _, body = await http_post(f"{base}/realtime/calls/{call_id}/hangup", b"", auth)
     if status >= 300:
-        raise _failed("hangup", status, body)
+        raise provider_error("hangup", status, body)
