@@ -90,13 +90,6 @@ def speech_like(seconds: float = 2.0) -> list[bytes]:
     return [pcm[pos : pos + size] for pos in range(0, len(pcm), size)]
 
 
-def _loopback_ice() -> None:
-    """Host candidates on 127.0.0.1 only: no traffic to any other address."""
-    import aioice.ice
-
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
-
-
 def _cpu_seconds(pid: int) -> float:
     """utime + stime of a process (all its threads), from /proc (Linux)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -163,21 +156,21 @@ def serve(profile: str | None) -> None:
     """The server process: one local server; prints its URLs, then answers `mark` (start
     the window) and `report` (the window's lateness and CPU, as JSON) until `stop`."""
     _pin(0)
-    _loopback_ice()
     import logging
 
     logging.disable(logging.CRITICAL)  # aiortc logs the tasks of calls torn down at the end
     from agentkit.server import LocalRealtimeServer
-    from agentkit.transports.webrtc_media import OutboundAudio
+    from agentkit.transports.webrtc_track import OutboundAudio
 
     lateness: list[float] = []
     recv = OutboundAudio.recv
 
     async def timed_recv(self: OutboundAudio) -> Any:
-        frame = await recv(self)
-        assert self._start is not None and frame.pts is not None
-        lateness.append(time.monotonic() - (self._start + frame.pts / self.rate))
-        return frame
+        packet = await recv(self)
+        assert packet.pts is not None
+        now = asyncio.get_running_loop().time()
+        lateness.append(now - (self.started_at + packet.pts / self.clock_rate))
+        return packet
 
     OutboundAudio.recv = timed_recv  # type: ignore[method-assign]
 
@@ -372,7 +365,6 @@ async def calls_worker(base_url: str, calls: int) -> None:
 
 def worker(args: argparse.Namespace) -> None:
     _pin(1)
-    _loopback_ice()
     import logging
 
     logging.disable(logging.CRITICAL)  # aiortc logs the tasks of calls torn down at the end

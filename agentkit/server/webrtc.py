@@ -46,16 +46,15 @@ from websockets.http11 import Request, Response
 
 from ..protocol.client_schema import InvalidClientEvent, check_session
 from ..protocol.dialects import Dialect
+from ..transports.webrtc_ice import gather_loopback, is_loopback
 from ..transports.webrtc_media import (
-    CODEC_RATES,
+    InboundAudio,
     MediaFaults,
-    OutboundAudio,
-    Resamplers,
     audio_frames,
-    frame_audio,
     lose_packets,
     negotiated_codec,
 )
+from ..transports.webrtc_track import OutboundAudio
 from .errors import ClientError
 from .faults import FaultPlan
 from .http import http_error, json_response
@@ -105,6 +104,8 @@ class CallHub(Hub):
     pending: list[dict[str, Any]] = field(default_factory=list)
     """Events made outside the core (`output_audio_buffer.*`), sent by the pump."""
     last_response: str | None = None
+    lossy: bool = False
+    """The RTP sender drops packets per `track.faults` (installed at the first loss fault)."""
 
 
 _ids = itertools.count(1)
@@ -156,6 +157,8 @@ class WebRTCEndpoint:
         for hub in self.calls.values():
             if hub.track is not None and call_id in (None, hub.call_id):
                 hub.track.faults = media
+                if media.loss_percent:
+                    _lose_packets(hub, media.seed)
 
     def route(self, method: str, path: str, request: Request) -> bool:
         """True when `path` (and `method`) is this endpoint's."""
@@ -255,7 +258,6 @@ class WebRTCEndpoint:
         faults = self.faults
         pc = hub.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         track = hub.track = OutboundAudio(
-            48000,
             faults=faults.media,
             on_started=lambda rid: self._buffer_event(hub, "output_audio_buffer.started", rid),
             on_stopped=lambda rid: self._buffer_event(hub, "output_audio_buffer.stopped", rid),
@@ -266,6 +268,8 @@ class WebRTCEndpoint:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             pc.addTrack(track)
+            if is_loopback(server.host):
+                await gather_loopback(pc)  # a local caller: stay on loopback (see webrtc_ice)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             await pc.close()
@@ -275,10 +279,9 @@ class WebRTCEndpoint:
         if codec is None:
             await pc.close()
             raise ClientError("The SDP offer has no codec in common (opus, PCMU, PCMA).", "invalid_offer", "sdp")
-        track.set_rate(CODEC_RATES[codec])
-        for sender in pc.getSenders():
-            # The track's faults, read per packet: `impair()` changes them during the call.
-            lose_packets(sender, lambda: track.faults, faults.media.seed)
+        track.set_codec(codec)
+        if faults.media.loss_percent:
+            _lose_packets(hub, faults.media.seed)
         if faults.ice_failure:
             # Nothing may answer the caller's checks either: from its real address they
             # would reach this end (a peer-reflexive candidate) and ICE would succeed.
@@ -334,11 +337,11 @@ class WebRTCEndpoint:
     async def _read_audio(self, hub: CallHub, remote: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
         core = hub.core
-        resamplers: Resamplers = {}  # this call's, for its life
+        inbound = InboundAudio()  # this call's resamplers, for its life
         async for frame in audio_frames(remote):
             if hub.ended:
                 return
-            core.append_audio(frame_audio(frame, core.input_format, resamplers), loop.time())
+            core.append_audio(inbound.audio(frame, core.input_format), loop.time())
             hub.wake()
 
     def _buffer_event(self, hub: CallHub, kind: str, response_id: str) -> None:
@@ -450,6 +453,18 @@ class WebRTCEndpoint:
             await self._end(hub)
         if self._ending:
             await asyncio.gather(*self._ending, return_exceptions=True)
+
+
+def _lose_packets(hub: CallHub, seed: int | None) -> None:
+    """Drop the call's RTP packets per its track's faults, read per packet (`impair()`
+    changes them during the call). Installed only once a loss is asked for: it costs a
+    coroutine per packet."""
+    pc, track = hub.pc, hub.track
+    if hub.lossy or pc is None or track is None:
+        return
+    hub.lossy = True
+    for sender in pc.getSenders():
+        lose_packets(sender, lambda: track.faults, seed)
 
 
 def _interrupts(core: ServerSession) -> bool:

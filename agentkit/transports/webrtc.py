@@ -38,6 +38,7 @@ import contextlib
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import orjson
 import pybase64
@@ -51,20 +52,19 @@ from ..errors import TransportError
 from ..logs import get_logger
 from ..protocol.dialects import Dialect
 from .base import ConnectionClosed
+from .webrtc_ice import gather_loopback, is_loopback
 from .webrtc_media import (
     CODEC_RATES,
     Codec,
-    OutboundAudio,
-    Resamplers,
+    InboundAudio,
     audio_frames,
-    frame_audio,
-    frame_pcm,
     negotiated_codec,
     prefer_codec,
     silent,
 )
 from .webrtc_signaling import SignalingError, exchange_sdp, hangup
 from .webrtc_stats import LinkStats, link_stats_of
+from .webrtc_track import OutboundAudio
 
 __all__ = ["OPENAI_API_BASE", "Codec", "SignalingError", "WebRTCTransport", "audio_format_of"]
 
@@ -300,7 +300,7 @@ class WebRTCTransport:
     async def _connect(self) -> None:
         pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         channel = self._channel = pc.createDataChannel("oai-events")
-        track = self._track = OutboundAudio(CODEC_RATES[self.codec])
+        track = self._track = OutboundAudio(self.codec)
         transceiver = pc.addTransceiver(track, direction="sendrecv")
         prefer_codec(transceiver, self.codec)
         opened = asyncio.get_running_loop().create_future()
@@ -322,6 +322,8 @@ class WebRTCTransport:
         channel.on("close", lambda: self._lose("the data channel closed"))
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", on_state)
+        if is_loopback(urlsplit(self.base_url).hostname or ""):
+            await gather_loopback(pc)  # a local server: stay on loopback (see webrtc_ice)
         await pc.setLocalDescription(await pc.createOffer())
         answer = await exchange_sdp(
             self.base_url,
@@ -334,8 +336,8 @@ class WebRTCTransport:
         )
         self.call_id = answer.call_id
         self.negotiated = negotiated_codec(answer.sdp)
-        if self.negotiated is not None:
-            track.set_rate(CODEC_RATES[self.negotiated])
+        if self.negotiated is not None and self.negotiated != track.codec:
+            track.set_codec(self.negotiated)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
         await opened
 
@@ -474,12 +476,12 @@ class WebRTCTransport:
     async def _read_audio(self, track: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
         delta_type = "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta"
-        resamplers: Resamplers = {}  # this track's, for its life
+        inbound = InboundAudio()  # this track's resamplers, for its life
         async for frame in audio_frames(track):
             rid = self._playing
             trailing = self._trailing
             if rid is None and trailing is not None:
-                if loop.time() < trailing.until and not silent(frame_pcm(frame, frame.sample_rate)):
+                if loop.time() < trailing.until and not silent(frame):
                     rid = trailing.response_id
                 else:
                     self._end_trailing()  # the trailing audio ended
@@ -487,7 +489,7 @@ class WebRTCTransport:
             part = self._parts.get(rid) if rid is not None else None
             if part is None:
                 continue  # nothing is playing: the idle frames between turns
-            pcm = frame_audio(frame, self.output_format, resamplers)
+            pcm = inbound.audio(frame, self.output_format)
             item_id, output_index, content_index = part
             self._push(
                 orjson.dumps(
