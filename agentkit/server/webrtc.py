@@ -47,13 +47,8 @@ from websockets.http11 import Request, Response
 from ..protocol.client_schema import InvalidClientEvent, check_session
 from ..protocol.dialects import Dialect
 from ..transports.webrtc_ice import gather_loopback, is_loopback
-from ..transports.webrtc_media import (
-    InboundAudio,
-    MediaFaults,
-    audio_frames,
-    lose_packets,
-    negotiated_codec,
-)
+from ..transports.webrtc_inbound import InboundAudio, audio_frames, decode_inline
+from ..transports.webrtc_media import MediaFaults, lose_packets, negotiated_codec
 from ..transports.webrtc_track import OutboundAudio
 from .errors import ClientError
 from .faults import FaultPlan
@@ -271,6 +266,7 @@ class WebRTCEndpoint:
             if is_loopback(server.host):
                 await gather_loopback(pc)  # a local caller: stay on loopback (see webrtc_ice)
             await pc.setLocalDescription(await pc.createAnswer())
+            decode_inline(pc)
         except Exception as exc:
             await pc.close()
             raise ClientError(f"The SDP offer could not be negotiated: {exc}", "invalid_offer", "sdp") from exc

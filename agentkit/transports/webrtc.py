@@ -53,15 +53,8 @@ from ..logs import get_logger
 from ..protocol.dialects import Dialect
 from .base import ConnectionClosed
 from .webrtc_ice import gather_loopback, is_loopback
-from .webrtc_media import (
-    CODEC_RATES,
-    Codec,
-    InboundAudio,
-    audio_frames,
-    negotiated_codec,
-    prefer_codec,
-    silent,
-)
+from .webrtc_inbound import InboundAudio, audio_frames, decode_inline, silent
+from .webrtc_media import CODEC_RATES, Codec, negotiated_codec, prefer_codec
 from .webrtc_signaling import SignalingError, exchange_sdp, hangup
 from .webrtc_stats import LinkStats, link_stats_of
 from .webrtc_track import OutboundAudio
@@ -339,6 +332,7 @@ class WebRTCTransport:
         if self.negotiated is not None and self.negotiated != track.codec:
             track.set_codec(self.negotiated)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
+        decode_inline(pc)
         await opened
 
     async def _teardown(self) -> None:

@@ -1,12 +1,11 @@
-"""WebRTC media for both ends: codecs, decoded frames to audio, media faults.
+"""WebRTC media for both ends: codecs and media faults.
 
 The client transport (`transports.webrtc`) and the local server's endpoint (`server.webrtc`)
-move audio the same way, so it lives here once (the outbound track is `webrtc_track`):
+move audio the same way, so it lives in shared modules: this one; the outbound track
+(`webrtc_track`); the inbound audio (`webrtc_inbound`).
 
-- `prefer_codec` is the design notes' `applyCodecPreferences`: the audio transceiver offers
-  only `opus` (48 kHz), `pcmu` or `pcma` (8 kHz);
-- `InboundAudio` turns the decoded `av.AudioFrame`s of a remote track (Opus decodes to
-  48 kHz stereo, G.711 to 8 kHz mono) into audio in a protocol format.
+`prefer_codec` is the design notes' `applyCodecPreferences`: the audio transceiver offers
+only `opus` (48 kHz), `pcmu` or `pcma` (8 kHz); `negotiated_codec` reads the answer's choice.
 
 Media faults (`MediaFaults`) act where a frame is made or sent, so a test can hear their
 effect without a network emulator: jitter and delay on `OutboundAudio`, loss on the RTP
@@ -17,29 +16,21 @@ packets, as it would on a real network. A track's `faults` can change during a c
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-import numpy as np
-from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
-from aiortc.mediastreams import MediaStreamError
+from aiortc import RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtp import is_rtcp
-from av import AudioFrame, AudioResampler
-
-from ..audio import AudioFormat, alaw_encode, sample_rate, ulaw_encode
 
 __all__ = [
     "CODEC_RATES",
     "FRAME_MS",
     "Codec",
-    "InboundAudio",
     "MediaFaults",
-    "audio_frames",
     "lose_packets",
     "negotiated_codec",
     "prefer_codec",
-    "silent",
 ]
 
 Codec = Literal["opus", "pcmu", "pcma"]
@@ -83,48 +74,6 @@ def negotiated_codec(sdp: str) -> Codec | None:
     return None
 
 
-async def audio_frames(track: MediaStreamTrack) -> AsyncIterator[AudioFrame]:
-    """The decoded audio frames of a remote track, until it ends."""
-    while True:
-        try:
-            frame = await track.recv()
-        except MediaStreamError:
-            return
-        if isinstance(frame, AudioFrame):
-            yield frame
-
-
-class InboundAudio:
-    """A remote track's decoded frames as audio in a protocol format, for the stream's life.
-
-    Opus decodes to 48 kHz stereo, G.711 to 8 kHz mono, both `s16`: one libswresample
-    context per target rate (kept, so its filter runs on across frame edges) downmixes and
-    resamples the decoded frame as it is, with no numpy copy and no new frame per 20 ms.
-    """
-
-    __slots__ = ("_resamplers",)
-
-    def __init__(self) -> None:
-        self._resamplers: dict[int, AudioResampler] = {}
-
-    def pcm(self, frame: AudioFrame, rate: int) -> bytes:
-        """PCM16 mono at `rate` of the next decoded frame of the stream."""
-        if frame.sample_rate == rate and frame.format.name == "s16" and frame.layout.name == "mono":
-            return bytes(memoryview(frame.planes[0])[: 2 * frame.samples])
-        resampler = self._resamplers.get(rate)
-        if resampler is None:
-            resampler = self._resamplers[rate] = AudioResampler(format="s16", layout="mono", rate=rate)
-        return b"".join(memoryview(out.planes[0])[: 2 * out.samples] for out in resampler.resample(frame))
-
-    def audio(self, frame: AudioFrame, fmt: AudioFormat) -> bytes:
-        """The next decoded frame in a protocol format (PCM16 24 kHz, G.711 8 kHz)."""
-        pcm = self.pcm(frame, sample_rate(fmt))
-        if fmt == "pcm16":
-            return pcm
-        samples = np.frombuffer(pcm, dtype="<i2")
-        return ulaw_encode(samples) if fmt == "g711_ulaw" else alaw_encode(samples)
-
-
 @dataclass(frozen=True)
 class MediaFaults:
     """Impairments of an outbound audio track (the local server's media fault injection).
@@ -162,11 +111,3 @@ def lose_packets(sender: RTCRtpSender, faults: Callable[[], MediaFaults], seed: 
 
     # aiortc has no hook between the packetizer and the wire: wrap the transport's send.
     setattr(transport, "_send_rtp", lossy)  # noqa: B010
-
-
-def silent(frame: AudioFrame, threshold: int = 64) -> bool:
-    """True when a decoded `s16` frame is (near) silence: the idle frames a peer sends
-    between turns."""
-    samples = frame.to_ndarray()
-    return samples.size == 0 or bool(np.abs(samples.astype(np.int32)).max() < threshold)
-

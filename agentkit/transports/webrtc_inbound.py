@@ -1,0 +1,139 @@
+"""The inbound audio of a WebRTC peer: the remote track's RTP decoded, as protocol audio.
+
+This is the receive half of the fast path `bench/webrtc.py` asks for.
+
+- `decode_inline(pc)`: aiortc decodes each receiver's RTP on a thread of its own: every
+  20 ms frame is put on a `queue.Queue` (waking the thread and handing it the GIL), decoded,
+  and posted back to the event loop with `run_coroutine_threadsafe` (a coroutine, a task and
+  a wake-up of the loop per frame). Decoding a 20 ms audio frame costs less than that hand-off
+  (Opus ~30 µs, G.711 ~10 µs), so this decodes it on the loop, where the frame arrives, and
+  puts the frames straight on the track. It is a per-receiver stand-in for aiortc's decoder
+  queue (`RTCRtpReceiver.__decoder_queue`), installed before the receiver starts; aiortc's
+  decoder thread still starts, waits on it, idle, and ends the track when the receiver
+  stops, as before. If aiortc's receiver is not laid out as expected (another version),
+  nothing is changed and aiortc decodes as usual: only slower.
+- `InboundAudio`: the decoded frames (Opus decodes to 48 kHz stereo, G.711 to 8 kHz mono)
+  as audio in a protocol format, through one resampler per target rate for the stream's
+  life.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.codecs import get_decoder
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, AudioResampler, FFmpegError
+
+from ..audio import AudioFormat, alaw_encode, sample_rate, ulaw_encode
+from ..logs import get_logger
+
+__all__ = ["InboundAudio", "audio_frames", "decode_inline", "silent"]
+
+logger = get_logger("agentkit.transports.webrtc")
+
+_QUEUE: Final = "_RTCRtpReceiver__decoder_queue"
+_THREAD: Final = "_RTCRtpReceiver__decoder_thread"
+
+
+class _InlineDecoder(queue.Queue[Any]):
+    """Stands in for an audio receiver's decoder queue: `put` decodes on the caller's thread
+    (the event loop) and hands the frames to the track; only the stop marker (`None`) is
+    queued, for aiortc's decoder thread, which then ends the track."""
+
+    def __init__(self, frames: asyncio.Queue[Any]) -> None:
+        super().__init__()
+        self._frames = frames
+        self._codec: str | None = None
+        self._decoder: Any = None
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            super().put(None)
+            return
+        codec, encoded = item
+        if codec.name != self._codec:
+            self._decoder, self._codec = get_decoder(codec), codec.name
+        try:
+            frames = self._decoder.decode(encoded)
+        except FFmpegError as exc:  # aiortc's worker logs and goes on, keeping the decoder
+            logger.warning("failed to decode a %s frame: %s", codec.name, exc)
+            return
+        for frame in frames:
+            self._frames.put_nowait(frame)
+
+
+def decode_inline(pc: RTCPeerConnection) -> None:
+    """Decode the audio of `pc`'s receivers on the event loop (see the module docstring).
+
+    Call it once both descriptions are set, before the connection starts its receivers
+    (with no `await` in between)."""
+    for transceiver in pc.getTransceivers():
+        receiver = transceiver.receiver
+        track = receiver.track
+        frames = getattr(track, "_queue", None)
+        if (
+            transceiver.kind != "audio"
+            or not isinstance(frames, asyncio.Queue)
+            or not isinstance(getattr(receiver, _QUEUE, None), queue.Queue)
+            or getattr(receiver, _THREAD, True) is not None  # started already, or unknown
+        ):
+            continue
+        setattr(receiver, _QUEUE, _InlineDecoder(frames))
+
+
+async def audio_frames(track: MediaStreamTrack) -> AsyncIterator[AudioFrame]:
+    """The decoded audio frames of a remote track, until it ends."""
+    while True:
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            return
+        if isinstance(frame, AudioFrame):
+            yield frame
+
+
+class InboundAudio:
+    """A remote track's decoded frames as audio in a protocol format, for the stream's life.
+
+    Opus decodes to 48 kHz stereo, G.711 to 8 kHz mono, both `s16`: one libswresample
+    context per target rate (kept, so its filter runs on across frame edges) downmixes and
+    resamples the decoded frame as it is, with no numpy copy and no new frame per 20 ms.
+    """
+
+    __slots__ = ("_resamplers",)
+
+    def __init__(self) -> None:
+        self._resamplers: dict[int, AudioResampler] = {}
+
+    def pcm(self, frame: AudioFrame, rate: int) -> bytes:
+        """PCM16 mono at `rate` of the next decoded frame of the stream."""
+        if frame.sample_rate == rate and frame.format.name == "s16" and frame.layout.name == "mono":
+            return bytes(memoryview(frame.planes[0])[: 2 * frame.samples])
+        resampler = self._resamplers.get(rate)
+        if resampler is None:
+            resampler = self._resamplers[rate] = AudioResampler(format="s16", layout="mono", rate=rate)
+        return b"".join(memoryview(out.planes[0])[: 2 * out.samples] for out in resampler.resample(frame))
+
+    def audio(self, frame: AudioFrame, fmt: AudioFormat) -> bytes:
+        """The next decoded frame in a protocol format (PCM16 24 kHz, G.711 8 kHz)."""
+        pcm = self.pcm(frame, sample_rate(fmt))
+        if fmt == "pcm16":
+            return pcm
+        samples = np.frombuffer(pcm, dtype="<i2")
+        return ulaw_encode(samples) if fmt == "g711_ulaw" else alaw_encode(samples)
+
+
+
+
+def silent(frame: AudioFrame, threshold: int = 64) -> bool:
+    """True when a decoded `s16` frame is (near) silence: the idle frames a peer sends
+    between turns."""
+    samples = frame.to_ndarray()
+    return samples.size == 0 or bool(np.abs(samples.astype(np.int32)).max() < threshold)
+
