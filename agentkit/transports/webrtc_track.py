@@ -13,8 +13,9 @@ uses), it only packs the payload. So `OutboundAudio.recv` returns packets, encod
   builds a PyAV object per frame.
 - **Opus**: one libopus encoder per track, mono, at 24 kHz (the protocol's PCM16 rate, so
   the app's and the scripted model's audio go in without resampling; Opus decoders output
-  48 kHz whatever the encoder's input rate), `voip`, 32 kbit/s (a voice call's usual rate;
-  aiortc's own encoder sends 96 kbit/s stereo). Whole frames of digital silence are not
+  48 kHz whatever the encoder's input rate), 32 kbit/s (a voice call's usual rate; aiortc's
+  own encoder sends 96 kbit/s stereo), the `audio` application at complexity 5: 50 µs per
+  frame of speech where `voip` at complexity 10 takes 126 µs (`_OPUS_OPTIONS`). Whole frames of digital silence are not
   encoded: libopus spends ~350 µs on a frame of zeros (against ~65 µs on speech) as its
   filters decay, so they go out as `OPUS_SILENCE`, once the encoder has been given one
   frame of silence after speech (that frame carries out the encoder's look-ahead, the last
@@ -56,6 +57,11 @@ OPUS_SILENCE: Final = b"\xf8\xff\xfe"
 """One 20 ms Opus frame of silence (TOC 0xF8: CELT fullband 20 ms mono, one frame; the
 range-coded silence flag): what encoders send for digital silence."""
 _OPUS_BITRATE: Final = 32000
+# libopus's cost per 20 ms frame of the scripted speech at 24 kHz mono, 32 kbit/s, on this
+# machine: `voip` (SILK / hybrid) 126 µs at complexity 10, 134 µs at 5; `audio` (CELT at this
+# rate) 102 µs at 10, 50 µs at 5. libwebrtc itself runs complexity 5 on mobile and 9 on
+# desktop. Speech at 12 kHz of bandwidth and 32 kbit/s is well within CELT's range.
+_OPUS_OPTIONS: Final = {"application": "audio", "compression_level": "5"}
 _QUEUED: Final[dict[Codec, AudioFormat]] = {"opus": "pcm16", "pcmu": "g711_ulaw", "pcma": "g711_alaw"}
 """What a track of each codec queues (PCM16 at 24 kHz, or the G.711 bytes that go out)."""
 
@@ -331,7 +337,7 @@ class OutboundAudio(MediaStreamTrack):
 
 
 def _opus_encoder() -> AudioCodecContext:
-    """libopus for a voice call: mono, 24 kHz in, `voip`, 32 kbit/s."""
+    """libopus for a voice call: mono, 24 kHz in, 32 kbit/s (`_OPUS_OPTIONS`)."""
     encoder = CodecContext.create("libopus", "w")
     assert isinstance(encoder, AudioCodecContext)
     encoder.bit_rate = _OPUS_BITRATE
@@ -339,5 +345,5 @@ def _opus_encoder() -> AudioCodecContext:
     encoder.layout = "mono"
     encoder.sample_rate = OPUS_RATE
     encoder.time_base = fractions.Fraction(1, OPUS_RATE)
-    encoder.options = {"application": "voip"}
+    encoder.options = _OPUS_OPTIONS
     return encoder
