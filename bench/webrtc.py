@@ -276,7 +276,6 @@ async def cpu_worker(
 
 async def calls_worker(base_url: str, calls: int) -> None:
     """Hold `calls` bare WebRTC calls; `ready` once all are up, then `mark` / `report`."""
-    import agentkit.transports.webrtc as rtc
     from agentkit.transports import WebRTCTransport
 
     loop = asyncio.get_running_loop()
@@ -284,21 +283,20 @@ async def calls_worker(base_url: str, calls: int) -> None:
     gaps: list[float] = []
     counts = {"frames": 0, "deltas": 0, "failed": 0, "dropped": 0}
     measuring = [False]
-    frames = rtc.audio_frames  # type: ignore[attr-defined]
+    on_frame = WebRTCTransport._on_audio_frame
+    last: dict[int, float] = {}
 
-    async def timed_frames(track: Any) -> Any:
+    def timed_frame(self: WebRTCTransport, frame: Any) -> None:
         # The inter-arrival of the server track's decoded frames at this client.
-        last = None
-        async for frame in frames(track):
-            now = loop.time()
-            if measuring[0]:
-                counts["frames"] += 1
-                if last is not None:
-                    gaps.append(now - last)
-            last = now
-            yield frame
+        now = loop.time()
+        if measuring[0]:
+            counts["frames"] += 1
+            if id(self) in last:
+                gaps.append(now - last[id(self)])
+        last[id(self)] = now
+        on_frame(self, frame)
 
-    rtc.audio_frames = timed_frames  # type: ignore[attr-defined]
+    WebRTCTransport._on_audio_frame = timed_frame  # type: ignore[method-assign]
     chunks = speech_like()
     appends = [
         '{"type":"input_audio_buffer.append","audio":"' + pybase64.b64encode(c).decode() + '"}'

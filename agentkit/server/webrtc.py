@@ -42,6 +42,7 @@ import orjson
 import pybase64
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from av import AudioFrame
 from websockets.http11 import Request, Response
 
 from ..protocol.client_schema import InvalidClientEvent, check_session
@@ -100,6 +101,8 @@ class CallHub(Hub):
     """Events made outside the core (`output_audio_buffer.*`), sent by the pump."""
     last_response: str | None = None
     lossy: bool = False
+    inbound: InboundAudio = field(default_factory=InboundAudio)
+    """The caller's audio to the session's input format (its resamplers, for the call)."""
     """The RTP sender drops packets per `track.faults` (installed at the first loss fault)."""
 
 
@@ -266,7 +269,7 @@ class WebRTCEndpoint:
             if is_loopback(server.host):
                 await gather_loopback(pc)  # a local caller: stay on loopback (see webrtc_ice)
             await pc.setLocalDescription(await pc.createAnswer())
-            decode_inline(pc)
+            decode_inline(pc, lambda frame: None if hub.ended else _hear(hub, frame))
         except Exception as exc:
             await pc.close()
             raise ClientError(f"The SDP offer could not be negotiated: {exc}", "invalid_offer", "sdp") from exc
@@ -331,14 +334,12 @@ class WebRTCEndpoint:
             self._end_soon(hub)
 
     async def _read_audio(self, hub: CallHub, remote: MediaStreamTrack) -> None:
-        loop = asyncio.get_running_loop()
-        core = hub.core
-        inbound = InboundAudio()  # this call's resamplers, for its life
+        # aiortc's own decoding, when `decode_inline` could not take it over: then the
+        # frames come through the track (else this waits, idle, for the track to end).
         async for frame in audio_frames(remote):
             if hub.ended:
                 return
-            core.append_audio(inbound.audio(frame, core.input_format), loop.time())
-            hub.wake()
+            _hear(hub, frame)
 
     def _buffer_event(self, hub: CallHub, kind: str, response_id: str) -> None:
         hub.last_response = response_id
@@ -449,6 +450,14 @@ class WebRTCEndpoint:
             await self._end(hub)
         if self._ending:
             await asyncio.gather(*self._ending, return_exceptions=True)
+
+
+def _hear(hub: CallHub, frame: AudioFrame) -> None:
+    """The caller's next decoded frame into the input buffer: the same VAD and turns as
+    WebSocket audio."""
+    core = hub.core
+    core.append_audio(hub.inbound.audio(frame, core.input_format), asyncio.get_running_loop().time())
+    hub.wake()
 
 
 def _lose_packets(hub: CallHub, seed: int | None) -> None:

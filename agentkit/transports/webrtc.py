@@ -44,6 +44,7 @@ import orjson
 import pybase64
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from av import AudioFrame
 
 from ..audio import (
     AudioFormat,
@@ -188,6 +189,7 @@ class WebRTCTransport:
         self._playing: str | None = None
         self._trailing: _Trailing | None = None
         self._held_done: dict[str, str | bytes] = {}
+        self._inbound = InboundAudio()
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -283,6 +285,7 @@ class WebRTCTransport:
     # -- setup and teardown -------------------------------------------------------------------
 
     def _reset(self) -> None:
+        self._inbound = InboundAudio()  # the call's resamplers, for its life
         self._inbox.clear()
         self._closed = None
         self._parts.clear()
@@ -332,7 +335,7 @@ class WebRTCTransport:
         if self.negotiated is not None and self.negotiated != track.codec:
             track.set_codec(self.negotiated)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
-        decode_inline(pc)
+        decode_inline(pc, self._on_audio_frame)
         await opened
 
     async def _teardown(self) -> None:
@@ -468,36 +471,40 @@ class WebRTCTransport:
             self._tasks.append(asyncio.get_running_loop().create_task(self._read_audio(track)))
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
-        loop = asyncio.get_running_loop()
-        delta_type = "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta"
-        inbound = InboundAudio()  # this track's resamplers, for its life
+        # aiortc's own decoding, when `decode_inline` could not take it over: then the
+        # frames come through the track (else this waits, idle, for the track to end).
         async for frame in audio_frames(track):
-            rid = self._playing
-            trailing = self._trailing
-            if rid is None and trailing is not None:
-                if loop.time() < trailing.until and not silent(frame):
-                    rid = trailing.response_id
-                else:
-                    self._end_trailing()  # the trailing audio ended
-                    continue
-            part = self._parts.get(rid) if rid is not None else None
-            if part is None:
-                continue  # nothing is playing: the idle frames between turns
-            pcm = inbound.audio(frame, self.output_format)
-            item_id, output_index, content_index = part
-            self._push(
-                orjson.dumps(
-                    {
-                        "type": delta_type,
-                        "event_id": "rtc_audio",
-                        "response_id": rid,
-                        "item_id": item_id,
-                        "output_index": output_index,
-                        "content_index": content_index,
-                        "delta": pybase64.b64encode(pcm).decode("ascii"),
-                    }
-                ).decode()
-            )
+            self._on_audio_frame(frame)
+
+    def _on_audio_frame(self, frame: AudioFrame) -> None:
+        """One decoded 20 ms frame of the service's audio: an audio delta of the response
+        that is playing, or nothing (the idle frames between turns)."""
+        rid = self._playing
+        trailing = self._trailing
+        if rid is None and trailing is not None:
+            if asyncio.get_running_loop().time() < trailing.until and not silent(frame):
+                rid = trailing.response_id
+            else:
+                self._end_trailing()  # the trailing audio ended
+                return
+        part = self._parts.get(rid) if rid is not None else None
+        if part is None:
+            return
+        pcm = self._inbound.audio(frame, self.output_format)
+        item_id, output_index, content_index = part
+        self._push(
+            orjson.dumps(
+                {
+                    "type": "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta",
+                    "event_id": "rtc_audio",
+                    "response_id": rid,
+                    "item_id": item_id,
+                    "output_index": output_index,
+                    "content_index": content_index,
+                    "delta": pybase64.b64encode(pcm).decode("ascii"),
+                }
+            ).decode()
+        )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

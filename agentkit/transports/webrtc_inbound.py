@@ -7,7 +7,8 @@ This is the receive half of the fast path `bench/webrtc.py` asks for.
   and posted back to the event loop with `run_coroutine_threadsafe` (a coroutine, a task and
   a wake-up of the loop per frame). Decoding a 20 ms audio frame costs less than that hand-off
   (Opus ~17 µs with FFmpeg's decoder in mono, G.711 ~10 µs), so this decodes it on the loop,
-  where the frame arrives, and puts the frames straight on the track. It is a per-receiver stand-in for aiortc's decoder
+  where the packet arrives, and hands the frames to a callback there and then (no queue, no
+  task switch: the remote track's own queue then stays empty). It is a per-receiver stand-in for aiortc's decoder
   queue (`RTCRtpReceiver.__decoder_queue`), installed before the receiver starts; aiortc's
   decoder thread still starts, waits on it, idle, and ends the track when the receiver
   stops, as before. If aiortc's receiver is not laid out as expected (another version),
@@ -19,10 +20,9 @@ This is the receive half of the fast path `bench/webrtc.py` asks for.
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import queue
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 import numpy as np
@@ -46,12 +46,12 @@ _OPUS_TIME_BASE: Final = fractions.Fraction(1, 48000)
 
 class _InlineDecoder(queue.Queue[Any]):
     """Stands in for an audio receiver's decoder queue: `put` decodes on the caller's thread
-    (the event loop) and hands the frames to the track; only the stop marker (`None`) is
+    (the event loop) and hands the frames to `deliver`; only the stop marker (`None`) is
     queued, for aiortc's decoder thread, which then ends the track."""
 
-    def __init__(self, frames: asyncio.Queue[Any]) -> None:
+    def __init__(self, deliver: Callable[[AudioFrame], None]) -> None:
         super().__init__()
-        self._frames = frames
+        self._deliver = deliver
         self._codec: str | None = None
         self._decoder: Any = None
 
@@ -69,7 +69,7 @@ class _InlineDecoder(queue.Queue[Any]):
             logger.warning("failed to decode a %s frame: %s", codec.name, exc)
             return
         for frame in frames:
-            self._frames.put_nowait(frame)
+            self._deliver(frame)
 
 
 class _OpusMono:
@@ -88,23 +88,25 @@ class _OpusMono:
         return self._codec.decode(packet)
 
 
-def decode_inline(pc: RTCPeerConnection) -> None:
-    """Decode the audio of `pc`'s receivers on the event loop (see the module docstring).
+def decode_inline(pc: RTCPeerConnection, deliver: Callable[[AudioFrame], None]) -> bool:
+    """Decode the audio of `pc`'s receivers on the event loop and hand each decoded frame
+    to `deliver`, there and then (see the module docstring); False when aiortc's receiver
+    is not what this expects, and its frames come through the remote track as usual.
 
     Call it once both descriptions are set, before the connection starts its receivers
     (with no `await` in between)."""
+    installed = False
     for transceiver in pc.getTransceivers():
         receiver = transceiver.receiver
-        track = receiver.track
-        frames = getattr(track, "_queue", None)
         if (
             transceiver.kind != "audio"
-            or not isinstance(frames, asyncio.Queue)
             or not isinstance(getattr(receiver, _QUEUE, None), queue.Queue)
             or getattr(receiver, _THREAD, True) is not None  # started already, or unknown
         ):
             continue
-        setattr(receiver, _QUEUE, _InlineDecoder(frames))
+        setattr(receiver, _QUEUE, _InlineDecoder(deliver))
+        installed = True
+    return installed
 
 
 async def audio_frames(track: MediaStreamTrack) -> AsyncIterator[AudioFrame]:
