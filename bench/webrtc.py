@@ -554,12 +554,15 @@ def report_calls(args: argparse.Namespace) -> None:
     print(header)
     print("-" * len(header))
     held, broken, slipped = 0, False, 0
+    per_call: list[tuple[int, float]] = []  # (calls, server CPU ms per call-second)
     for level in args.levels:
         if slipped >= 2:
             print(f"{level:>5}  skipped: the two levels before it slipped", flush=True)
             continue
         r = run_level(level, args.level_seconds, args.warm, args.profile)
         s = r["server"]
+        if r["server_cpu"] < 0.9:  # not saturated: the CPU a call needs, not a share
+            per_call.append((level, r["server_cpu"] * 1000 / max(1, r["ready"])))
         up = r["ready"] == level and r["live"] >= level and r["dropped"] == 0
         ok = up and s["p99"] <= SLIP_MS
         broken = broken or not ok
@@ -585,6 +588,16 @@ def report_calls(args: argparse.Namespace) -> None:
         f"held pacing up to {held} concurrent calls; goal: >= {CALLS_GOAL} calls: "
         f"{'MET' if held >= CALLS_GOAL else 'MISSED'} ({held})"
     )
+    if per_call:
+        # Pacing slips on a busy machine long before the server's core is used up (a
+        # process that sleeps between ticks waits for the CPU at every wake-up): the CPU a
+        # call needs says what a quiet core could hold.
+        level, ms = per_call[-1]
+        print(
+            f"CPU bound: at {level} calls the server needs {ms:.1f} ms per call-second, so one "
+            f"core holds at most ~{1000 / ms:.0f} calls (pacing needs headroom below that); "
+            f"load average now {os.getloadavg()[0]:.2f}: re-run the levels on a quiet machine"
+        )
 
 
 def main() -> None:
