@@ -271,6 +271,78 @@ async def cpu_worker(
     return {"cpu_s": cpu, "server_cpu_s": server, "wall_s": wall, "sessions": sessions, **done}
 
 
+async def floor_worker(pairs: int, seconds: float) -> dict[str, Any]:
+    """The aiortc floor: `pairs` calls between two raw aiortc peers in this process, each
+    end sending a constant pre-encoded PCMU packet every 20 ms from a stock sleeping track
+    (aiortc's cheapest send path) and reading the other's track as aiortc delivers it (its
+    decoder thread), with an open, idle data channel. No agentkit in the media path: the
+    least any aiortc-based WebRTC end can cost per call-second."""
+    import fractions as fr
+
+    from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
+    from av import Packet
+
+    from agentkit.transports.webrtc_ice import gather_loopback
+    from agentkit.transports.webrtc_media import prefer_codec
+
+    class Packets(MediaStreamTrack):
+        kind = "audio"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.n = 0
+            self.start = 0.0
+
+        async def recv(self) -> Any:
+            loop = asyncio.get_running_loop()
+            if not self.n:
+                self.start = loop.time()
+            await asyncio.sleep(max(0.0, self.start + self.n * 0.02 - loop.time()))
+            packet = Packet(b"\x7f" * 160)  # μ-law for a quiet sample
+            packet.pts, packet.time_base = self.n * 160, fr.Fraction(1, 8000)
+            self.n += 1
+            return packet
+
+    async def drain(track: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await track.recv()
+
+    readers: list[asyncio.Task[None]] = []
+    peers: list[Any] = []
+    opened: list[asyncio.Future[None]] = []
+    loop = asyncio.get_running_loop()
+    for _ in range(pairs):
+        a, b = (RTCPeerConnection(RTCConfiguration(iceServers=[])) for _ in range(2))
+        peers += [a, b]
+        for pc in (a, b):
+            pc.on("track", lambda track: readers.append(asyncio.ensure_future(drain(track))))
+        channel = a.createDataChannel("oai-events")
+        done = loop.create_future()
+        channel.on("open", lambda done=done: done.done() or done.set_result(None))
+        opened.append(done)
+        prefer_codec(a.addTransceiver(Packets(), direction="sendrecv"), "pcmu")
+        await gather_loopback(a)
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(a.localDescription)
+        b.addTrack(Packets())
+        await gather_loopback(b)
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(b.localDescription)
+    async with asyncio.timeout(60):
+        await asyncio.gather(*opened)
+    await asyncio.sleep(2.0)  # settle
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    for task in readers:
+        task.cancel()
+    for pc in peers:
+        with contextlib.suppress(Exception):
+            await pc.close()
+    return {"cpu_s": cpu, "wall_s": wall, "ends": 2 * pairs}
+
+
 # --- 2. concurrent calls (a few client processes, many calls each) ------------------------------
 
 
@@ -366,6 +438,9 @@ def worker(args: argparse.Namespace) -> None:
     import logging
 
     logging.disable(logging.CRITICAL)  # aiortc logs the tasks of calls torn down at the end
+    if args.worker == "floor":
+        print(json.dumps(asyncio.run(floor_worker(args.sessions, args.seconds))), flush=True)
+        return
     # What a service does once its startup is done (docs/run.md): freeze the startup heap.
     import agentkit.runner
     import agentkit.transports  # noqa: F401
@@ -500,8 +575,20 @@ def run_level(level: int, seconds: float, warm: float, profile: str | None) -> d
     }
 
 
+def run_floor(pairs: int, seconds: float) -> float:
+    """CPU ms per second of one end of a raw aiortc call (`floor_worker`)."""
+    command = [sys.executable, __file__, "--worker", "floor", "--sessions", str(pairs)]
+    command += ["--seconds", str(seconds)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"floor failed:\n{out.stderr[-3000:]}")
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(r["cpu_s"] * 1000 / (r["ends"] * r["wall_s"]))
+
+
 def report_cpu(args: argparse.Namespace) -> None:
     rows = {kind: run_cpu(kind, args.sessions, args.seconds) for kind in TRANSPORTS}
+    floor = run_floor(args.sessions // 2 or 1, args.seconds)
     print(
         f"1. CPU per session-second, two-way audio: {args.sessions} sessions x {args.seconds:g} s "
         f"(20 ms of speech-like PCM up every 20 ms, the server speaking in real time; agentkit "
@@ -527,7 +614,16 @@ def report_cpu(args: argparse.Namespace) -> None:
             f"{server:>11.2f} {client + server:>10.2f}   {client / ws_client:>11.2f} "
             f"{server / ws_server:>11.2f} {(client + server) / (ws_client + ws_server):>10.2f}"
         )
-    print("ms/s: CPU milliseconds per second of one session (1000 = a whole core)")
+    print(
+        f"{'aiortc floor':<12} {'':>6} {'':>8} {'':>7}   {floor:>11.2f} {floor:>11.2f} "
+        f"{2 * floor:>10.2f}   {floor / ws_client:>11.2f} {floor / ws_server:>11.2f} "
+        f"{2 * floor / (ws_client + ws_server):>10.2f}"
+    )
+    print(
+        "ms/s: CPU milliseconds per second of one session (1000 = a whole core); aiortc floor: "
+        "one end of a raw aiortc call (pre-encoded PCMU both ways, idle data channel, no "
+        "agentkit in the media path), both ends in one process: what aiortc itself costs"
+    )
     for kind in TRANSPORTS[1:]:
         client, server = per[kind]
         ratios = (client / ws_client, server / ws_server)
