@@ -52,6 +52,7 @@ class _InlineDecoder(queue.Queue[Any]):
     def __init__(self, deliver: Callable[[AudioFrame], None]) -> None:
         super().__init__()
         self._deliver = deliver
+        self._failed = False
         self._codec: str | None = None
         self._decoder: Any = None
 
@@ -69,7 +70,14 @@ class _InlineDecoder(queue.Queue[Any]):
             logger.warning("failed to decode a %s frame: %s", codec.name, exc)
             return
         for frame in frames:
-            self._deliver(frame)
+            try:
+                self._deliver(frame)
+            except Exception:
+                # Raised into aiortc's receive loop, it would close the whole transport
+                # (events included) over one frame: report it once, drop the frame.
+                if not self._failed:
+                    self._failed = True
+                    logger.exception("a decoded %s frame could not be delivered", codec.name)
 
 
 class _OpusMono:
