@@ -20,20 +20,25 @@ per row; clients in fresh processes pinned to CPU 1), loopback only:
    pinned to CPU 1; each sends 20 ms of speech-like PCM every 20 ms and asks for the next
    answer on `response.done`. Pacing is measured at the server: the *lateness* of each
    20 ms frame its outbound track (`OutboundAudio.recv`) hands to aiortc, against the
-   track's own pts clock (start + pts / rate); and at the clients: the inter-arrival of
+   track's own clock (`started_at` + pts / clock rate); and at the clients: the inter-arrival of
    decoded frames of the server's track (50 per second when on time). A level *slips* when
    the server's p99 lateness exceeds 40 ms (two 20 ms frames behind its clock), or a call
    fails to connect or drops. Stepping stops after two levels in a row slip: past
    saturation the next level is only worse, and its clients, starved on CPU 1, start losing
    calls to ICE consent timeouts.
 
-ICE is kept on loopback in every process (`aioice`'s host candidates are narrowed to
-127.0.0.1; by default it offers every interface's address but loopback's).
+ICE stays on loopback: agentkit's client and the local server offer only a 127.0.0.1 host
+candidate when the other end is on loopback (`agentkit.transports.webrtc_ice`).
+
+The CPU step also prints **the aiortc floor**: one end of a call between two raw aiortc peers
+moving pre-encoded PCMU packets both ways (no agentkit in the media path), the least an
+aiortc-based end costs. The calls step ends with the server's CPU per call at the largest
+unsaturated level: pacing on a busy machine measures the scheduler, CPU time much less so.
 
 Run: `.venv/bin/python bench/webrtc.py` (about two minutes; `--quick` for a smoke run;
 `--only cpu|calls`; `--profile /tmp/server.prof --only calls --levels 25` writes a cProfile of
-the server process's main thread; aiortc encodes on a thread pool and decodes on a thread per
-call, so `py-spy record --threads -p <server pid>` shows more).
+the server process's main thread; aiortc's decoder threads sit idle since agentkit decodes on
+the event loop, so it sees the whole media path).
 """
 
 from __future__ import annotations
