@@ -20,20 +20,25 @@ per row; clients in fresh processes pinned to CPU 1), loopback only:
    pinned to CPU 1; each sends 20 ms of speech-like PCM every 20 ms and asks for the next
    answer on `response.done`. Pacing is measured at the server: the *lateness* of each
    20 ms frame its outbound track (`OutboundAudio.recv`) hands to aiortc, against the
-   track's own pts clock (start + pts / rate); and at the clients: the inter-arrival of
+   track's own clock (`started_at` + pts / clock rate); and at the clients: the inter-arrival of
    decoded frames of the server's track (50 per second when on time). A level *slips* when
    the server's p99 lateness exceeds 40 ms (two 20 ms frames behind its clock), or a call
    fails to connect or drops. Stepping stops after two levels in a row slip: past
    saturation the next level is only worse, and its clients, starved on CPU 1, start losing
    calls to ICE consent timeouts.
 
-ICE is kept on loopback in every process (`aioice`'s host candidates are narrowed to
-127.0.0.1; by default it offers every interface's address but loopback's).
+ICE stays on loopback: agentkit's client and the local server offer only a 127.0.0.1 host
+candidate when the other end is on loopback (`agentkit.transports.webrtc_ice`).
+
+The CPU step also prints **the aiortc floor**: one end of a call between two raw aiortc peers
+moving pre-encoded PCMU packets both ways (no agentkit in the media path), the least an
+aiortc-based end costs. The calls step ends with the server's CPU per call at the largest
+unsaturated level: pacing on a busy machine measures the scheduler, CPU time much less so.
 
 Run: `.venv/bin/python bench/webrtc.py` (about two minutes; `--quick` for a smoke run;
 `--only cpu|calls`; `--profile /tmp/server.prof --only calls --levels 25` writes a cProfile of
-the server process's main thread; aiortc encodes on a thread pool and decodes on a thread per
-call, so `py-spy record --threads -p <server pid>` shows more).
+the server process's main thread; aiortc's decoder threads sit idle since agentkit decodes on
+the event loop, so it sees the whole media path).
 """
 
 from __future__ import annotations
@@ -88,13 +93,6 @@ def speech_like(seconds: float = 2.0) -> list[bytes]:
     pcm = np.clip((voice * envelope + noise) * 6000, -32768, 32767).astype("<i2").tobytes()
     size = RATE * CHUNK_MS // 1000 * 2
     return [pcm[pos : pos + size] for pos in range(0, len(pcm), size)]
-
-
-def _loopback_ice() -> None:
-    """Host candidates on 127.0.0.1 only: no traffic to any other address."""
-    import aioice.ice
-
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -163,21 +161,21 @@ def serve(profile: str | None) -> None:
     """The server process: one local server; prints its URLs, then answers `mark` (start
     the window) and `report` (the window's lateness and CPU, as JSON) until `stop`."""
     _pin(0)
-    _loopback_ice()
     import logging
 
     logging.disable(logging.CRITICAL)  # aiortc logs the tasks of calls torn down at the end
     from agentkit.server import LocalRealtimeServer
-    from agentkit.transports.webrtc_media import OutboundAudio
+    from agentkit.transports.webrtc_track import OutboundAudio
 
     lateness: list[float] = []
     recv = OutboundAudio.recv
 
     async def timed_recv(self: OutboundAudio) -> Any:
-        frame = await recv(self)
-        assert self._start is not None and frame.pts is not None
-        lateness.append(time.monotonic() - (self._start + frame.pts / self.rate))
-        return frame
+        packet = await recv(self)
+        assert packet.pts is not None
+        now = asyncio.get_running_loop().time()
+        lateness.append(now - (self.started_at + packet.pts / self.clock_rate))
+        return packet
 
     OutboundAudio.recv = timed_recv  # type: ignore[method-assign]
 
@@ -278,12 +276,83 @@ async def cpu_worker(
     return {"cpu_s": cpu, "server_cpu_s": server, "wall_s": wall, "sessions": sessions, **done}
 
 
+async def floor_worker(pairs: int, seconds: float) -> dict[str, Any]:
+    """The aiortc floor: `pairs` calls between two raw aiortc peers in this process, each
+    end sending a constant pre-encoded PCMU packet every 20 ms from a stock sleeping track
+    (aiortc's cheapest send path) and reading the other's track as aiortc delivers it (its
+    decoder thread), with an open, idle data channel. No agentkit in the media path: the
+    least any aiortc-based WebRTC end can cost per call-second."""
+    import fractions as fr
+
+    from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
+    from av import Packet
+
+    from agentkit.transports.webrtc_ice import gather_loopback
+    from agentkit.transports.webrtc_media import prefer_codec
+
+    class Packets(MediaStreamTrack):
+        kind = "audio"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.n = 0
+            self.start = 0.0
+
+        async def recv(self) -> Any:
+            loop = asyncio.get_running_loop()
+            if not self.n:
+                self.start = loop.time()
+            await asyncio.sleep(max(0.0, self.start + self.n * 0.02 - loop.time()))
+            packet = Packet(b"\x7f" * 160)  # μ-law for a quiet sample
+            packet.pts, packet.time_base = self.n * 160, fr.Fraction(1, 8000)
+            self.n += 1
+            return packet
+
+    async def drain(track: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await track.recv()
+
+    readers: list[asyncio.Task[None]] = []
+    peers: list[Any] = []
+    opened: list[asyncio.Future[None]] = []
+    loop = asyncio.get_running_loop()
+    for _ in range(pairs):
+        a, b = (RTCPeerConnection(RTCConfiguration(iceServers=[])) for _ in range(2))
+        peers += [a, b]
+        for pc in (a, b):
+            pc.on("track", lambda track: readers.append(asyncio.ensure_future(drain(track))))
+        channel = a.createDataChannel("oai-events")
+        done = loop.create_future()
+        channel.on("open", lambda done=done: done.done() or done.set_result(None))
+        opened.append(done)
+        prefer_codec(a.addTransceiver(Packets(), direction="sendrecv"), "pcmu")
+        await gather_loopback(a)
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(a.localDescription)
+        b.addTrack(Packets())
+        await gather_loopback(b)
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(b.localDescription)
+    async with asyncio.timeout(60):
+        await asyncio.gather(*opened)
+    await asyncio.sleep(2.0)  # settle
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    for task in readers:
+        task.cancel()
+    for pc in peers:
+        with contextlib.suppress(Exception):
+            await pc.close()
+    return {"cpu_s": cpu, "wall_s": wall, "ends": 2 * pairs}
+
+
 # --- 2. concurrent calls (a few client processes, many calls each) ------------------------------
 
 
 async def calls_worker(base_url: str, calls: int) -> None:
     """Hold `calls` bare WebRTC calls; `ready` once all are up, then `mark` / `report`."""
-    import agentkit.transports.webrtc as rtc
     from agentkit.transports import WebRTCTransport
 
     loop = asyncio.get_running_loop()
@@ -291,21 +360,20 @@ async def calls_worker(base_url: str, calls: int) -> None:
     gaps: list[float] = []
     counts = {"frames": 0, "deltas": 0, "failed": 0, "dropped": 0}
     measuring = [False]
-    frames = rtc.audio_frames  # type: ignore[attr-defined]
+    on_frame = WebRTCTransport._on_audio_frame
+    last: dict[int, float] = {}
 
-    async def timed_frames(track: Any) -> Any:
+    def timed_frame(self: WebRTCTransport, frame: Any) -> None:
         # The inter-arrival of the server track's decoded frames at this client.
-        last = None
-        async for frame in frames(track):
-            now = loop.time()
-            if measuring[0]:
-                counts["frames"] += 1
-                if last is not None:
-                    gaps.append(now - last)
-            last = now
-            yield frame
+        now = loop.time()
+        if measuring[0]:
+            counts["frames"] += 1
+            if id(self) in last:
+                gaps.append(now - last[id(self)])
+        last[id(self)] = now
+        on_frame(self, frame)
 
-    rtc.audio_frames = timed_frames  # type: ignore[attr-defined]
+    WebRTCTransport._on_audio_frame = timed_frame  # type: ignore[method-assign]
     chunks = speech_like()
     appends = [
         '{"type":"input_audio_buffer.append","audio":"' + pybase64.b64encode(c).decode() + '"}'
@@ -372,10 +440,12 @@ async def calls_worker(base_url: str, calls: int) -> None:
 
 def worker(args: argparse.Namespace) -> None:
     _pin(1)
-    _loopback_ice()
     import logging
 
     logging.disable(logging.CRITICAL)  # aiortc logs the tasks of calls torn down at the end
+    if args.worker == "floor":
+        print(json.dumps(asyncio.run(floor_worker(args.sessions, args.seconds))), flush=True)
+        return
     # What a service does once its startup is done (docs/run.md): freeze the startup heap.
     import agentkit.runner
     import agentkit.transports  # noqa: F401
@@ -510,8 +580,20 @@ def run_level(level: int, seconds: float, warm: float, profile: str | None) -> d
     }
 
 
+def run_floor(pairs: int, seconds: float) -> float:
+    """CPU ms per second of one end of a raw aiortc call (`floor_worker`)."""
+    command = [sys.executable, __file__, "--worker", "floor", "--sessions", str(pairs)]
+    command += ["--seconds", str(seconds)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"floor failed:\n{out.stderr[-3000:]}")
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(r["cpu_s"] * 1000 / (r["ends"] * r["wall_s"]))
+
+
 def report_cpu(args: argparse.Namespace) -> None:
     rows = {kind: run_cpu(kind, args.sessions, args.seconds) for kind in TRANSPORTS}
+    floor = run_floor(args.sessions // 2 or 1, args.seconds)
     print(
         f"1. CPU per session-second, two-way audio: {args.sessions} sessions x {args.seconds:g} s "
         f"(20 ms of speech-like PCM up every 20 ms, the server speaking in real time; agentkit "
@@ -537,7 +619,16 @@ def report_cpu(args: argparse.Namespace) -> None:
             f"{server:>11.2f} {client + server:>10.2f}   {client / ws_client:>11.2f} "
             f"{server / ws_server:>11.2f} {(client + server) / (ws_client + ws_server):>10.2f}"
         )
-    print("ms/s: CPU milliseconds per second of one session (1000 = a whole core)")
+    print(
+        f"{'aiortc floor':<12} {'':>6} {'':>8} {'':>7}   {floor:>11.2f} {floor:>11.2f} "
+        f"{2 * floor:>10.2f}   {floor / ws_client:>11.2f} {floor / ws_server:>11.2f} "
+        f"{2 * floor / (ws_client + ws_server):>10.2f}"
+    )
+    print(
+        "ms/s: CPU milliseconds per second of one session (1000 = a whole core); aiortc floor: "
+        "one end of a raw aiortc call (pre-encoded PCMU both ways, idle data channel, no "
+        "agentkit in the media path), both ends in one process: what aiortc itself costs"
+    )
     for kind in TRANSPORTS[1:]:
         client, server = per[kind]
         ratios = (client / ws_client, server / ws_server)
@@ -564,12 +655,15 @@ def report_calls(args: argparse.Namespace) -> None:
     print(header)
     print("-" * len(header))
     held, broken, slipped = 0, False, 0
+    per_call: list[tuple[int, float]] = []  # (calls, server CPU ms per call-second)
     for level in args.levels:
         if slipped >= 2:
             print(f"{level:>5}  skipped: the two levels before it slipped", flush=True)
             continue
         r = run_level(level, args.level_seconds, args.warm, args.profile)
         s = r["server"]
+        if r["server_cpu"] < 0.9:  # not saturated: the CPU a call needs, not a share
+            per_call.append((level, r["server_cpu"] * 1000 / max(1, r["ready"])))
         up = r["ready"] == level and r["live"] >= level and r["dropped"] == 0
         ok = up and s["p99"] <= SLIP_MS
         broken = broken or not ok
@@ -595,6 +689,16 @@ def report_calls(args: argparse.Namespace) -> None:
         f"held pacing up to {held} concurrent calls; goal: >= {CALLS_GOAL} calls: "
         f"{'MET' if held >= CALLS_GOAL else 'MISSED'} ({held})"
     )
+    if per_call:
+        # Pacing slips on a busy machine long before the server's core is used up (a
+        # process that sleeps between ticks waits for the CPU at every wake-up): the CPU a
+        # call needs says what a quiet core could hold.
+        level, ms = per_call[-1]
+        print(
+            f"CPU bound: at {level} calls the server needs {ms:.1f} ms per call-second, so one "
+            f"core holds at most ~{1000 / ms:.0f} calls (pacing needs headroom below that); "
+            f"load average now {os.getloadavg()[0]:.2f}: re-run the levels on a quiet machine"
+        )
 
 
 def main() -> None:

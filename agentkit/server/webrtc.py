@@ -42,21 +42,16 @@ import orjson
 import pybase64
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from av import AudioFrame
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from ..protocol.client_schema import InvalidClientEvent, check_session
 from ..protocol.dialects import Dialect
-from ..transports.webrtc_media import (
-    CODEC_RATES,
-    MediaFaults,
-    OutboundAudio,
-    Resamplers,
-    audio_frames,
-    frame_audio,
-    lose_packets,
-    negotiated_codec,
-)
+from ..transports.webrtc_ice import gather_loopback, is_loopback
+from ..transports.webrtc_inbound import InboundAudio, audio_frames, decode_inline
+from ..transports.webrtc_media import MediaFaults, lose_packets, negotiated_codec
+from ..transports.webrtc_track import OutboundAudio
 from .errors import ClientError
 from .faults import FaultPlan
 from .http import http_error, json_response
@@ -106,6 +101,10 @@ class CallHub(Hub):
     pending: list[dict[str, Any]] = field(default_factory=list)
     """Events made outside the core (`output_audio_buffer.*`), sent by the pump."""
     last_response: str | None = None
+    lossy: bool = False
+    inbound: InboundAudio = field(default_factory=InboundAudio)
+    """The caller's audio to the session's input format (its resamplers, for the call)."""
+    """The RTP sender drops packets per `track.faults` (installed at the first loss fault)."""
 
 
 _ids = itertools.count(1)
@@ -155,6 +154,8 @@ class WebRTCEndpoint:
         for hub in self.calls.values():
             if hub.track is not None and call_id in (None, hub.call_id):
                 hub.track.faults = media
+                if media.loss_percent:
+                    _lose_packets(hub, media.seed)
 
     def route(self, method: str, path: str, request: Request) -> bool:
         """True when `path` (and `method`) is this endpoint's."""
@@ -269,7 +270,6 @@ class WebRTCEndpoint:
         faults = self.faults
         pc = hub.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         track = hub.track = OutboundAudio(
-            48000,
             faults=faults.media,
             on_started=lambda rid: self._buffer_event(hub, "output_audio_buffer.started", rid),
             on_stopped=lambda rid: self._buffer_event(hub, "output_audio_buffer.stopped", rid),
@@ -280,7 +280,10 @@ class WebRTCEndpoint:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             pc.addTrack(track)
+            if is_loopback(server.host):
+                await gather_loopback(pc)  # a local caller: stay on loopback (see webrtc_ice)
             await pc.setLocalDescription(await pc.createAnswer())
+            decode_inline(pc, lambda frame: None if hub.ended else _hear(hub, frame))
         except Exception as exc:
             await pc.close()
             raise ClientError(f"The SDP offer could not be negotiated: {exc}", "invalid_offer", "sdp") from exc
@@ -289,10 +292,9 @@ class WebRTCEndpoint:
         if codec is None:
             await pc.close()
             raise ClientError("The SDP offer has no codec in common (opus, PCMU, PCMA).", "invalid_offer", "sdp")
-        track.set_rate(CODEC_RATES[codec])
-        for sender in pc.getSenders():
-            # The track's faults, read per packet: `impair()` changes them during the call.
-            lose_packets(sender, lambda: track.faults, faults.media.seed)
+        track.set_codec(codec)
+        if faults.media.loss_percent:
+            _lose_packets(hub, faults.media.seed)
         if faults.ice_failure:
             # Nothing may answer the caller's checks either: from its real address they
             # would reach this end (a peer-reflexive candidate) and ICE would succeed.
@@ -346,14 +348,12 @@ class WebRTCEndpoint:
             self._end_soon(hub)
 
     async def _read_audio(self, hub: CallHub, remote: MediaStreamTrack) -> None:
-        loop = asyncio.get_running_loop()
-        core = hub.core
-        resamplers: Resamplers = {}  # this call's, for its life
+        # aiortc's own decoding, when `decode_inline` could not take it over: then the
+        # frames come through the track (else this waits, idle, for the track to end).
         async for frame in audio_frames(remote):
             if hub.ended:
                 return
-            core.append_audio(frame_audio(frame, core.input_format, resamplers), loop.time())
-            hub.wake()
+            _hear(hub, frame)
 
     def _buffer_event(self, hub: CallHub, kind: str, response_id: str) -> None:
         hub.last_response = response_id
@@ -464,6 +464,26 @@ class WebRTCEndpoint:
             await self._end(hub)
         if self._ending:
             await asyncio.gather(*self._ending, return_exceptions=True)
+
+
+def _hear(hub: CallHub, frame: AudioFrame) -> None:
+    """The caller's next decoded frame into the input buffer: the same VAD and turns as
+    WebSocket audio."""
+    core = hub.core
+    core.append_audio(hub.inbound.audio(frame, core.input_format), asyncio.get_running_loop().time())
+    hub.wake()
+
+
+def _lose_packets(hub: CallHub, seed: int | None) -> None:
+    """Drop the call's RTP packets per its track's faults, read per packet (`impair()`
+    changes them during the call). Installed only once a loss is asked for: it costs a
+    coroutine per packet."""
+    pc, track = hub.pc, hub.track
+    if hub.lossy or pc is None or track is None:
+        return
+    hub.lossy = True
+    for sender in pc.getSenders():
+        lose_packets(sender, lambda: track.faults, seed)
 
 
 def _interrupts(core: ServerSession) -> bool:

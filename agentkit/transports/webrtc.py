@@ -38,11 +38,13 @@ import contextlib
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import orjson
 import pybase64
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from av import AudioFrame
 
 from ..audio import (
     AudioFormat,
@@ -51,20 +53,12 @@ from ..errors import TransportError
 from ..logs import get_logger
 from ..protocol.dialects import Dialect
 from .base import ConnectionClosed
-from .webrtc_media import (
-    CODEC_RATES,
-    Codec,
-    OutboundAudio,
-    Resamplers,
-    audio_frames,
-    frame_audio,
-    frame_pcm,
-    negotiated_codec,
-    prefer_codec,
-    silent,
-)
+from .webrtc_ice import gather_loopback, is_loopback
+from .webrtc_inbound import InboundAudio, audio_frames, decode_inline, silent
+from .webrtc_media import CODEC_RATES, Codec, negotiated_codec, prefer_codec
 from .webrtc_signaling import SignalingError, exchange_sdp, hangup
 from .webrtc_stats import LinkStats, link_stats_of
+from .webrtc_track import OutboundAudio
 
 __all__ = ["OPENAI_API_BASE", "Codec", "SignalingError", "WebRTCTransport", "audio_format_of"]
 
@@ -195,6 +189,7 @@ class WebRTCTransport:
         self._playing: str | None = None
         self._trailing: _Trailing | None = None
         self._held_done: dict[str, str | bytes] = {}
+        self._inbound = InboundAudio()
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -290,6 +285,7 @@ class WebRTCTransport:
     # -- setup and teardown -------------------------------------------------------------------
 
     def _reset(self) -> None:
+        self._inbound = InboundAudio()  # the call's resamplers, for its life
         self._inbox.clear()
         self._closed = None
         self._parts.clear()
@@ -300,7 +296,7 @@ class WebRTCTransport:
     async def _connect(self) -> None:
         pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         channel = self._channel = pc.createDataChannel("oai-events")
-        track = self._track = OutboundAudio(CODEC_RATES[self.codec])
+        track = self._track = OutboundAudio(self.codec)
         transceiver = pc.addTransceiver(track, direction="sendrecv")
         prefer_codec(transceiver, self.codec)
         opened = asyncio.get_running_loop().create_future()
@@ -322,6 +318,8 @@ class WebRTCTransport:
         channel.on("close", lambda: self._lose("the data channel closed"))
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", on_state)
+        if is_loopback(urlsplit(self.base_url).hostname or ""):
+            await gather_loopback(pc)  # a local server: stay on loopback (see webrtc_ice)
         await pc.setLocalDescription(await pc.createOffer())
         answer = await exchange_sdp(
             self.base_url,
@@ -334,9 +332,10 @@ class WebRTCTransport:
         )
         self.call_id = answer.call_id
         self.negotiated = negotiated_codec(answer.sdp)
-        if self.negotiated is not None:
-            track.set_rate(CODEC_RATES[self.negotiated])
+        if self.negotiated is not None and self.negotiated != track.codec:
+            track.set_codec(self.negotiated)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
+        decode_inline(pc, self._on_audio_frame)
         await opened
 
     async def _teardown(self) -> None:
@@ -472,36 +471,40 @@ class WebRTCTransport:
             self._tasks.append(asyncio.get_running_loop().create_task(self._read_audio(track)))
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
-        loop = asyncio.get_running_loop()
-        delta_type = "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta"
-        resamplers: Resamplers = {}  # this track's, for its life
+        # aiortc's own decoding, when `decode_inline` could not take it over: then the
+        # frames come through the track (else this waits, idle, for the track to end).
         async for frame in audio_frames(track):
-            rid = self._playing
-            trailing = self._trailing
-            if rid is None and trailing is not None:
-                if loop.time() < trailing.until and not silent(frame_pcm(frame, frame.sample_rate)):
-                    rid = trailing.response_id
-                else:
-                    self._end_trailing()  # the trailing audio ended
-                    continue
-            part = self._parts.get(rid) if rid is not None else None
-            if part is None:
-                continue  # nothing is playing: the idle frames between turns
-            pcm = frame_audio(frame, self.output_format, resamplers)
-            item_id, output_index, content_index = part
-            self._push(
-                orjson.dumps(
-                    {
-                        "type": delta_type,
-                        "event_id": "rtc_audio",
-                        "response_id": rid,
-                        "item_id": item_id,
-                        "output_index": output_index,
-                        "content_index": content_index,
-                        "delta": pybase64.b64encode(pcm).decode("ascii"),
-                    }
-                ).decode()
-            )
+            self._on_audio_frame(frame)
+
+    def _on_audio_frame(self, frame: AudioFrame) -> None:
+        """One decoded 20 ms frame of the service's audio: an audio delta of the response
+        that is playing, or nothing (the idle frames between turns)."""
+        rid = self._playing
+        trailing = self._trailing
+        if rid is None and trailing is not None:
+            if asyncio.get_running_loop().time() < trailing.until and not silent(frame):
+                rid = trailing.response_id
+            else:
+                self._end_trailing()  # the trailing audio ended
+                return
+        part = self._parts.get(rid) if rid is not None else None
+        if part is None:
+            return
+        pcm = self._inbound.audio(frame, self.output_format)
+        item_id, output_index, content_index = part
+        self._push(
+            orjson.dumps(
+                {
+                    "type": "response.audio.delta" if self.dialect == "beta" else "response.output_audio.delta",
+                    "event_id": "rtc_audio",
+                    "response_id": rid,
+                    "item_id": item_id,
+                    "output_index": output_index,
+                    "content_index": content_index,
+                    "delta": pybase64.b64encode(pcm).decode("ascii"),
+                }
+            ).decode()
+        )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -25,6 +25,7 @@ from agentkit.audio import synthesize_speech
 from agentkit.errors import ConnectionClosed
 from agentkit.server import LocalRealtimeServer, WebRTCFaults
 from agentkit.transports import WebRTCTransport
+from agentkit.transports.webrtc_ice import gather_loopback
 
 SCRIPT: dict[str, Any] = {
     "turns": [{"user": "Hello there", "steps": [{"say": "Hi! How can I help?"}]}],
@@ -67,6 +68,9 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str,
 
 
 async def offer_of(pc: RTCPeerConnection) -> str:
+    # aioice offers no loopback candidate on its own (see agentkit.transports.webrtc_ice):
+    # without this the peer could not connect in a network namespace with only `lo`.
+    await gather_loopback(pc)
     await pc.setLocalDescription(await pc.createOffer())
     return str(pc.localDescription.sdp)
 
