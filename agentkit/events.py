@@ -41,6 +41,7 @@ __all__ = [
     "HistoryAdded",
     "HistoryUpdated",
     "InputAudioDropped",
+    "McpToolsListed",
     "QualityDegraded",
     "QualityRecovered",
     "RawServerEvent",
@@ -426,6 +427,17 @@ class CodecChanged:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class McpToolsListed:
+    """The service listed the tools of a hosted MCP server (`HostedMCPTool`): the model may
+    call these now. A listing that failed is an `ErrorEvent` (code `mcp_list_tools_failed`)."""
+
+    type: ClassVar[Literal["mcp_tools_listed"]] = "mcp_tools_listed"
+    item_id: ItemId
+    server_label: str
+    tool_names: tuple[str, ...]
+
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -458,6 +470,7 @@ SessionEvent = (
     | QualityDegraded
     | QualityRecovered
     | CodecChanged
+    | McpToolsListed
 )
 """Everything a session emits."""
 
@@ -493,5 +506,7 @@ SessionEventName = Literal[
     "quality_degraded",
     "quality_recovered",
     "codec_changed",
+    "mcp_tools_listed",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""
+

@@ -22,6 +22,7 @@ Everything hard is decided here, once, for every transport, each concern in its 
 | `runtime.responses` | one `response.create` at a time; the follow-up after tool calls |
 | `runtime.calls` | one dispatch and exactly one output per call id; handoff ordering |
 | `runtime.approvals` | calls parked until `approve()` / `reject()` or their deadline |
+| `runtime.hosted_mcp` | hosted MCP calls reported, their approval requests answered |
 | `runtime.guardrail_gate` | typed input and spoken turns held for input checks; output checks; trips |
 | `runtime.playback` | what the caller heard; interruption and truncation |
 | `runtime.watchdog` | every deadline: call timeouts, approvals, held turns, limits, renewal, stalls |
@@ -71,6 +72,7 @@ from .config import RuntimeConfig
 from .core import TEXT_ONLY, Core, Handler
 from .dispatch import WireHandlers, build_handlers, observed_handlers
 from .guardrail_gate import GuardrailGate
+from .hosted_mcp import HostedMcp
 from .observer import SupervisorObserver
 from .playback import Playback
 from .policy import SessionPolicy
@@ -94,7 +96,7 @@ Observer = SupervisorObserver
 """What `Supervisor.observe_with` reports to (the name it had before `runtime.observer`)."""
 
 class Supervisor(
-    Calls, Approvals, GuardrailGate, Playback, Responses, Watchdog, WireHandlers, Core
+    Calls, Approvals, HostedMcp, GuardrailGate, Playback, Responses, Watchdog, WireHandlers, Core
 ):
     """The state machine of one realtime session (see the module docs).
 
@@ -126,6 +128,7 @@ class Supervisor(
         self._init_responses()
         self._init_calls()
         self._init_approvals()
+        self._init_hosted_mcp()
         self._init_gate()
         self._init_playback(config.settings, agent)
         self._init_watchdog(config)
