@@ -49,6 +49,7 @@ __all__ = [
     "FunctionTool",
     "HostedMCPDefinition",
     "HostedMCPTool",
+    "MCPApproval",
     "ToolDefinition",
     "ToolSource",
     "ensure_strict_schema",
@@ -553,7 +554,8 @@ class HostedMCPTool:
         server_label: How the model and the events name the server (`^[A-Za-z0-9_-]{1,64}$`).
         server_url: The server's streamable-HTTP URL.
         allowed_tools: Offer only these of its tools (`None`: all).
-        require_approval: `"always"`, `"never"`, or the names of the tools that need it.
+        require_approval: `"always"` (the default, as the service's), `"never"`, or the
+            names of the tools that need it.
         headers: HTTP headers the service sends to the server.
         authorization_env: The environment variable holding an OAuth token for the server;
             read when the session is compiled, sent as `authorization`, never logged.
@@ -563,7 +565,7 @@ class HostedMCPTool:
     server_label: str
     server_url: str
     allowed_tools: tuple[str, ...] | None = None
-    require_approval: MCPApproval = "never"
+    require_approval: MCPApproval = "always"
     headers: Mapping[str, str] = field(default_factory=dict)
     authorization_env: str | None = None
     server_description: str | None = None
