@@ -158,7 +158,12 @@ class MCPServer(ABC):
                     await self._lost.wait()
                     group.cancel_scope.cancel()
         finally:
-            self._session = None
+            self._disconnected()
+
+    def _disconnected(self) -> None:
+        # Calls from now on wait for the next connection (a fresh `_connected`), once.
+        self._session = None
+        if self._connected.is_set():
             self._connected = anyio.Event()
 
     async def _on_message(self, message: IncomingMessage) -> None:
@@ -228,8 +233,10 @@ class MCPServer(ABC):
         try:
             result = await session.call_tool(name, dict(arguments))
         except MCPError as exc:
-            if self._session is session and _connection_closed(exc):
-                self._lost.set()  # the owner task connects again (a stdio server restarts)
+            if _connection_closed(exc):
+                if self._session is session:
+                    self._disconnected()
+                    self._lost.set()  # the owner task connects again (a stdio server restarts)
                 raise MCPServerError(
                     f"MCP server {self.name!r} stopped during the call to {name!r}; "
                     "it is being restarted"

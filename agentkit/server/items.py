@@ -267,7 +267,9 @@ def validate_item(data: JsonObject, param: str, new_id: Callable[[str], str]) ->
             if not isinstance(data.get(key), str):
                 raise ClientError(f"Missing required parameter: '{param}.{key}'.", "invalid_event", f"{param}.{key}")
     elif kind == "mcp_approval_response":
-        item.pop("status", None)  # the service's approval responses carry none
+        # The service's MCP items carry neither (`openai.types.realtime.RealtimeMcpApprovalResponse`).
+        item.pop("status", None)
+        item.pop("object", None)
     else:
         raise ClientError(f"Invalid value for '{param}.type': {kind!r}.", "invalid_value", f"{param}.type")
     return item

@@ -141,7 +141,7 @@ class HostedMcp:
             if known is not None and known.config == tool:
                 continue
             item_id = self._outbox.new_id("item")
-            data: JsonObject = {"id": item_id, "object": "realtime.item", "type": "mcp_list_tools", "server_label": label, "tools": []}
+            data: JsonObject = {"id": item_id, "type": "mcp_list_tools", "server_label": label, "tools": []}
             previous = self._conversation.last_id()
             item = Item(data)
             self._conversation.insert(item, None)
@@ -191,9 +191,9 @@ class HostedMcp:
         item_id = new_id("item")
         approval = self._approval_for(label, call) if needs_approval(config, call.name) else None
         if needs_approval(config, call.name) and approval is None:
-            item: JsonObject = {"id": item_id, "object": "realtime.item", "type": "mcp_approval_request", "server_label": label, "name": call.name, "arguments": call.arguments}
+            item: JsonObject = {"id": item_id, "type": "mcp_approval_request", "server_label": label, "name": call.name, "arguments": call.arguments}
         else:
-            item = {"id": item_id, "object": "realtime.item", "type": "mcp_call", "server_label": label, "name": call.name, "arguments": "", "approval_request_id": approval, "output": None, "error": None}
+            item = {"id": item_id, "type": "mcp_call", "server_label": label, "name": call.name, "arguments": "", "approval_request_id": approval, "output": None, "error": None}
         base = {"response_id": rid, "output_index": index}
         schedule(at, {"type": "response.output_item.added", **base, "item": copy_json(item)}, rid, ("announce", index))
         if not response.out_of_band:
