@@ -66,7 +66,7 @@ from .settings import (
     SessionSettings,
     ToolChoiceFunction,
 )
-from .tools import FunctionTool, tool
+from .tools import FunctionTool, HostedMCPTool, tool
 from .tracing import TracingConfig, setup_tracing
 from .transports import (
     AzureTransport,
@@ -94,6 +94,7 @@ __all__ = [
     "Handoff",
     "History",
     "HistoryItem",
+    "HostedMCPTool",
     "InputGuardrail",
     "InputTranscription",
     "OutputGuardrail",
