@@ -200,3 +200,30 @@ def test_the_token_never_reaches_a_log(caplog: pytest.LogCaptureFixture) -> None
     event = {"type": "session.update", "session": {"tools": [{"type": "mcp", "authorization": TOKEN}]}}
     get_logger("agentkit.test").debug("sent %s", orjson.dumps(event).decode())
     assert TOKEN not in caplog.text
+
+
+async def test_a_hosted_call_is_traced_like_a_tool_and_the_token_is_in_no_span(
+    weather_url: str, conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from agentkit.tracing import TracingConfig
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setenv("WEATHER_TOKEN", TOKEN)
+    tool = weather_tool(weather_url, require_approval="never", authorization_env="WEATHER_TOKEN")
+    agent = RealtimeAgent(name="A", instructions="x", mcp_servers=[tool])
+    tracing = TracingConfig(tracer_provider=provider, capture_content=True, defer_spans=1)
+    async with conversation(agent, WEATHER_SCRIPT, tracing=tracing) as session:
+        await events_until(session, "mcp_tools_listed")
+        await session.send_text("What's the weather in Paris?")
+        await events_until(session, "assistant_transcript")
+    spans = exporter.get_finished_spans()
+    (call,) = [s for s in spans if s.name == "execute_tool get_weather"]
+    assert (call.attributes or {})["gen_ai.tool.name"] == "get_weather"
+    everything = orjson.dumps([dict(s.attributes or {}) for s in spans], default=str).decode()
+    assert TOKEN not in everything
