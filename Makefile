@@ -21,8 +21,10 @@ $(BASE_STAMP): pyproject.toml plugins/agentkit-helpdesk/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e plugins/agentkit-helpdesk
 	touch $(BASE_STAMP)
 
-$(STAMP): $(BASE_STAMP)
+$(STAMP): $(BASE_STAMP) plugins/agentkit-pii/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The guardrail plugin the tests load through the agentkit.guardrails entry point.
+	$(BIN)/python -m pip install --quiet -e plugins/agentkit-pii
 	touch $(STAMP)
 
 $(DOCS_STAMP): $(BASE_STAMP)

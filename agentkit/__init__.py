@@ -69,7 +69,7 @@ from .settings import (
     SessionSettings,
     ToolChoiceFunction,
 )
-from .tools import FunctionTool, tool
+from .tools import FunctionTool, HostedMCPTool, tool
 
 if TYPE_CHECKING:
     from .events import SessionEvent, SessionStatus
@@ -103,6 +103,7 @@ __all__ = [
     "Handoff",
     "History",
     "HistoryItem",
+    "HostedMCPTool",
     "InputGuardrail",
     "InputTranscription",
     "OutputGuardrail",

@@ -13,7 +13,7 @@ from .errors import DefinitionError
 from .guardrails import InputGuardrail, OutputGuardrail
 from .handoffs import Handoff, as_handoff
 from .settings import SessionSettings
-from .tools import FunctionTool, ToolDefinition
+from .tools import FunctionTool, HostedMCPTool, ToolDefinition, ToolSource
 
 __all__ = ["InstructionsFunction", "RealtimeAgent", "walk_agents"]
 
@@ -40,6 +40,9 @@ class RealtimeAgent(Generic[TContext]):
             service refuses a voice change then.
         settings: Overrides of the session settings while this agent is active (only the
             fields set on it count).
+        mcp_servers: MCP servers whose tools this agent offers: `HostedMCPTool`s (the service
+            calls them; GA only) and local servers (`agentkit.mcp`: agentkit calls them, and
+            their tools run like function tools).
     """
 
     name: str
@@ -51,6 +54,7 @@ class RealtimeAgent(Generic[TContext]):
     output_guardrails: list[OutputGuardrail] = field(default_factory=list)
     voice: str | None = None
     settings: SessionSettings | None = None
+    mcp_servers: list[HostedMCPTool | ToolSource] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -71,6 +75,13 @@ class RealtimeAgent(Generic[TContext]):
         self.handoffs = list(self.handoffs)
         self.input_guardrails = list(self.input_guardrails)
         self.output_guardrails = list(self.output_guardrails)
+        self.mcp_servers = list(self.mcp_servers)
+        for server in self.mcp_servers:
+            if not isinstance(server, HostedMCPTool) and not callable(getattr(server, "tools", None)):
+                raise DefinitionError(
+                    f"agent {self.name!r}: mcp_servers takes HostedMCPTool objects and local "
+                    f"MCP servers (agentkit.mcp), got {type(server).__name__}"
+                )
         for t in self.tools:
             if not isinstance(t, FunctionTool):
                 raise DefinitionError(
@@ -103,6 +114,7 @@ class RealtimeAgent(Generic[TContext]):
             DefinitionError: two tools (or a tool and a handoff) share a name.
         """
         definitions = [t.definition() for t in self.tools]
+        definitions += [t.definition() for t in self.source_tools()]
         definitions += [h.definition() for h in self.handoff_list()]
         seen: set[str] = set()
         for d in definitions:
@@ -119,10 +131,26 @@ class RealtimeAgent(Generic[TContext]):
         for t in self.tools:
             if t.name == name:
                 return t
+        for t in self.source_tools():
+            if t.name == name:
+                return t
         for h in self.handoff_list():
             if h.tool_name == name:
                 return h
         return None
+
+    def source_tools(self) -> list[FunctionTool]:
+        """The tools the agent's local MCP servers offer now (their cached lists)."""
+        return [
+            t
+            for server in self.mcp_servers
+            if not isinstance(server, HostedMCPTool)
+            for t in server.tools()
+        ]
+
+    def hosted_mcp_tools(self) -> list[HostedMCPTool]:
+        """The hosted MCP servers the service calls for this agent."""
+        return [s for s in self.mcp_servers if isinstance(s, HostedMCPTool)]
 
     async def resolve_instructions(self, ctx: RunContext[TContext]) -> str:
         """The instructions for this run: the string, or the function's result."""

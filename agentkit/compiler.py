@@ -32,6 +32,7 @@ What a dialect cannot express (checked against `openai.types.realtime` and
 | `truncation` | sent | error |
 | `tool_choice=ToolChoiceFunction(...)` | sent | error (beta takes a string) |
 | `ServerVad.idle_timeout_ms` | sent | error (`turn_detection.idle_timeout_ms`) |
+| hosted MCP servers (`HostedMCPTool`) | sent as `type: "mcp"` tools | error (`tools`) |
 
 Semantic VAD (`eagerness`), G.711 formats, transcription, noise reduction, tracing and speed
 exist in both.
@@ -48,6 +49,7 @@ from typing import Any, Final, Literal, assert_never
 
 from .agent import RealtimeAgent, walk_agents
 from .errors import CompileError, DefinitionError
+from .protocol.mcp import render_mcp_tool
 from .protocol.wire_types import Dialect, JsonObject
 from .settings import (
     AudioFormatName,
@@ -59,7 +61,7 @@ from .settings import (
     SessionSettings,
     ToolChoiceFunction,
 )
-from .tools import ToolDefinition
+from .tools import HostedMCPDefinition, ToolDefinition
 
 __all__ = [
     "Dialect",
@@ -94,12 +96,14 @@ class SessionConfig:
         settings: The runner's settings with the agent's overrides and voice laid on top.
             Its `model_fields_set` records what the developer set, which decides what is sent.
         tools: Function tools, then handoff tools, names unique.
+        hosted_tools: Remote MCP servers the service calls (GA only), after the tools.
     """
 
     agent_name: str
     instructions: str
     settings: SessionSettings
     tools: tuple[ToolDefinition, ...] = ()
+    hosted_tools: tuple[HostedMCPDefinition, ...] = ()
 
     @property
     def model(self) -> str:
@@ -153,8 +157,19 @@ def build_session_config(
             f"agent {agent.name!r}: tool_choice forces the function {choice.name!r}, which this "
             f"agent does not offer (its tools: {sorted(t.name for t in tools) or 'none'})"
         )
+    hosted = agent.hosted_mcp_tools()
+    labels = [h.server_label for h in hosted]
+    if len(set(labels)) != len(labels):
+        raise DefinitionError(
+            f"agent {agent.name!r}: two hosted MCP servers share a server_label; labels must be "
+            "unique per agent"
+        )
     return SessionConfig(
-        agent_name=agent.name, instructions=instructions, settings=merged, tools=tools
+        agent_name=agent.name,
+        instructions=instructions,
+        settings=merged,
+        tools=tools,
+        hosted_tools=tuple(h.definition() for h in hosted),
     )
 
 
@@ -354,6 +369,7 @@ def _render_ga(config: SessionConfig, form: _Form) -> JsonObject:
     session["audio"] = {"input": audio_input, "output": audio_output}
 
     session["tools"] = [_function_tool(t) for t in config.tools]
+    session["tools"] += [_hosted_mcp_tool(t) for t in config.hosted_tools]
     if s.tool_choice is not None:
         session["tool_choice"] = (
             {"type": "function", "name": s.tool_choice.name}
@@ -387,6 +403,14 @@ def _render_beta(config: SessionConfig, form: _Form) -> JsonObject:
     if s.truncation is not None:
         raise _unsupported(
             config, "truncation", "beta", "the beta protocol has no truncation setting"
+        )
+    if config.hosted_tools:
+        raise _unsupported(
+            config,
+            "tools",
+            "beta",
+            "the beta protocol has no hosted MCP tools (type 'mcp'); use the GA dialect, or a "
+            "local MCP server (agentkit.mcp), whose tools are function tools",
         )
     if isinstance(s.tool_choice, ToolChoiceFunction):
         raise _unsupported(
@@ -498,6 +522,18 @@ def _function_tool(definition: ToolDefinition) -> JsonObject:
         # A deep copy: a caller editing the payload must not edit the tool's schema.
         "parameters": _plain(definition.parameters),
     }
+
+
+def _hosted_mcp_tool(definition: HostedMCPDefinition) -> JsonObject:
+    return render_mcp_tool(
+        server_label=definition.server_label,
+        server_url=definition.server_url,
+        allowed_tools=definition.allowed_tools,
+        require_approval=definition.require_approval,
+        headers=definition.headers,
+        authorization=definition.authorization,
+        server_description=definition.server_description,
+    )
 
 
 def _plain(value: Any) -> Any:

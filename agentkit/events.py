@@ -41,6 +41,7 @@ __all__ = [
     "HistoryAdded",
     "HistoryUpdated",
     "InputAudioDropped",
+    "McpToolsListed",
     "QualityDegraded",
     "QualityRecovered",
     "RawServerEvent",
@@ -444,6 +445,17 @@ class ToolCallProgress:
     agent_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class McpToolsListed:
+    """The service listed the tools of a hosted MCP server (`HostedMCPTool`): the model may
+    call these now. A listing that failed is an `ErrorEvent` (code `mcp_list_tools_failed`)."""
+
+    type: ClassVar[Literal["mcp_tools_listed"]] = "mcp_tools_listed"
+    item_id: ItemId
+    server_label: str
+    tool_names: tuple[str, ...]
+
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -477,6 +489,7 @@ SessionEvent = (
     | QualityRecovered
     | CodecChanged
     | ToolCallProgress
+    | McpToolsListed
 )
 """Everything a session emits."""
 
@@ -513,5 +526,7 @@ SessionEventName = Literal[
     "quality_recovered",
     "codec_changed",
     "tool_call_progress",
+    "mcp_tools_listed",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""
+

@@ -14,14 +14,17 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import os
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Annotated,
     Any,
+    Literal,
+    Protocol,
     TypeVar,
     Union,
     cast,
@@ -45,6 +48,16 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaValidationError
 
 __all__ = ["FunctionTool", "ToolDefinition", "ensure_strict_schema", "tool"]
+__all__ = [
+    "FunctionTool",
+    "HostedMCPDefinition",
+    "HostedMCPTool",
+    "MCPApproval",
+    "ToolDefinition",
+    "ToolSource",
+    "ensure_strict_schema",
+    "tool",
+]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -515,3 +528,115 @@ def _describe(error: SchemaValidationError) -> str:
             f" in '{where}'" if where else ""
         )
     return f"field '{where}': {error.message}" if where else error.message
+
+
+# --- MCP: servers the service calls (hosted) and servers agentkit calls (tool sources) -------
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+MCPApproval = Literal["always", "never"] | tuple[str, ...]
+"""Which tools of a hosted MCP server wait for the app's approval: all, none, or these names."""
+
+
+class ToolSource(Protocol):
+    """Something that offers function tools it discovers at run time: a local MCP server
+    (`agentkit.mcp`). An agent lists its sources in `mcp_servers`; their tools are offered
+    and run like the agent's own."""
+
+    @property
+    def name(self) -> str:
+        """The source's name (in errors and traces)."""
+        ...
+
+    def tools(self) -> Sequence[FunctionTool]:
+        """The tools offered now (the cached list; empty before the source connects)."""
+        ...
+
+
+@dataclass(frozen=True)
+class HostedMCPDefinition:
+    """The neutral form of a hosted MCP server, with its authorization resolved: what the
+    compiler renders as a GA `{"type": "mcp", ...}` tool. The token is left out of `repr`."""
+
+    server_label: str
+    server_url: str
+    allowed_tools: tuple[str, ...] | None
+    require_approval: MCPApproval
+    headers: Mapping[str, str]
+    authorization: str | None = field(default=None, repr=False)
+    server_description: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class HostedMCPTool:
+    """A remote MCP server the *service* connects to and calls (GA sessions only).
+
+    The model calls its tools; the service runs them and reports `mcp_call` items. Calls
+    that need approval come back as approval requests, answered with the session's
+    `approve()` / `reject()` like function tools.
+
+    Attributes:
+        server_label: How the model and the events name the server (`^[A-Za-z0-9_-]{1,64}$`).
+        server_url: The server's streamable-HTTP URL.
+        allowed_tools: Offer only these of its tools (`None`: all).
+        require_approval: `"always"` (the default, as the service's), `"never"`, or the
+            names of the tools that need it.
+        headers: HTTP headers the service sends to the server.
+        authorization_env: The environment variable holding an OAuth token for the server;
+            read when the session is compiled, sent as `authorization`, never logged.
+        server_description: Tells the model what the server is for.
+    """
+
+    server_label: str
+    server_url: str
+    allowed_tools: tuple[str, ...] | None = None
+    require_approval: MCPApproval = "always"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    authorization_env: str | None = None
+    server_description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _LABEL_RE.match(self.server_label):
+            raise DefinitionError(
+                f"MCP server label {self.server_label!r} must be 1-64 letters, digits, '_' or '-'"
+            )
+        if not self.server_url.startswith(("http://", "https://")):
+            raise DefinitionError(
+                f"MCP server {self.server_label!r}: server_url must be an http(s) URL, "
+                f"got {self.server_url!r}"
+            )
+        if self.allowed_tools is not None:
+            object.__setattr__(self, "allowed_tools", tuple(self.allowed_tools))
+        if not isinstance(self.require_approval, str):
+            object.__setattr__(self, "require_approval", tuple(self.require_approval))
+        elif self.require_approval not in ("always", "never"):
+            raise DefinitionError(
+                f"MCP server {self.server_label!r}: require_approval must be 'always', 'never' "
+                f"or a list of tool names, got {self.require_approval!r}"
+            )
+        object.__setattr__(self, "headers", dict(self.headers))
+
+    def definition(self, env: Mapping[str, str] | None = None) -> HostedMCPDefinition:
+        """The neutral form, with the authorization read from `env` (default: `os.environ`).
+
+        Raises:
+            DefinitionError: `authorization_env` names a variable that is not set.
+        """
+        token: str | None = None
+        if self.authorization_env is not None:
+            source = os.environ if env is None else env
+            token = source.get(self.authorization_env)
+            if not token:
+                raise DefinitionError(
+                    f"MCP server {self.server_label!r}: the environment variable "
+                    f"{self.authorization_env!r} (its authorization) is not set"
+                )
+        return HostedMCPDefinition(
+            self.server_label,
+            self.server_url,
+            self.allowed_tools,
+            self.require_approval,
+            dict(self.headers),
+            token,
+            self.server_description,
+        )

@@ -21,6 +21,7 @@ PUBLIC_API = [
     "Handoff",
     "History",
     "HistoryItem",
+    "HostedMCPTool",
     "InputGuardrail",
     "InputTranscription",
     "OutputGuardrail",

@@ -258,6 +258,18 @@ def _run_serve(args: argparse.Namespace) -> int:
     return serve_command(args)
 
 
+def _configure_plugins(parser: argparse.ArgumentParser) -> None:
+    from .plugins import configure_plugins
+
+    configure_plugins(parser)
+
+
+def _run_plugins(args: argparse.Namespace) -> int:
+    from .plugins import print_plugins
+
+    return print_plugins(args, _out())
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
     Command("compile", "print the session.update payloads of a definition file or module:agent", _configure_compile, _run_compile),
@@ -266,6 +278,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "run an agent live and show the conversation (local server when no key)", _configure_run, _run_run),
     Command("test", "run conversation specs against the local server (or a real service): exit 1 on a failure", _configure_test, _run_test),
     Command("serve", "serve a web page for browser voice calls to the agents over WebRTC (local server when no key)", _configure_serve, _run_serve),
+    Command("plugins", "list the tools and guardrails installed packages provide", _configure_plugins, _run_plugins),
 )
 """Every subcommand, in the order `--help` lists them."""
 

@@ -44,6 +44,7 @@ from ..events import (
     HistoryAdded,
     HistoryUpdated,
     InputAudioDropped,
+    McpToolsListed,
     QualityDegraded,
     QualityRecovered,
     RawServerEvent,
@@ -231,6 +232,8 @@ class ConsoleRenderer:
                 self._note(f"connection recovered: {event.reason}", _DIM)
             case CodecChanged():
                 self._note(f"codec {event.old} → {event.new} ({event.reason})", _DIM)
+            case McpToolsListed():
+                self._note(f"MCP server {event.server_label}: {', '.join(event.tool_names)}", _DIM)
             case _:
                 self._unknown(event)
 

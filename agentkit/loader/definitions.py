@@ -28,9 +28,10 @@ from ..guardrails import (
     input_guardrail,
 )
 from ..handoffs import Handoff, handoff
+from ..mcp import MCPServer, MCPServerHTTP, MCPServerStdio
 from ..settings import SessionSettings
-from ..tools import FunctionTool, tool
-from .importer import Importer, describe_object, tool_package
+from ..tools import FunctionTool, HostedMCPTool, MCPApproval, ToolSource, tool
+from .importer import GUARDRAIL_ENTRY_POINT_GROUP, Importer, describe_object, tool_package
 from .lint import DefinitionWarning, lint
 from .schema import check_structure, describe_value, did_you_mean
 from .yaml_source import JsonPath, SourceDocument, format_path, parse_yaml, read_source
@@ -52,6 +53,8 @@ class Definitions:
         script: The conversation script for the local server, if the file names one.
         tools: Every declared tool by name (the name the model calls).
         guardrails: Every declared guardrail by name; agents hold input/output copies.
+        mcp_servers: Every declared MCP server by name: `HostedMCPTool`s and local servers
+            (`agentkit.mcp`); agents list them in `mcp_servers`.
         context_factory: Builds the object tools receive as `RunContext.context`; the
             runtime calls it once per session. `None` when the file declares no `context`.
         warnings: What is valid but probably a mistake (see `agentkit.loader.lint`): a tool
@@ -67,6 +70,7 @@ class Definitions:
     guardrails: dict[str, Guardrail] = dataclasses.field(default_factory=dict)
     context_factory: Callable[[], Any] | None = None
     warnings: tuple[DefinitionWarning, ...] = ()
+    mcp_servers: dict[str, HostedMCPTool | MCPServer] = dataclasses.field(default_factory=dict)
 
 
 def load_definitions(path: str | Path, *, env: Mapping[str, str] | None = None) -> Definitions:
@@ -143,8 +147,12 @@ class _Loader:
             name: self.guardrail(("guardrails", name), name, spec)
             for name, spec in data.get("guardrails", {}).items()
         }
+        mcp_servers = {
+            name: self.mcp_server(("mcp_servers", name), name, spec)
+            for name, spec in data.get("mcp_servers", {}).items()
+        }
         agents = {
-            name: self.agent(("agents", name), name, spec, tools, guardrails)
+            name: self.agent(("agents", name), name, spec, tools, guardrails, mcp_servers)
             for name, spec in data["agents"].items()
         }
         for name, spec in data["agents"].items():
@@ -159,6 +167,7 @@ class _Loader:
             guardrails=guardrails,
             context_factory=self.context_factory(data.get("context")),
             warnings=lint(self.doc),
+            mcp_servers=mcp_servers,
         )
 
     # -- settings -------------------------------------------------------------------------
@@ -252,8 +261,14 @@ class _Loader:
                     (*path, first_arg), str(exc), expected=f"valid arguments for {spec['builtin']}"
                 ) from exc
             return Guardrail(name=name, check=check, safe_reply=safe_reply)
-        where = (*path, "function")
-        target = self.importer.resolve(self.doc, where, spec["function"])
+        if "plugin" in spec:
+            where = (*path, "plugin")
+            target = self.importer.entry_point(
+                self.doc, where, spec["plugin"], group=GUARDRAIL_ENTRY_POINT_GROUP
+            )
+        else:
+            where = (*path, "function")
+            target = self.importer.resolve(self.doc, where, spec["function"])
         if isinstance(target, Guardrail):
             return Guardrail(name=name, check=target.check, safe_reply=safe_reply or target.safe_reply)
         try:
@@ -261,6 +276,44 @@ class _Loader:
         except DefinitionError as exc:
             raise self.doc.error(where, str(exc), expected="a function check(ctx, text)") from exc
         return Guardrail(name=name, check=made.check, safe_reply=safe_reply)
+
+    # -- MCP servers ----------------------------------------------------------------------
+
+    def mcp_server(
+        self, path: JsonPath, name: str, spec: Mapping[str, Any]
+    ) -> HostedMCPTool | MCPServer:
+        """A `type: hosted` server (the service calls it), or a local `stdio` / `http` one."""
+        kind = spec["type"]
+        try:
+            if kind == "hosted":
+                approval: MCPApproval = spec.get("require_approval", "always")  # schema-checked
+                return HostedMCPTool(
+                    server_label=name,
+                    server_url=spec["url"],
+                    allowed_tools=_names(spec.get("allowed_tools")),
+                    require_approval=approval if isinstance(approval, str) else tuple(approval),
+                    headers=spec.get("headers", {}),
+                    authorization_env=spec.get("authorization_env"),
+                    server_description=spec.get("description"),
+                )
+            asks = spec.get("needs_approval", False)
+            options: dict[str, Any] = {
+                "allowed_tools": _names(spec.get("allowed_tools")),
+                "needs_approval": asks if isinstance(asks, bool) else tuple(asks),
+                "timeout": spec.get("timeout"),
+            }
+            if kind == "stdio":
+                return MCPServerStdio(
+                    name,
+                    spec["command"],
+                    spec.get("args", []),
+                    env=spec.get("env"),
+                    cwd=self.base_dir / spec.get("cwd", "."),
+                    **options,
+                )
+            return MCPServerHTTP(name, spec["url"], headers=spec.get("headers"), **options)
+        except DefinitionError as exc:
+            raise self.doc.error(path, str(exc), expected="a valid MCP server") from exc
 
     # -- agents ---------------------------------------------------------------------------
 
@@ -271,6 +324,7 @@ class _Loader:
         spec: Mapping[str, Any],
         tools: Mapping[str, FunctionTool],
         guardrails: Mapping[str, Guardrail],
+        mcp_servers: Mapping[str, HostedMCPTool | MCPServer],
     ) -> RealtimeAgent[Any]:
         settings = self.settings((*path, "settings"), spec["settings"]) if "settings" in spec else None
         if "voice" in spec and settings is not None and settings.explicitly_set("voice"):
@@ -295,6 +349,11 @@ class _Loader:
             for i, ref in enumerate(spec.get("output_guardrails", []))
         ]
         self.unique((*path, "output_guardrails"), spec.get("output_guardrails", []), "guardrail")
+        servers: list[HostedMCPTool | ToolSource] = [
+            self.reference((*path, "mcp_servers", i), ref, mcp_servers, "mcp_server")
+            for i, ref in enumerate(spec.get("mcp_servers", []))
+        ]
+        self.unique((*path, "mcp_servers"), spec.get("mcp_servers", []), "mcp_server")
         return RealtimeAgent(
             name=name,
             instructions=self.instructions(path, spec),
@@ -304,6 +363,7 @@ class _Loader:
             output_guardrails=outputs,
             voice=spec.get("voice"),
             settings=settings,
+            mcp_servers=servers,
         )
 
     def instructions(self, path: JsonPath, spec: Mapping[str, Any]) -> str | None:
@@ -480,6 +540,10 @@ def _checked_callable(target: object) -> Callable[..., Any]:
     if inspect.isclass(target) or not callable(target):
         raise DefinitionError(f"expected a function, got {describe_object(target)}")
     return target
+
+
+def _names(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
 
 
 def _staged(cls: type[_Staged], guard: Guardrail) -> _Staged:

@@ -25,10 +25,20 @@ from ..tools import FunctionTool
 from .schema import did_you_mean
 from .yaml_source import JsonPath, SourceDocument
 
-__all__ = ["TOOL_ENTRY_POINT_GROUP", "Importer", "describe_object", "tool_package"]
+__all__ = [
+    "GUARDRAIL_ENTRY_POINT_GROUP",
+    "TOOL_ENTRY_POINT_GROUP",
+    "Importer",
+    "describe_object",
+    "tool_package",
+]
 
 TOOL_ENTRY_POINT_GROUP = "agentkit.tools"
 """The entry-point group plugin packages register tools under (`plugin:` in YAML)."""
+
+GUARDRAIL_ENTRY_POINT_GROUP = "agentkit.guardrails"
+"""The entry-point group plugin packages register guardrails under (`plugin:` in a
+guardrail's YAML)."""
 
 
 def tool_package(loaded: object) -> dict[str, FunctionTool] | None:
@@ -118,15 +128,17 @@ class Importer:
         except Exception as exc:
             raise doc.error(path, _import_failure(name, exc), expected="a module that imports") from exc
 
-    def entry_point(self, doc: SourceDocument, path: JsonPath, name: str) -> object:
-        found = importlib.metadata.entry_points(group=TOOL_ENTRY_POINT_GROUP)
+    def entry_point(
+        self, doc: SourceDocument, path: JsonPath, name: str, group: str = TOOL_ENTRY_POINT_GROUP
+    ) -> object:
+        found = importlib.metadata.entry_points(group=group)
         matches = [ep for ep in found if ep.name == name]
         if not matches:
             installed = sorted({ep.name for ep in found})
             listing = ", ".join(installed) if installed else "none installed"
             raise doc.error(
                 path,
-                f"no plugin named {name!r} in entry-point group {TOOL_ENTRY_POINT_GROUP!r}"
+                f"no plugin named {name!r} in entry-point group {group!r}"
                 f"{did_you_mean(name, installed)}; is its package installed?",
                 expected=f"an installed plugin ({listing})",
             )
@@ -145,6 +157,8 @@ class Importer:
                 f"plugin {name!r} ({matches[0].value}) failed to load: {_short(exc)}",
                 expected="a plugin that imports",
             ) from exc
+        if group != TOOL_ENTRY_POINT_GROUP:
+            return loaded
         try:
             tool_package(loaded)
         except DefinitionError as exc:

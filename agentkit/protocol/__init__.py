@@ -13,6 +13,7 @@ importable from `agentkit.protocol`; each lives in the module of its one concept
 | `protocol/dialects.py` | GA vs beta: event names and whole events (`Dialect`) |
 | `protocol/dialect_sessions.py` | GA vs beta: session settings and session objects |
 | `protocol/dialect_items.py` | GA vs beta: items, responses, `response.create` options |
+| `protocol/mcp.py` | hosted MCP: the `type: "mcp"` tool, its events, the approval answer |
 | `protocol/wire_types.py` | the id NewTypes (`ItemId`, `CallId`, `ResponseId`), the JSON aliases |
 | `protocol/sealed.py` | typed constructors of frozen events at the cost of a plain object |
 
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
         InputAudioTranscriptionDelta,
         InputAudioTranscriptionFailed,
         MalformedServerEvent,
+        McpEvent,
         OutputAudioBufferCleared,
         OutputAudioBufferStarted,
         OutputAudioBufferStopped,
@@ -128,6 +130,7 @@ __all__ = [
     "JsonMapping",
     "JsonObject",
     "MalformedServerEvent",
+    "McpEvent",
     "OutputAudioBufferCleared",
     "OutputAudioBufferStarted",
     "OutputAudioBufferStopped",
@@ -214,6 +217,7 @@ _LAZY = {
     "InputAudioTranscriptionDelta": ".server_events",
     "InputAudioTranscriptionFailed": ".server_events",
     "MalformedServerEvent": ".server_events",
+    "McpEvent": ".server_events",
     "OutputAudioBufferCleared": ".server_events",
     "OutputAudioBufferStarted": ".server_events",
     "OutputAudioBufferStopped": ".server_events",

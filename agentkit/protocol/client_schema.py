@@ -354,15 +354,27 @@ class FunctionCallOutput(_Item):
     output: str
 
 
+class McpApprovalResponse(_Item):
+    """The app's answer to a hosted MCP approval request (GA only)."""
+
+    type: Literal["mcp_approval_response"]
+    approval_request_id: str
+    approve: bool
+    reason: str | None = None
+
+
 class ItemReference(_Strict):
     type: Literal["item_reference"]
     id: str
 
 
 Message = Annotated[SystemMessage | UserMessage | AssistantMessage, Field(discriminator="role")]
-Item = Annotated[Message | FunctionCall | FunctionCallOutput, Field(discriminator="type")]
+Item = Annotated[
+    Message | FunctionCall | FunctionCallOutput | McpApprovalResponse, Field(discriminator="type")
+]
 InputItem = Annotated[
-    Message | FunctionCall | FunctionCallOutput | ItemReference, Field(discriminator="type")
+    Message | FunctionCall | FunctionCallOutput | McpApprovalResponse | ItemReference,
+    Field(discriminator="type"),
 ]
 
 

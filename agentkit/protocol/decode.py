@@ -45,6 +45,7 @@ import pybase64
 from ..errors import AgentKitError
 from .dialects import SERVER_EVENT_BETA_TO_GA, server_event_beta_to_ga
 from .items import FunctionCallItem, function_call_item
+from .mcp import MCP_EVENT_TYPES, McpEvent
 from .sealed import draft_class, sealed_constructor
 from .server_events import (
     ConversationItemAdded,
@@ -412,6 +413,25 @@ _BUILDERS: Final[dict[str, Callable[[JsonMapping], ServerEvent]]] = {
         _str(d, "response_id"), _eid(d)
     ),
 }
+
+def _mcp_event(d: JsonMapping) -> ServerEvent:
+    """Any of the hosted-MCP events (`protocol/mcp.py`): the listing ones carry `item_id`
+    only, a call's `response_id` and `output_index` too, and its arguments a text."""
+    kind = d.get("type")
+    text = d.get("arguments") if kind == "response.mcp_call_arguments.done" else d.get("delta")
+    index = d.get("output_index")
+    return McpEvent(
+        kind,  # type: ignore[arg-type]  # a key of _BUILDERS: one of MCP_EVENT_TYPES
+        _str(d, "item_id"),
+        _opt_str(d, "response_id"),
+        index if type(index) is int else None,
+        text if type(text) is str else None,
+        _eid(d),
+    )
+
+
+_BUILDERS.update(dict.fromkeys(MCP_EVENT_TYPES, _mcp_event))
+
 
 # Beta events whose payload (session, item, response) has a different shape, not just a name.
 _BETA_RESHAPED: Final[frozenset[str]] = frozenset(

@@ -17,6 +17,7 @@ from typing import ClassVar, Literal
 
 from ..errors import ProtocolError, ProviderError
 from .items import FunctionCallItem
+from .mcp import McpEvent
 from .wire_types import CallId, ItemId, JsonMapping, ResponseId
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "InputAudioTranscriptionDelta",
     "InputAudioTranscriptionFailed",
     "MalformedServerEvent",
+    "McpEvent",
     "OutputAudioBufferCleared",
     "OutputAudioBufferStarted",
     "OutputAudioBufferStopped",
@@ -544,5 +546,6 @@ ServerEvent = (
     | OutputAudioBufferCleared
     | UnknownServerEvent
     | MalformedServerEvent
+    | McpEvent
 )
 """Everything `decode_server_event` returns."""

@@ -43,6 +43,7 @@ class Approvals:
     _send_output: Callable[[Call, str], None]
     _after_output: Callable[[Call], None]
     _tool_ended: Callable[[Call, str, str | None], None]
+    _answer_hosted_approval: Callable[[Call, bool, str | None], None]
 
     def _init_approvals(self) -> None:
         self._approvals: dict[CallId, ParkedCall] = {}
@@ -122,7 +123,9 @@ class Approvals:
             return False
         call = approval.call
         self._emit(ToolApprovalResolved(call_id, call.name, approved, by))
-        if approved:
+        if call.kind == "mcp":  # the service runs it: answer its approval request
+            self._answer_hosted_approval(call, approved, message)
+        elif approved:
             self._dispatch(call, approval.tool, approval.arguments)
         else:
             output = self.policy.rejection_output(message)

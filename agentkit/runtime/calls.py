@@ -36,6 +36,7 @@ from ..history import History, HistoryItem
 from ..policy import SessionLimits, ToolFailure
 from ..protocol.dialects import Dialect
 from ..protocol.items import FunctionCallItem
+from ..protocol.mcp import MCP_ITEM_TYPES
 from ..protocol.sealed import sealed_constructor
 from ..protocol.wire_types import CallId, ItemId, JsonMapping, ResponseId
 from ..tools import FunctionTool
@@ -64,7 +65,7 @@ class Call:
     response_id: ResponseId
     agent: RealtimeAgent[Any]
     cancellable: bool
-    kind: Literal["tool", "handoff"] = "tool"
+    kind: Literal["tool", "handoff", "mcp"] = "tool"
     timeout: float | None = None
 
 
@@ -94,6 +95,7 @@ class Calls:
     _arm_call: Callable[[CallId, float | None], None]
     _blocked_responses: set[ResponseId]
     _done_responses: dict[ResponseId, None]
+    _on_mcp_output_item: Callable[[p.ResponseOutputItemDone, float], None]
 
     def _init_calls(self) -> None:
         self._calls: dict[CallId, Call] = {}
@@ -208,6 +210,8 @@ class Calls:
             self._start_call(call, event.item, event.response_id, now)
         elif event.item.get("type") == "function_call":
             self._malformed_call(event.item)
+        elif event.item.get("type") in MCP_ITEM_TYPES:
+            self._on_mcp_output_item(event, now)
 
     def _start_listed_calls(self, event: p.ResponseDone, now: float) -> None:
         """Start the calls `response.done` lists that no `output_item.done` started (it was

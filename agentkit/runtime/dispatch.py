@@ -46,6 +46,7 @@ class WireHandlers:
     _events: list[SessionEvent]
     _emit: Callable[[SessionEvent], None]
     _on_session: Callable[[JsonMapping], None]
+    _on_mcp_item: Callable[[JsonMapping], None]
 
     def _on_user_transcript_delta(self, event: p.InputAudioTranscriptionDelta, now: float) -> None:
         self.history.append_text(event.item_id, event.delta)
@@ -57,6 +58,8 @@ class WireHandlers:
         now: float,
     ) -> None:
         self._upsert_item(event.item, event.previous_item_id)
+        if event.item.get("type") == "mcp_list_tools":
+            self._on_mcp_item(event.item)
 
     def _on_item_retrieved(self, event: p.ConversationItemRetrieved, now: float) -> None:
         self._upsert_item(event.item, None)
@@ -131,6 +134,7 @@ HANDLER_NAMES: Final[Mapping[type, str]] = {
     p.OutputAudioBufferStarted: "_on_nothing",
     p.OutputAudioBufferStopped: "_on_output_audio_stopped",
     p.OutputAudioBufferCleared: "_on_nothing",
+    p.McpEvent: "_on_mcp_event",
 }
 
 

@@ -23,6 +23,7 @@ Everything hard is decided here, once, for every transport, each concern in its 
 | `runtime.calls` | one dispatch and exactly one output per call id; handoff ordering |
 | `runtime.call_progress` | `ToolCallProgress` as a call's arguments stream in |
 | `runtime.approvals` | calls parked until `approve()` / `reject()` or their deadline |
+| `runtime.hosted_mcp` | hosted MCP calls reported, their approval requests answered |
 | `runtime.guardrail_gate` | typed input and spoken turns held for input checks; output checks; trips |
 | `runtime.playback` | what the caller heard; interruption and truncation |
 | `runtime.watchdog` | every deadline: call timeouts, approvals, held turns, limits, renewal, stalls |
@@ -73,6 +74,7 @@ from .config import RuntimeConfig
 from .core import TEXT_ONLY, Core, Handler
 from .dispatch import WireHandlers, build_handlers, observed_handlers
 from .guardrail_gate import GuardrailGate
+from .hosted_mcp import HostedMcp
 from .observer import SupervisorObserver
 from .playback import Playback
 from .policy import SessionPolicy
@@ -99,6 +101,7 @@ class Supervisor(
     Calls,
     CallProgress,
     Approvals,
+    HostedMcp,
     GuardrailGate,
     Playback,
     Responses,
@@ -137,6 +140,7 @@ class Supervisor(
         self._init_calls()
         self._init_progress()
         self._init_approvals()
+        self._init_hosted_mcp()
         self._init_gate()
         self._init_playback(config.settings, agent)
         self._init_watchdog(config)

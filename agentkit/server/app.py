@@ -54,6 +54,7 @@ from .http import (
 )
 from .hub import Hub
 from .keys import KeyStore
+from .mcp_client import start_mcp_requests
 from .model import ResponseModel, ScriptedModel
 from .script import Script, load_script
 from .session import ServerSession
@@ -376,6 +377,8 @@ class LocalRealtimeServer:
                 return
             now = loop.time()
             core.receive(message, now, dialect)
+            # Hosted MCP: the session's requests to MCP servers (most frames make none).
+            start_mcp_requests(core, lambda: wake(hub, loop.time()))
             # Most messages (audio appends) produce nothing to send: no wake-up.
             deadline = core.next_deadline()
             if deadline is None or deadline <= now:

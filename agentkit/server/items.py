@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import orjson
 import pybase64
 
 from .. import audio
@@ -124,6 +125,8 @@ class Conversation:
         item = validate_item(data, "item", self._outbox.new_id)
         if item["type"] == "function_call_output" and item["call_id"] not in self.call_ids:
             raise ClientError(f"No tool call found for function call output with call_id '{item['call_id']}'.", "invalid_value", "item.call_id")
+        if item["type"] == "mcp_approval_response" and self.items.get(item["approval_request_id"], Item({})).data.get("type") != "mcp_approval_request":
+            raise ClientError(f"No MCP approval request found with id '{item['approval_request_id']}'.", "invalid_value", "item.approval_request_id")
         if item["id"] in self.items:
             # The service's code and message; LiveKit's replay after a reconnect takes this
             # code as "already there", so it must be exactly this one.
@@ -206,7 +209,29 @@ def entries(items: Sequence[Item]) -> tuple[ConversationEntry, ...]:
             found.append(ConversationEntry(kind="function_call", name=data.get("name"), call_id=data.get("call_id")))
         elif kind == "function_call_output":
             found.append(ConversationEntry(kind="function_call_output", call_id=data.get("call_id"), output=data.get("output")))
+        elif kind in ("mcp_call", "mcp_approval_response"):
+            found.extend(_hosted_call(data, items))
     return tuple(found)
+
+
+def _hosted_call(data: JsonObject, items: Sequence[Item]) -> tuple[ConversationEntry, ...]:
+    """A hosted MCP call as the model reads it: a call and its output once it ran, or once
+    its approval was refused (an approved request is a call still to make)."""
+    if data["type"] == "mcp_call":
+        if data.get("output") is None and data.get("error") is None:
+            return ()
+        output = data["output"] if data.get("error") is None else orjson.dumps({"error": data["error"]}).decode()
+        name, call_id = data.get("name"), data["id"]
+    else:
+        request = next((i.data for i in items if i.data.get("id") == data.get("approval_request_id")), None)
+        if data.get("approve") is not False or request is None:
+            return ()
+        name, call_id = request.get("name"), request["id"]
+        output = orjson.dumps({"error": "the call was not approved", "reason": data.get("reason")}).decode()
+    return (
+        ConversationEntry(kind="function_call", name=name, call_id=call_id),
+        ConversationEntry(kind="function_call_output", call_id=call_id, output=output),
+    )
 
 
 def validate_item(data: JsonObject, param: str, new_id: Callable[[str], str]) -> JsonObject:
@@ -241,6 +266,10 @@ def validate_item(data: JsonObject, param: str, new_id: Callable[[str], str]) ->
         for key in ("call_id", "output"):
             if not isinstance(data.get(key), str):
                 raise ClientError(f"Missing required parameter: '{param}.{key}'.", "invalid_event", f"{param}.{key}")
+    elif kind == "mcp_approval_response":
+        # The service's MCP items carry neither (`openai.types.realtime.RealtimeMcpApprovalResponse`).
+        item.pop("status", None)
+        item.pop("object", None)
     else:
         raise ClientError(f"Invalid value for '{param}.type': {kind!r}.", "invalid_value", f"{param}.type")
     return item

@@ -24,6 +24,7 @@ from ..audio import AudioFormat, SpeechEngine
 from ..protocol.wire_types import JsonObject
 from .errors import ClientError
 from .items import Conversation, Item, entries, validate_item
+from .mcp_hosted import HostedMcp
 from .model import FunctionCall, Message, ResponseModel, ResponseRequest
 from .outbox import Out, Outbox, copy_json
 from .session_config import (
@@ -42,7 +43,7 @@ class OutputPlan:
     """One output item of a response, as planned, and how much of it was released."""
 
     item: JsonObject
-    kind: Literal["audio", "text", "function_call"]
+    kind: Literal["audio", "text", "function_call", "mcp"]
     audio: bytes = b""
     transcript: str = ""
     words: tuple[str, ...] = ()
@@ -84,6 +85,7 @@ class Responses:
         options: SessionOptions,
         conversation_id: str,
         on_heard_all: Callable[[float], None],
+        mcp: HostedMcp | None = None,
     ) -> None:
         """`on_heard_all(remaining_ms)`: the default conversation's response finished; the
         user will have heard all of it `remaining_ms` of input audio from now."""
@@ -93,6 +95,9 @@ class Responses:
         self._options = options
         self._conversation_id = conversation_id
         self._on_heard_all = on_heard_all
+        self.mcp = mcp if mcp is not None else HostedMcp(outbox, conversation)
+        """The session's remote MCP servers (`server/mcp_hosted.py`)."""
+        self.mcp.on_response_ready = self._schedule_done
         self.by_id: dict[str, Response] = {}
         self.active: Response | None = None
         self.audio_produced = False
@@ -149,7 +154,7 @@ class Responses:
             context = self._conversation.in_order()
         request = ResponseRequest(
             instructions=instructions,
-            tools=tuple(t.get("name", "") for t in tools if t.get("type", "function") == "function"),
+            tools=tuple(t.get("name", "") for t in tools if t.get("type", "function") == "function") + self.mcp.tool_names(tools),
             entries=entries(context),
             out_of_band=out_of_band,
             idle_timeout=idle,
@@ -173,7 +178,7 @@ class Responses:
         self.by_id[response.id] = response
         if not out_of_band:
             self.active = response
-        self._plan(response, outputs, now)
+        self._plan(response, outputs, now, tools)
 
     def _response_input(self, items: Any) -> list[Item]:
         if not isinstance(items, list):
@@ -210,7 +215,7 @@ class Responses:
 
     # --- planning (the pacing is in the due times) ------------------------------------------
 
-    def _plan(self, response: Response, outputs: Sequence[Message | FunctionCall], now: float) -> None:
+    def _plan(self, response: Response, outputs: Sequence[Message | FunctionCall], now: float, tools: Sequence[JsonObject] = ()) -> None:
         """Lay out the whole response as timed events (the pacing is in the due times)."""
         outbox = self._outbox
         new_id = outbox.new_id
@@ -223,6 +228,17 @@ class Responses:
         offset = 0.0  # ms from response start
         previous = self._conversation.last_id()
         for index, output in enumerate(outputs):
+            hosted = self.mcp.server_for(output.name, tools) if isinstance(output, FunctionCall) else None
+            if hosted is not None and isinstance(output, FunctionCall):
+                # A call of a remote MCP server's tool: the server runs it (a call ends the
+                # response, which waits for its answer when it is a call and not an approval).
+                hosted_item, waiting = self.mcp.plan(response, index, output, hosted, previous)
+                response.outputs.append(OutputPlan(item=hosted_item, kind="mcp"))
+                if waiting:
+                    outbox.release_due(now)
+                    return
+                previous = hosted_item["id"] if not response.out_of_band else previous
+                continue
             item_id = new_id("item")
             if isinstance(output, FunctionCall):
                 call_id = new_id("call")
@@ -270,9 +286,12 @@ class Responses:
                 stored.data["status"] = "in_progress"
                 self._conversation.insert(stored, previous)
                 previous = item_id
-        at = response.base + (0.0 if fast else offset / 1000)
-        schedule(at, {"type": "response.done", "response": {}}, rid, ("done",))
+        self._schedule_done(response, response.base + (0.0 if fast else offset / 1000))
         outbox.release_due(now)
+
+    def _schedule_done(self, response: Response, at: float) -> None:
+        """`response.done` at `at` (filled in by `_finish` when it goes out)."""
+        self._outbox.schedule(at, {"type": "response.done", "response": {}}, response.id, ("done",))
 
     def _plan_audio(self, response: Response, plan: OutputPlan, index: int, offset: float, fast: bool) -> float:
         schedule = self._outbox.schedule

@@ -111,6 +111,9 @@ class ServerSession:
         self.closed = False
         if session:
             self.session = merge_session(self.session, dict(session), audio_produced=False)
+        self.mcp = self._responses.mcp
+        """The session's remote MCP servers: the pump makes their `requests` (hosted MCP)."""
+        self.mcp.configure(self.session["tools"], now)
         self._input = InputAudio(outbox, self._conversation, self._responses, model, self.session)
         self._held: deque[tuple[str | bytes, Dialect]] = deque()
 
@@ -310,6 +313,7 @@ class ServerSession:
         self.session = merge_session(self.session, update, audio_produced=self._responses.audio_produced)
         self._input.configure(self.session, keep_position=True)
         self._outbox.emit({"type": "session.updated", "session": self.effective_session()}, now)
+        self.mcp.configure(self.session["tools"], now)
 
     # --- faults that the core carries out -----------------------------------------------------
 

@@ -239,6 +239,7 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         self._task_group = task_group
         try:
             await task_group.start(self._host_work)
+            await self._open_mcp_servers()
             self._supervisor.connecting()
             await self._flush()
             await self._connect(self._transport)
@@ -270,6 +271,16 @@ class RealtimeSession(SessionPump, Generic[TContext]):
                 await anyio.sleep_forever()
         self._work = None
         await self._calls.tasks.stop()
+
+    async def _open_mcp_servers(self) -> None:
+        # Local MCP servers (`agentkit.mcp.lifecycle`): connected before the first
+        # `session.update`, which offers their tools; closed with the background work.
+        from ..mcp import local_servers, serve_mcp_servers
+
+        servers = local_servers([self._supervisor.agent, *self._agents.values()])
+        if servers:
+            assert self._work is not None
+            await self._work.start(serve_mcp_servers, servers)
 
     def _task_failed(self, error: BaseException) -> None:
         # What a task group does with a failing child: the session fails with it.

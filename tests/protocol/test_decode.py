@@ -297,6 +297,17 @@ CASES: list[tuple[dict[str, Any], type[Any], dict[str, Any]]] = [
         p.OutputAudioBufferCleared,
         {"response_id": "resp_1"},
     ),
+    (
+        ev(
+            "response.mcp_call_arguments.done",
+            response_id="resp_1",
+            item_id="item_9",
+            output_index=0,
+            arguments='{"city": "Paris"}',
+        ),
+        p.McpEvent,
+        {"item_id": "item_9", "response_id": "resp_1", "output_index": 0, "text": '{"city": "Paris"}'},
+    ),
 ]
 
 def _ids(cases: list[tuple[dict[str, Any], type[Any], dict[str, Any]]]) -> list[str]:
@@ -407,10 +418,10 @@ def test_ga_name_in_ga_dialect_is_not_renamed() -> None:
 
 
 def test_unknown_event_is_kept_whole() -> None:
-    wire = ev("mcp_list_tools.completed", item_id="item_5")
+    wire = ev("response.web_search.completed", item_id="item_5")
     event = p.decode_server_event(orjson.dumps(wire))
-    assert event == p.UnknownServerEvent("mcp_list_tools.completed", wire)
-    assert event.type == "mcp_list_tools.completed"
+    assert event == p.UnknownServerEvent("response.web_search.completed", wire)
+    assert event.type == "response.web_search.completed"
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from agentkit.events import (
 
 def test_unknown_events_are_kept_and_malformed_frames_become_errors() -> None:
     sup = make()
-    feed(sup, {"type": "mcp_list_tools.in_progress", "item_id": "x"})
+    feed(sup, {"type": "response.web_search.in_progress", "item_id": "x"})
     sup.receive_frame("{oops", 0.0)
     raw, error = sup.events_to_emit()
-    assert isinstance(raw, RawServerEvent) and raw.event.type == "mcp_list_tools.in_progress"
+    assert isinstance(raw, RawServerEvent) and raw.event.type == "response.web_search.in_progress"
     assert isinstance(error, ErrorEvent) and "not JSON" in str(error.error)
 
 
