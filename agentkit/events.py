@@ -34,6 +34,7 @@ __all__ = [
     "Breadcrumb",
     "CodecChanged",
     "ConnectionQuality",
+    "DtmfReceived",
     "ErrorEvent",
     "EventsDropped",
     "GuardrailTripped",
@@ -426,6 +427,24 @@ class CodecChanged:
     reason: str
 
 
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    """The caller pressed a key of the phone's keypad (DTMF): a Twilio `dtmf` message or,
+    on a SIP call, `input_audio_buffer.dtmf_event_received`.
+
+    Attributes:
+        key: The key (`0`-`9`, `*`, `#`, `A`-`D`).
+        sequence: The declared sequence this key completed (see `RealtimeAgent.dtmf`), whose
+            action runs now; `None` when it completed none.
+        received_at: When the service received it (Unix seconds), on SIP; `None` otherwise.
+    """
+
+    type: ClassVar[Literal["dtmf"]] = "dtmf"
+    key: str
+    sequence: str | None = None
+    received_at: int | None = None
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -458,6 +477,7 @@ SessionEvent = (
     | QualityDegraded
     | QualityRecovered
     | CodecChanged
+    | DtmfReceived
 )
 """Everything a session emits."""
 
@@ -493,5 +513,6 @@ SessionEventName = Literal[
     "quality_degraded",
     "quality_recovered",
     "codec_changed",
+    "dtmf",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""

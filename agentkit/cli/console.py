@@ -37,6 +37,7 @@ from ..events import (
     Breadcrumb,
     CodecChanged,
     ConnectionQuality,
+    DtmfReceived,
     ErrorEvent,
     EventsDropped,
     GuardrailTripped,
@@ -230,6 +231,8 @@ class ConsoleRenderer:
                 self._note(f"connection recovered: {event.reason}", _DIM)
             case CodecChanged():
                 self._note(f"codec {event.old} → {event.new} ({event.reason})", _DIM)
+            case DtmfReceived():
+                self._note(f"keypad {event.key}" + (f" → {event.sequence}" if event.sequence else ""), _DIM)
             case _:
                 self._unknown(event)
 
