@@ -15,6 +15,7 @@ imported here only, never by `import agentkit`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
@@ -254,7 +255,8 @@ def _twilio_media(
             calls.active -= 1
             calls.handled += 1
             if websocket.client_state.name == "CONNECTED":
-                await websocket.close()
+                with contextlib.suppress(Exception):  # Twilio may already be gone
+                    await websocket.close()
 
     return media
 

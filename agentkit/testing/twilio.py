@@ -23,6 +23,7 @@ async with TwilioCaller(bridge.media_url, auth_token="...") as phone:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class TwilioCaller:
     _partial: float = 0.0  # ms of the first queued media already played
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _sequence: int = 0
+    _to_echo: list[str] = field(default_factory=list)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -144,7 +146,12 @@ class TwilioCaller:
     # -- the caller ----------------------------------------------------------------------------
 
     async def send(self, message: dict[str, Any] | str | bytes) -> None:
-        """Send one message as it is (a dict is JSON-encoded): for malformed-input tests."""
+        """Send one message as it is (a dict is JSON-encoded): for malformed-input tests.
+        Mark echoes due are sent first, so the bridge hears them in playback order."""
+        await self._flush_echoes()
+        await self._send_now(message)
+
+    async def _send_now(self, message: dict[str, Any] | str | bytes) -> None:
         if self._ws is None:
             raise RuntimeError("not connected")
         self._sequence += 1
@@ -217,16 +224,15 @@ class TwilioCaller:
 
     def _echo(self, name: str) -> None:
         self.echoed.append(name)
-        ws = self._ws
-        if ws is not None and not self.closed:
-            message = {"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}}
-            asyncio.get_running_loop().create_task(self._send_quietly(message))
+        self._to_echo.append(name)
+        if self._ws is not None and not self.closed:
+            asyncio.get_running_loop().create_task(self._flush_echoes())
 
-    async def _send_quietly(self, message: dict[str, Any]) -> None:
-        try:
-            await self.send(message)
-        except ConnectionClosed:
-            pass
+    async def _flush_echoes(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while self._to_echo and not self.closed:
+                name = self._to_echo.pop(0)
+                await self._send_now({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
 
     async def _read(self) -> None:
         assert self._ws is not None
