@@ -12,7 +12,7 @@ from typing import Any
 from agentkit.events import SessionEvent
 from agentkit.runner import RealtimeRunner
 from agentkit.session import RealtimeSession
-from agentkit.telephony import TelephonyConfig, app
+from agentkit.telephony import CallScreen, TelephonyConfig, app
 from agentkit.telephony.serving import bind, serve
 
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
@@ -20,6 +20,7 @@ WEBHOOK_SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtcGhvbmUtdGVzdHMtMTIzNDU2Nzg="
 
 WATCHED = (
     "audio_interrupted", "handoff", "tool_end", "dtmf", "assistant_transcript", "error", "agent_start",
+    "status",
 )
 
 
@@ -67,10 +68,12 @@ def watch(runner: RealtimeRunner[Any]) -> Watched:
 
 
 @asynccontextmanager
-async def phone_app(runner: RealtimeRunner[Any], **options: Any) -> AsyncIterator[TelephonyConfig]:
+async def phone_app(
+    runner: RealtimeRunner[Any], *, screen: CallScreen | None = None, **options: Any
+) -> AsyncIterator[TelephonyConfig]:
     """The phone app for `runner`, served on a free port; yields its configuration."""
     sock = bind()
     host, port = sock.getsockname()[:2]
     config = TelephonyConfig(public_url=f"http://{host}:{port}", **options)
-    async with serve(app(runner, config), sock):
+    async with serve(app(runner, config, screen=screen), sock):
         yield config
