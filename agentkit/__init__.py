@@ -66,6 +66,7 @@ from .settings import (
     SessionSettings,
     ToolChoiceFunction,
 )
+from .telephony.dtmf import DtmfHandoff, DtmfReply, DtmfToolCall
 from .tools import FunctionTool, tool
 from .tracing import TracingConfig, setup_tracing
 from .transports import (
@@ -87,6 +88,9 @@ __all__ = [
     "ControlFlowSignal",
     "DefinitionError",
     "Definitions",
+    "DtmfHandoff",
+    "DtmfReply",
+    "DtmfToolCall",
     "FunctionTool",
     "GuardrailResult",
     "GuardrailSettings",

@@ -165,7 +165,7 @@ async def test_twiml_is_served_only_to_signed_requests() -> None:
 
 
 async def test_bad_input_on_one_stream_does_not_hurt_another_call() -> None:
-    async with LocalRealtimeServer(pace="fast", speech_engine="synthetic", words_per_minute=600) as server:
+    async with LocalRealtimeServer(pace="fast", speech_engine="synthetic", words_per_minute=600) as server:  # noqa: SIM117
         async with phone_app(
             _phone_runner(), realtime_url=server.url, api_key="sk-test", twilio_auth_token=TWILIO_TOKEN,
             max_bad_messages=5,
