@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import UserError
 from ..logs import get_logger
@@ -289,12 +289,15 @@ async def _bridge(
         return True
 
     async def to_twilio(stop: anyio.CancelScope) -> None:
-        async for event in session:
-            bridge.session_event(event)
-            for message in bridge.data_to_send():
-                await websocket.send_text(message)
-            await apply(bridge.actions())
-        stop.cancel()  # the session ended: so does the stream
+        try:
+            async for event in session:
+                bridge.session_event(event)
+                for message in bridge.data_to_send():
+                    await websocket.send_text(message)
+                await apply(bridge.actions())
+        except WebSocketDisconnect:
+            pass  # Twilio went away (the reader sees it too)
+        stop.cancel()  # the session ended, or the stream did: so does the other
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(to_twilio, tasks.cancel_scope)
