@@ -21,6 +21,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 
+from ..errors import AgentKitError, UserError
+
 __all__ = [
     "WEBHOOK_TOLERANCE_S",
     "WebhookSignatureError",
@@ -34,8 +36,9 @@ WEBHOOK_TOLERANCE_S = 300
 """How far a webhook's timestamp may be from now (seconds), as the `openai` package checks."""
 
 
-class WebhookSignatureError(ValueError):
-    """A webhook whose signature headers are missing, malformed, stale or wrong."""
+class WebhookSignatureError(AgentKitError):
+    """A webhook whose signature headers are missing, malformed, stale or wrong (the
+    endpoint answers it with a 401)."""
 
 
 def sign_twilio(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
@@ -59,11 +62,11 @@ def _secret_bytes(secret: str) -> bytes:
         try:
             key = base64.b64decode(secret[6:], validate=True)
         except binascii.Error as exc:
-            raise ValueError("the webhook secret after 'whsec_' is not base64") from exc
+            raise UserError("the webhook secret after 'whsec_' is not base64") from exc
     else:
         key = secret.encode()
     if not key:
-        raise ValueError("the webhook secret is empty")
+        raise UserError("the webhook secret is empty")
     return key
 
 
