@@ -69,6 +69,7 @@ from .settings import (
     SessionSettings,
     ToolChoiceFunction,
 )
+from .telephony.dtmf import DtmfHandoff, DtmfReply, DtmfToolCall
 from .tools import FunctionTool, HostedMCPTool, tool
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ __all__ = [
     "ControlFlowSignal",
     "DefinitionError",
     "Definitions",
+    "DtmfHandoff",
+    "DtmfReply",
+    "DtmfToolCall",
     "FunctionTool",
     "GuardrailResult",
     "GuardrailSettings",

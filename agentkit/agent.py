@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic
@@ -13,9 +14,12 @@ from .errors import DefinitionError
 from .guardrails import InputGuardrail, OutputGuardrail
 from .handoffs import Handoff, as_handoff
 from .settings import SessionSettings
+from .telephony.dtmf import DtmfAction, check_dtmf_map
 from .tools import FunctionTool, HostedMCPTool, ToolDefinition, ToolSource
 
 __all__ = ["InstructionsFunction", "RealtimeAgent", "walk_agents"]
+
+_REFER_URI = re.compile(r"^(?:sips?:[^\s@]+@[^\s@]+|sips?:[^\s@]+|tel:\+?[0-9*#(). -]+)$")
 
 InstructionsFunction = Callable[[RunContext[Any]], str | Awaitable[str]]
 """Instructions computed per run from the context (sync or async)."""
@@ -43,6 +47,12 @@ class RealtimeAgent(Generic[TContext]):
         mcp_servers: MCP servers whose tools this agent offers: `HostedMCPTool`s (the service
             calls them; GA only) and local servers (`agentkit.mcp`: agentkit calls them, and
             their tools run like function tools).
+        dtmf: What the caller's keypad does while this agent is active: a key or a sequence
+            (`"0"`, `"*9"`) mapped to a `DtmfHandoff`, `DtmfToolCall` or `DtmfReply`
+            (see `agentkit.telephony.dtmf`; sequences must be prefix-free).
+        refer_to: On a SIP call, a `sip:` or `tel:` URI the call is transferred to (SIP
+            REFER) once this agent has taken over and spoken its first answer: a handoff to
+            it ends with the caller put through to a person or another line.
     """
 
     name: str
@@ -55,6 +65,8 @@ class RealtimeAgent(Generic[TContext]):
     voice: str | None = None
     settings: SessionSettings | None = None
     mcp_servers: list[HostedMCPTool | ToolSource] = field(default_factory=list)
+    dtmf: dict[str, DtmfAction] = field(default_factory=dict)
+    refer_to: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -70,6 +82,12 @@ class RealtimeAgent(Generic[TContext]):
             raise DefinitionError(
                 f"agent {self.name!r}: settings must be a SessionSettings, "
                 f"got {type(self.settings).__name__}"
+            )
+        self.dtmf = check_dtmf_map(self.name, self.dtmf)
+        if self.refer_to is not None and not _REFER_URI.match(str(self.refer_to)):
+            raise DefinitionError(
+                f"agent {self.name!r}: refer_to must be a sip:, sips: or tel: URI "
+                f"(tel:+14155550123, sip:desk@example.com), got {self.refer_to!r}"
             )
         self.tools = list(self.tools)
         self.handoffs = list(self.handoffs)

@@ -34,6 +34,7 @@ __all__ = [
     "Breadcrumb",
     "CodecChanged",
     "ConnectionQuality",
+    "DtmfReceived",
     "ErrorEvent",
     "EventsDropped",
     "GuardrailTripped",
@@ -455,6 +456,22 @@ class McpToolsListed:
     server_label: str
     tool_names: tuple[str, ...]
 
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    """The caller pressed a key of the phone's keypad (DTMF): a Twilio `dtmf` message or,
+    on a SIP call, `input_audio_buffer.dtmf_event_received`.
+
+    Attributes:
+        key: The key (`0`-`9`, `*`, `#`, `A`-`D`).
+        sequence: The declared sequence this key completed (see `RealtimeAgent.dtmf`), whose
+            action runs now; `None` when it completed none.
+        received_at: When the service received it (Unix seconds), on SIP; `None` otherwise.
+    """
+
+    type: ClassVar[Literal["dtmf"]] = "dtmf"
+    key: str
+    sequence: str | None = None
+    received_at: int | None = None
 
 SessionEvent = (
     StatusChanged
@@ -490,6 +507,7 @@ SessionEvent = (
     | CodecChanged
     | ToolCallProgress
     | McpToolsListed
+    | DtmfReceived
 )
 """Everything a session emits."""
 
@@ -527,6 +545,7 @@ SessionEventName = Literal[
     "codec_changed",
     "tool_call_progress",
     "mcp_tools_listed",
+    "dtmf",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""
 

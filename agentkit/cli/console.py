@@ -37,6 +37,7 @@ from ..events import (
     Breadcrumb,
     CodecChanged,
     ConnectionQuality,
+    DtmfReceived,
     ErrorEvent,
     EventsDropped,
     GuardrailTripped,
@@ -234,6 +235,8 @@ class ConsoleRenderer:
                 self._note(f"codec {event.old} → {event.new} ({event.reason})", _DIM)
             case McpToolsListed():
                 self._note(f"MCP server {event.server_label}: {', '.join(event.tool_names)}", _DIM)
+            case DtmfReceived():
+                self._note(f"keypad {event.key}" + (f" → {event.sequence}" if event.sequence else ""), _DIM)
             case _:
                 self._unknown(event)
 

@@ -30,6 +30,7 @@ from ..guardrails import (
 from ..handoffs import Handoff, handoff
 from ..mcp import MCPServer, MCPServerHTTP, MCPServerStdio
 from ..settings import SessionSettings
+from ..telephony.dtmf import DtmfAction, DtmfHandoff, DtmfReply, DtmfToolCall, dtmf_map_problem
 from ..tools import FunctionTool, HostedMCPTool, MCPApproval, ToolSource, tool
 from .importer import GUARDRAIL_ENTRY_POINT_GROUP, Importer, describe_object, tool_package
 from .lint import DefinitionWarning, lint
@@ -157,6 +158,9 @@ class _Loader:
         }
         for name, spec in data["agents"].items():
             self.link_handoffs(("agents", name), agents[name], spec.get("handoffs", []), agents)
+        for name, spec in data["agents"].items():
+            # After the handoffs: a key may lead to any agent this one hands off to.
+            agents[name].dtmf = self.dtmf(("agents", name, "dtmf"), agents[name], spec.get("dtmf", {}))
         return Definitions(
             path=self.path,
             settings=settings,
@@ -364,7 +368,49 @@ class _Loader:
             voice=spec.get("voice"),
             settings=settings,
             mcp_servers=servers,
+            refer_to=spec.get("refer_to"),
         )
+
+    def dtmf(
+        self, path: JsonPath, agent: RealtimeAgent[Any], spec: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, DtmfAction]:
+        """The agent's keypad map: each key's action, naming what the agent offers."""
+        keys: dict[str, DtmfAction] = {}
+        handoffs = sorted(
+            h.target if isinstance(h.target, str) else h.target.name for h in agent.handoff_list()
+        )
+        tools = [t.name for t in agent.tools]
+        for raw, action in spec.items():
+            where: JsonPath = (*path, raw)
+            if "handoff" in action:
+                target = str(action["handoff"])
+                if target not in handoffs:
+                    raise self.doc.error(
+                        (*where, "handoff"),
+                        f"agent {agent.name!r} does not hand off to {target!r}"
+                        f"{did_you_mean(target, handoffs)}",
+                        expected=f"one of its handoffs ({', '.join(map(repr, handoffs)) or 'none'})",
+                    )
+                keys[raw] = DtmfHandoff(target)
+            elif "tool" in action:
+                name = str(action["tool"])
+                if name not in tools:
+                    raise self.doc.error(
+                        (*where, "tool"),
+                        f"agent {agent.name!r} has no tool {name!r}{did_you_mean(name, tools)}",
+                        expected=f"one of its tools ({', '.join(map(repr, tools)) or 'none'})",
+                    )
+                keys[raw] = DtmfToolCall(name, dict(action.get("arguments", {})))
+            else:
+                keys[raw] = DtmfReply(str(action["say"]))
+        problem = dtmf_map_problem(keys)
+        if problem is not None:
+            at, message = problem
+            raise self.doc.error(
+                (*path, at) if at is not None else path, message,
+                expected="prefix-free key sequences", key=at is not None,
+            )
+        return keys
 
     def instructions(self, path: JsonPath, spec: Mapping[str, Any]) -> str | None:
         if "instructions_file" not in spec:

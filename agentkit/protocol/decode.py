@@ -56,6 +56,7 @@ from .server_events import (
     ConversationItemTruncated,
     InputAudioBufferCleared,
     InputAudioBufferCommitted,
+    InputAudioBufferDtmfEventReceived,
     InputAudioBufferSpeechStarted,
     InputAudioBufferSpeechStopped,
     InputAudioBufferTimeoutTriggered,
@@ -165,6 +166,7 @@ _new_InputAudioBufferCommitted = sealed_constructor(InputAudioBufferCommitted)
 _new_InputAudioBufferSpeechStarted = sealed_constructor(InputAudioBufferSpeechStarted)
 _new_InputAudioBufferSpeechStopped = sealed_constructor(InputAudioBufferSpeechStopped)
 _new_InputAudioBufferTimeoutTriggered = sealed_constructor(InputAudioBufferTimeoutTriggered)
+_new_InputAudioBufferDtmfEventReceived = sealed_constructor(InputAudioBufferDtmfEventReceived)
 _new_InputAudioTranscriptionCompleted = sealed_constructor(InputAudioTranscriptionCompleted)
 _new_InputAudioTranscriptionDelta = sealed_constructor(InputAudioTranscriptionDelta)
 _new_InputAudioTranscriptionFailed = sealed_constructor(InputAudioTranscriptionFailed)
@@ -346,6 +348,10 @@ _BUILDERS: Final[dict[str, Callable[[JsonMapping], ServerEvent]]] = {
     "input_audio_buffer.cleared": lambda d: _new_InputAudioBufferCleared(_eid(d)),
     "input_audio_buffer.timeout_triggered": lambda d: _new_InputAudioBufferTimeoutTriggered(
         _str(d, "item_id"), _int(d, "audio_start_ms"), _int(d, "audio_end_ms"), _eid(d)
+    ),
+    # SIP only; no `event_id` on the wire.
+    "input_audio_buffer.dtmf_event_received": lambda d: _new_InputAudioBufferDtmfEventReceived(
+        _str(d, "event"), _int(d, "received_at"), _eid(d)
     ),
     "conversation.item.added": lambda d: _new_ConversationItemAdded(
         _obj(d, "item"), _opt_str(d, "previous_item_id"), _eid(d)

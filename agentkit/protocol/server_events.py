@@ -29,6 +29,7 @@ __all__ = [
     "ConversationItemTruncated",
     "InputAudioBufferCleared",
     "InputAudioBufferCommitted",
+    "InputAudioBufferDtmfEventReceived",
     "InputAudioBufferSpeechStarted",
     "InputAudioBufferSpeechStopped",
     "InputAudioBufferTimeoutTriggered",
@@ -161,6 +162,19 @@ class InputAudioBufferTimeoutTriggered:
     item_id: ItemId
     audio_start_ms: int
     audio_end_ms: int
+    event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioBufferDtmfEventReceived:
+    """SIP only: the caller pressed keypad key `key` (the wire's `event`: `0`-`9`, `*`, `#`,
+    `A`-`D`); `received_at` is when the service got it (Unix seconds). It has no `event_id`."""
+
+    type: ClassVar[Literal["input_audio_buffer.dtmf_event_received"]] = (
+        "input_audio_buffer.dtmf_event_received"
+    )
+    key: str
+    received_at: int
     event_id: str = ""
 
 
@@ -517,6 +531,7 @@ ServerEvent = (
     | InputAudioBufferCommitted
     | InputAudioBufferCleared
     | InputAudioBufferTimeoutTriggered
+    | InputAudioBufferDtmfEventReceived
     | ConversationItemAdded
     | ConversationItemDone
     | ConversationItemCreated

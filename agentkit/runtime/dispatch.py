@@ -105,6 +105,7 @@ HANDLER_NAMES: Final[Mapping[type, str]] = {
     p.InputAudioTranscriptionFailed: "_on_user_transcript_failed",
     p.InputAudioBufferCommitted: "_on_committed",
     p.InputAudioBufferSpeechStarted: "_on_speech_started",
+    p.InputAudioBufferDtmfEventReceived: "_on_dtmf_event",
     p.ResponseCreated: "_on_response_created_event",
     p.ResponseDone: "_on_response_done_event",
     p.ResponseOutputItemDone: "_on_output_item_done",

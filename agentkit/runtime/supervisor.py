@@ -5,7 +5,7 @@ Like `websockets`' `Protocol`, the `Supervisor` never touches a socket, a clock 
 
 * inputs: `receive_frame()` / `receive_event()` (decoded wire events), app calls
   (`send_audio()`, `send_text()`, `send_image()`, `respond()`, `interrupt()`,
-  `start_turn()`, `end_turn()`, `update_agent()`, `approve()`, `reject()`), work results (`tool_finished()`,
+  `start_turn()`, `end_turn()`, `update_agent()`, `approve()`, `reject()`, `press_key()`), work results (`tool_finished()`,
   `handoff_finished()`, `guardrails_finished()`), playback reports (`playback_position()`),
   connection changes (`connecting()`, `connected()`, `disconnected()`) and the clock
   (`tick()` at `next_deadline()`). Anything that needs the time takes `now` (monotonic
@@ -28,6 +28,7 @@ Everything hard is decided here, once, for every transport, each concern in its 
 | `runtime.playback` | what the caller heard; interruption and truncation |
 | `runtime.watchdog` | every deadline: call timeouts, approvals, held turns, limits, renewal, stalls |
 | `runtime.dispatch` | which method handles each wire event |
+| `runtime.dtmf` | keypad digits: the event, and the action of a declared sequence |
 
 Connection changes are here: while the connection is down no frame is produced (the replay
 re-creates the state they described): items the client makes (typed messages, tool outputs)
@@ -73,6 +74,7 @@ from .commands import (
 from .config import RuntimeConfig
 from .core import TEXT_ONLY, Core, Handler
 from .dispatch import WireHandlers, build_handlers, observed_handlers
+from .dtmf import Keypad
 from .guardrail_gate import GuardrailGate
 from .hosted_mcp import HostedMcp
 from .observer import SupervisorObserver
@@ -107,6 +109,7 @@ class Supervisor(
     Responses,
     Watchdog,
     WireHandlers,
+    Keypad,
     Core,
 ):
     """The state machine of one realtime session (see the module docs).
@@ -144,6 +147,7 @@ class Supervisor(
         self._init_gate()
         self._init_playback(config.settings, agent)
         self._init_watchdog(config)
+        self._init_keypad()
         self._dropped_chunks = 0
         self._dropped_bytes = 0
         self._reconnects = 0

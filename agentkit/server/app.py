@@ -59,6 +59,7 @@ from .model import ResponseModel, ScriptedModel
 from .script import Script, load_script
 from .session import ServerSession
 from .session_config import Pace, ResponseLatency, SessionOptions, without_type
+from .sip import SipEndpoint, SipHub
 from .webrtc import CallHub, WebRTCEndpoint
 
 __all__ = ["LocalRealtimeServer", "ModelFactory"]
@@ -153,6 +154,8 @@ class LocalRealtimeServer:
         }
         self.webrtc = WebRTCEndpoint(self)
         """The WebRTC endpoint (`POST /v1/realtime/calls`): its live calls and media faults."""
+        self.sip = SipEndpoint(self)
+        """The phone network: `sip.place_call(...)` rings an app; `/calls/{id}/accept|...`."""
 
     @property
     def api_keys(self) -> frozenset[str] | None:
@@ -185,6 +188,7 @@ class LocalRealtimeServer:
         if self._server is None:
             return
         await self.webrtc.close()
+        await self.sip.close()
         for hub in list(self._hubs.values()):
             if hub.pump is not None:
                 hub.pump.cancel()
@@ -274,6 +278,8 @@ class LocalRealtimeServer:
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
         method = getattr(connection, "http_method", "GET")
+        if self.sip.route(method, path):
+            return self.sip.handle(method, path, query, request, getattr(connection, "http_body", b""))
         if self.webrtc.route(method, path, request):
             body = getattr(connection, "http_body", b"")
             return self.webrtc.handle(method, path, query, request, body)
@@ -371,12 +377,14 @@ class LocalRealtimeServer:
         core = hub.core
         dialect = attach.dialect
         wake = delivery.wake
+        # A SIP call's line takes `output_audio_buffer.clear` itself (see `server.sip`).
+        receive = hub.receive_client if isinstance(hub, SipHub) else core.receive
 
         def on_message(message: bytes) -> None:
             if hub.ended:
                 return
             now = loop.time()
-            core.receive(message, now, dialect)
+            receive(message, now, dialect)
             # Hosted MCP: the session's requests to MCP servers (most frames make none).
             start_mcp_requests(core, lambda: wake(hub, loop.time()))
             # Most messages (audio appends) produce nothing to send: no wake-up.

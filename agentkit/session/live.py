@@ -476,6 +476,14 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         await self._flush()
         return decided
 
+    async def press_keys(self, keys: str) -> None:
+        """The caller pressed these keypad keys, in order (a phone bridge's DTMF: Twilio's
+        `dtmf` messages). Each is a `DtmfReceived` event; a sequence the current agent
+        declares in `dtmf` runs its action. (On SIP the service sends the keys itself.)"""
+        for key in keys:
+            self._supervisor.press_key(key, self._clock())
+        await self._flush()
+
     def playback_position(self, item_id: str, played_ms: float, *, finished: bool = False) -> None:
         """Tell the session how much of an assistant item has really been played.
 

@@ -133,6 +133,12 @@ CASES: list[tuple[dict[str, Any], type[Any], dict[str, Any]]] = [
         {"audio_end_ms": 6000},
     ),
     (
+        # SIP only, and with no event_id (as the SDK models it).
+        {"type": "input_audio_buffer.dtmf_event_received", "event": "0", "received_at": 1767225600},
+        p.InputAudioBufferDtmfEventReceived,
+        {"key": "0", "received_at": 1767225600, "event_id": ""},
+    ),
+    (
         ev("conversation.item.added", item=ASSISTANT_ITEM, previous_item_id=None),
         p.ConversationItemAdded,
         {"item": ASSISTANT_ITEM, "previous_item_id": None},
