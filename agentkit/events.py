@@ -51,6 +51,8 @@ __all__ = [
     "SessionLimitReached",
     "SessionStatus",
     "StatusChanged",
+    "StoreCaughtUp",
+    "StoreLagging",
     "TextFallback",
     "ToolApprovalRequired",
     "ToolApprovalResolved",
@@ -426,6 +428,32 @@ class CodecChanged:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoreLagging:
+    """The session store (`agentkit.store`) could not take this session's state for now
+    (Redis down or slow). The call goes on: the state is kept in memory and written once the
+    store answers again (`StoreCaughtUp`); until then a crash of this process would lose
+    what was not written.
+
+    Attributes:
+        reason: What failed (`ConnectionError: ...`, `timed out after 0.5s`).
+        pending: Writes waiting (items, call records, fields) for this session.
+    """
+
+    type: ClassVar[Literal["store_lagging"]] = "store_lagging"
+    reason: str
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCaughtUp:
+    """The store answers again and holds all of this session's state; `lagged_s` is how long
+    it was behind."""
+
+    type: ClassVar[Literal["store_caught_up"]] = "store_caught_up"
+    lagged_s: float
+
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -458,6 +486,8 @@ SessionEvent = (
     | QualityDegraded
     | QualityRecovered
     | CodecChanged
+    | StoreLagging
+    | StoreCaughtUp
 )
 """Everything a session emits."""
 
@@ -493,5 +523,7 @@ SessionEventName = Literal[
     "quality_degraded",
     "quality_recovered",
     "codec_changed",
+    "store_lagging",
+    "store_caught_up",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""

@@ -53,6 +53,8 @@ from ..events import (
     SessionLimitReached,
     SessionStatus,
     StatusChanged,
+    StoreCaughtUp,
+    StoreLagging,
     TextFallback,
     ToolApprovalRequired,
     ToolApprovalResolved,
@@ -230,6 +232,10 @@ class ConsoleRenderer:
                 self._note(f"connection recovered: {event.reason}", _DIM)
             case CodecChanged():
                 self._note(f"codec {event.old} → {event.new} ({event.reason})", _DIM)
+            case StoreLagging():
+                self._note(f"session store lagging ({event.pending} changes waiting): {event.reason}", _ERROR_STYLE)
+            case StoreCaughtUp():
+                self._note(f"session store caught up after {event.lagged_s:.1f} s", _DIM)
             case _:
                 self._unknown(event)
 
