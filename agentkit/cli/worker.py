@@ -136,6 +136,12 @@ async def serve_worker(target: Target, args: argparse.Namespace) -> None:
     policy = RecordPolicy(content=not args.no_content)
     owner = worker_id()
     async with AsyncExitStack() as stack:
+
+        async def close_store() -> None:
+            with anyio.CancelScope(shield=True):
+                await store.close()
+
+        stack.push_async_callback(close_store)
         url, api_key, headers = await stack.enter_async_context(_provider(target, args))
         sessions = await stack.enter_async_context(
             DurableSessions(
@@ -143,7 +149,6 @@ async def serve_worker(target: Target, args: argparse.Namespace) -> None:
                 retention_s=args.retention,
             )
         )
-        stack.push_async_callback(store.close)
 
         async def handle(connection: ServerConnection) -> None:
             path = connection.request.path if connection.request is not None else ""

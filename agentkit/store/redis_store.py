@@ -199,30 +199,32 @@ class RedisStore:
         """See `SessionStore.write`: every batch in one pipeline (one round trip)."""
         if not batches:
             return []
-        pipe = self.client.pipeline(transaction=False)
-        for batch in batches:
-            args: list[str | int] = [
-                batch.owner,
-                _ms(batch.lease_ttl_s),
-                _ms(batch.retention_s) if batch.retention_s is not None else 0,
-            ]
-            for write in batch.writes:
-                for op, values in _ops(write):
-                    args += [op, len(values), *values]
-            await self._write(keys=self._keys(batch.session_id), args=args, client=pipe)
-        results = await self._run("write", pipe.execute())
+        # `async with`: the pipeline is reset (its connection given back) even when the
+        # round trip fails.
+        async with self.client.pipeline(transaction=False) as pipe:
+            for batch in batches:
+                args: list[str | int] = [
+                    batch.owner,
+                    _ms(batch.lease_ttl_s),
+                    _ms(batch.retention_s) if batch.retention_s is not None else 0,
+                ]
+                for write in batch.writes:
+                    for op, values in _ops(write):
+                        args += [op, len(values), *values]
+                await self._write(keys=self._keys(batch.session_id), args=args, client=pipe)
+            results = await self._run("write", pipe.execute())
         return [bool(result) for result in results]
 
     async def load(self, session_id: str) -> SessionState | None:
         """See `SessionStore.load`."""
         _, fields, items, order, calls, log = self._keys(session_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hgetall(fields)
-        pipe.hgetall(items)
-        pipe.lrange(order, 0, -1)
-        pipe.hgetall(calls)
-        pipe.lrange(log, 0, -1)
-        got = await self._run("load", pipe.execute())
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(fields)
+            pipe.hgetall(items)
+            pipe.lrange(order, 0, -1)
+            pipe.hgetall(calls)
+            pipe.lrange(log, 0, -1)
+            got = await self._run("load", pipe.execute())
         if not any(got):
             return None
         return decode_state(session_id, SessionParts(*got))

@@ -10,8 +10,8 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.abc import TaskStatus
 from agents import SCRIPT, support
+from anyio.abc import TaskStatus
 from conftest import RedisServer
 
 from agentkit import RealtimeRunner
@@ -70,12 +70,14 @@ async def test_a_session_is_recorded_and_resumed_by_another_worker(
     server: LocalRealtimeServer, store: SessionStore
 ) -> None:
     runner = RealtimeRunner(support)
-    async with DurableSessions(runner, store, owner="w1") as first:
-        async with first.open("call-1", transport(server)) as durable:
-            assert not durable.resumed
-            await durable.session.send_text("Where is my order 42?")
-            await said(durable.session, "Order 42 is shipped.")
-            before = durable.session.history.items()
+    async with (
+        DurableSessions(runner, store, owner="w1") as first,
+        first.open("call-1", transport(server)) as durable,
+    ):
+        assert not durable.resumed
+        await durable.session.send_text("Where is my order 42?")
+        await said(durable.session, "Order 42 is shipped.")
+        before = durable.session.history.items()
     state = await store.load("call-1")
     assert state is not None
     assert [i.item_id for i in state.items] == [i.item_id for i in before]
@@ -84,17 +86,19 @@ async def test_a_session_is_recorded_and_resumed_by_another_worker(
     assert (call.name, call.status, call.error) == ("lookup_order", "done", None)
 
     # Another worker (no shared memory: only the store) carries the conversation on.
-    async with DurableSessions(RealtimeRunner(support), store, owner="w2") as second:
-        async with second.open("call-1", transport(server)) as durable:
-            assert durable.resumed
-            assert durable.plan is not None and durable.plan.answered == ()
-            assert [i.item_id for i in durable.session.history.items()] == [
-                i.item_id for i in before
-            ]
-            await durable.session.send_text("I want a refund")
-            await said(durable.session, "Billing here. I can refund that.")
-            assert durable.session.current_agent.name == "Billing"
-            durable.finish()
+    async with (
+        DurableSessions(RealtimeRunner(support), store, owner="w2") as second,
+        second.open("call-1", transport(server)) as durable,
+    ):
+        assert durable.resumed
+        assert durable.plan is not None and durable.plan.answered == ()
+        assert [i.item_id for i in durable.session.history.items()] == [
+            i.item_id for i in before
+        ]
+        await durable.session.send_text("I want a refund")
+        await said(durable.session, "Billing here. I can refund that.")
+        assert durable.session.current_agent.name == "Billing"
+        durable.finish()
     state = await store.load("call-1")
     assert state is not None and state.ended and state.agent == "Billing"
     document = transcript(state)
@@ -103,9 +107,11 @@ async def test_a_session_is_recorded_and_resumed_by_another_worker(
     assert all(c["output"] for c in document["tool_calls"])
     assert len(document["responses"]) >= 3
     with pytest.raises(Exception, match="was finished"):
-        async with DurableSessions(runner, store, owner="w3") as third:
-            async with third.open("call-1", transport(server)):
-                pass
+        async with (
+            DurableSessions(runner, store, owner="w3") as third,
+            third.open("call-1", transport(server)),
+        ):
+            pass
 
 
 class Crashable:
@@ -135,12 +141,14 @@ async def test_a_call_running_when_its_worker_died_is_answered_once_never_rerun(
     dying = Crashable(store)
 
     async def first_worker(task_status: TaskStatus[None]) -> None:
-        async with DurableSessions(runner, dying, owner="w1", lease_ttl_s=0.5) as first:  # type: ignore[arg-type]
-            async with first.open("call-2", transport(server)) as durable:
-                await durable.session.send_text("Charge my card for order 42")
-                async for event in durable.session:
-                    if isinstance(event, ToolStart):
-                        task_status.started()
+        async with (
+            DurableSessions(runner, dying, owner="w1", lease_ttl_s=0.5) as first,  # type: ignore[arg-type]
+            first.open("call-2", transport(server)) as durable,
+        ):
+            await durable.session.send_text("Charge my card for order 42")
+            async for event in durable.session:
+                if isinstance(event, ToolStart):
+                    task_status.started()
 
     with anyio.fail_after(10):
         async with anyio.create_task_group() as group:
@@ -176,10 +184,12 @@ async def test_persistence_off_keeps_the_transcript_content_out_of_the_store(
 ) -> None:
     runner = RealtimeRunner(support)
     policy = RecordPolicy(content=False)
-    async with DurableSessions(runner, redis_store, owner="w1", policy=policy) as sessions:
-        async with sessions.open("private-1", transport(server)) as durable:
-            await durable.session.send_text("Where is my order 42?")
-            await said(durable.session, "Order 42 is shipped.")
+    async with (
+        DurableSessions(runner, redis_store, owner="w1", policy=policy) as sessions,
+        sessions.open("private-1", transport(server)) as durable,
+    ):
+        await durable.session.send_text("Where is my order 42?")
+        await said(durable.session, "Order 42 is shipped.")
     stored: list[str] = []
     for key in await redis_store.client.keys("*"):
         kind = await redis_store.client.type(key)

@@ -44,7 +44,7 @@ async def stored(store: RedisStore, session_id: str, ready: str) -> SessionState
     with anyio.fail_after(5):
         while True:
             state = await store.load(session_id)
-            if state is not None and eval(ready, {}, {"state": state}):  # noqa: S307
+            if state is not None and eval(ready, {}, {"state": state}):
                 return state
             await anyio.sleep(0.01)
 
@@ -107,8 +107,13 @@ async def test_kill_9_in_the_middle_of_a_response(
             await before.send(type="text", text="Where is my order 42?")
             await before.until("assistant_transcript", transcript="Order 42 is shipped.")
             await before.send(type="text", text="Tell me a story")
-            await before.until("agent_start")
-            await stored(store, "mid-response", "state.response is not None")
+            started = await before.until("agent_start")
+            # Killed once the store has the response in flight (writes trail the session by
+            # one batch interval: what was written is what a crash keeps).
+            await stored(
+                store, "mid-response",
+                f"state.response is not None and state.response.response_id == {started['response_id']!r}",
+            )
             seen = await crash(first, before)
         async with app(second, "mid-response") as resumed:
             check_resumed(resumed, seen)
