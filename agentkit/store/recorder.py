@@ -378,12 +378,10 @@ class SessionRecorder:
         target = self._version
         if self._acked_version >= target:
             return True
-        event = anyio.Event()
-        self._waiters.append((target, event))
-        self._writer.changed(self)
-        self._writer.flush_soon()
+        # Written from the caller's task, not handed to the writer's: one round trip, no
+        # wait for the writer's task to be scheduled (this is a tool's turnaround).
         with anyio.move_on_after(timeout_s):
-            await event.wait()
+            await self._writer.write_now(self)
         return self._acked_version >= target
 
     # -- the observer (`runtime.observer.SessionObserver`) ------------------------------------

@@ -119,6 +119,9 @@ class StoreWriter:
         self._dirty: dict[Recorded, None] = {}
         self._wake = anyio.Event()
         self._urgent = False
+        # Set by `flush_soon`: cuts the wait for more changes short (a tool waiting on its
+        # start must not wait `interval_s` as well).
+        self._hurry = anyio.Event()
         self._failing = False
         # One write at a time: the task's rounds and `write_now` never interleave, so a
         # recorder's acknowledgements come in the order its collects were made.
@@ -147,6 +150,7 @@ class StoreWriter:
         """Write now, without waiting `interval_s` for more changes."""
         self._urgent = True
         self._wake.set()
+        self._hurry.set()
 
     @property
     def failing(self) -> bool:
@@ -164,7 +168,9 @@ class StoreWriter:
                 await self._wake.wait()
             self._wake = anyio.Event()
             if not self._urgent and not self._failing:
-                await anyio.sleep(self.interval_s)
+                with anyio.move_on_after(self.interval_s):
+                    await self._hurry.wait()
+            self._hurry = anyio.Event()
             self._urgent = False
             try:
                 await self.write_round()
@@ -236,6 +242,12 @@ class StoreWriter:
                 recorder.failed(reason)
                 self._dirty[recorder] = None
             raise StoreError(reason) from exc
+        except BaseException:
+            # Cancelled (a caller's deadline): nothing was acknowledged, collect again.
+            for recorder, _ in round_:
+                self._dirty[recorder] = None
+            self._wake.set()
+            raise
         for (recorder, token), written in zip(round_, results, strict=True):
             if written:
                 recorder.acknowledged(token)
