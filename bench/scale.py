@@ -185,6 +185,7 @@ async def per_minute(url: str, redis_url: str, sessions: int, seconds: float) ->
     stop = asyncio.Event()
     ready: list[bool] = []
     turns = [0]
+    empty = (await _redis_info(redis_url))["used_memory"]
 
     async with DurableSessions(runner, store, owner="bench", writer=writer) as durable_sessions:
 
@@ -217,7 +218,7 @@ async def per_minute(url: str, redis_url: str, sessions: int, seconds: float) ->
         trips, done_turns = writer.round_trips - trips, turns[0] - turns_before
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-    memory = (await _redis_info(redis_url))["used_memory"] - before.get("_baseline_memory", 0)
+    memory = ((await _redis_info(redis_url))["used_memory"] - empty) / sessions
     await store.close()
     minutes = sessions * wall / 60
     return {
@@ -229,7 +230,8 @@ async def per_minute(url: str, redis_url: str, sessions: int, seconds: float) ->
         "bytes_in": (after["total_net_input_bytes"] - before["total_net_input_bytes"]) / minutes,
         "bytes_out": (after["total_net_output_bytes"] - before["total_net_output_bytes"]) / minutes,
         "cpu_s_per_session_minute": cpu / minutes,
-        "redis_memory": memory,
+        "redis_memory_per_session": memory,
+        "session_seconds_each": wall + 1.0,
     }
 
 
@@ -249,7 +251,7 @@ def _proc(pid: int) -> tuple[int, float]:
 async def held(url: str, redis_url: str, workers: int, sessions: int, idle_s: float) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
-    target = f"{HERE.parent / 'tests' / 'store' / 'agents.py'}:support"
+    target = f"{HERE.parent / 'tests' / 'store' / 'store_agents.py'}:support"
     procs = []
     for _ in range(workers):
         process = await asyncio.create_subprocess_exec(
@@ -356,6 +358,9 @@ def report(samples: dict[str, list[float]], minute: dict[str, Any], held: list[d
     print(f"   Redis commands: {m['commands']:.0f}   writer round trips: {m['round_trips']:.0f}")
     print(f"   bytes to Redis: {m['bytes_in'] / 1024:.1f} KiB   from Redis: {m['bytes_out'] / 1024:.1f} KiB")
     print(f"   client CPU (session + recorder): {m['cpu_s_per_session_minute'] * 1000:.0f} ms per session-minute")
+    print(f"   Redis memory per stored session: {m['redis_memory_per_session'] / 1024:.1f} KiB "
+          f"(after about {m['session_seconds_each']:.0f} s of conversation each)")
+    print("   (Redis counts the commands a Lua script runs as commands too)")
     print()
     print("3. Sessions held (connected, configured, leases renewed), fast-pace server")
     for h in held:

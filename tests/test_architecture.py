@@ -65,7 +65,8 @@ def test_the_top_level_holds_the_definitions_and_the_entry_points() -> None:
     assert len(modules) <= 18, modules
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert packages == [
-        "cli", "loader", "protocol", "runtime", "server", "session", "testing", "tracing", "transports"
+        "cli", "loader", "protocol", "runtime", "server", "session", "store", "testing", "tracing",
+        "transports",
     ]
 
 

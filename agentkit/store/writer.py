@@ -122,7 +122,10 @@ class StoreWriter:
         # Set by `flush_soon`: cuts the wait for more changes short (a tool waiting on its
         # start must not wait `interval_s` as well).
         self._hurry = anyio.Event()
+        # Set by any failed write (the task's or `write_now`'s), cleared by the task's next
+        # success, which then has every session written in full.
         self._failing = False
+        self._logged = False
         # One write at a time: the task's rounds and `write_now` never interleave, so a
         # recorder's acknowledgements come in the order its collects were made.
         self._lock = anyio.Lock()
@@ -175,15 +178,15 @@ class StoreWriter:
             try:
                 await self.write_round()
             except StoreError as exc:
-                if not self._failing:
+                if not self._logged:
+                    self._logged = True
                     logger.warning("the session store failed, retrying: %s", exc)
-                self._failing = True
                 await anyio.sleep(delay)
                 delay = min(delay * 2, self.backoff_s[1])
                 continue
             if self._failing:
                 logger.info("the session store answers again; writing every session in full")
-                self._failing = False
+                self._failing = self._logged = False
                 delay = self.backoff_s[0]
                 for recorder in list(self._recorders):
                     recorder.resync()
@@ -238,9 +241,11 @@ class StoreWriter:
                 results = await self.store.write(batches)
         except (StoreError, TimeoutError) as exc:
             reason = str(exc) if isinstance(exc, StoreError) else f"timed out after {self.timeout_s:g}s"
+            self._failing = True
             for recorder, _ in round_:
                 recorder.failed(reason)
                 self._dirty[recorder] = None
+            self._wake.set()
             raise StoreError(reason) from exc
         except BaseException:
             # Cancelled (a caller's deadline): nothing was acknowledged, collect again.

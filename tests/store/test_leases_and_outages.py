@@ -9,8 +9,8 @@ from typing import Any
 
 import anyio
 import pytest
-from agents import SCRIPT, support
-from conftest import RedisServer
+from redis_process import RedisServer
+from store_agents import SCRIPT, support
 
 from agentkit import RealtimeRunner
 from agentkit.events import AssistantTranscript, SessionEvent, StoreCaughtUp, StoreLagging

@@ -6,7 +6,7 @@ import logging
 
 import orjson
 import pytest
-from agents import billing, support
+from store_agents import billing, support
 
 from agentkit import HistoryItem
 from agentkit.protocol.wire_types import CallId, ItemId

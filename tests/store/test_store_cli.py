@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import orjson
 import pytest
-from agents import SCRIPT, support
-from conftest import RedisServer
+from redis_process import RedisServer
+from store_agents import SCRIPT, support
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -102,7 +102,7 @@ async def test_a_worker_answers_a_bad_message_with_an_error_and_goes_on(
             no_content=False, url=realtime_url("gpt-realtime", server.url),
             azure_deployment=None, local=False, dialect="ga",
         )
-        target = load_target("tests/store/agents.py:support")
+        target = load_target("tests/store/store_agents.py:support")
         group.start_soon(serve_worker, target, args)
         with anyio.fail_after(5):
             while "listening on" not in (out := capsys.readouterr().out):

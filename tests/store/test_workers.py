@@ -11,10 +11,10 @@ from pathlib import Path
 
 import anyio
 import pytest
-from agents import SCRIPT
-from conftest import RedisServer
+from redis_process import RedisServer
+from store_agents import SCRIPT
+from store_workers import App, Worker, app, workers
 from websockets.exceptions import ConnectionClosed
-from workers import App, Worker, app, workers
 
 from agentkit.server import LocalRealtimeServer
 from agentkit.store import RedisStore, SessionState

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from agents import SCRIPT, support
+from store_agents import SCRIPT, support
 
 from agentkit import RealtimeAgent, RealtimeRunner, RunContext, tool
 from agentkit.events import AssistantTranscript, AssistantTranscriptDelta

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-AGENTS = Path(__file__).resolve().parent / "agents.py"
+AGENTS = Path(__file__).resolve().parent / "store_agents.py"
 _LISTENING = re.compile(r"listening on (ws://[^/ ]+)/v1/sessions/")
 
 
