@@ -197,9 +197,12 @@ async def per_minute(url: str, redis_url: str, sessions: int, seconds: float) ->
                 while not stop.is_set():
                     await session.send_text("How is my account?")
                     async for event in session:
-                        if event.type == "agent_end" and event.status == "completed":
-                            if session.history.items()[-1].kind == "message":
-                                break
+                        if (
+                            event.type == "agent_end"
+                            and event.status == "completed"
+                            and session.history.items()[-1].kind == "message"
+                        ):
+                            break  # the spoken answer after the tool call
                     turns[0] += 1
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 2.0)  # the caller's pause

@@ -204,7 +204,6 @@ class SessionRecorder:
         self._acked_log: int | None = len(self._log) if restored is not None else None
         self._version = 1
         self._acked_version = 0
-        self._waiters: list[tuple[int, anyio.Event]] = []
         self._lagging_since: float | None = None
         self._lost = False
         # Latency: when the caller finished (or a response was asked for), and the first
@@ -293,11 +292,6 @@ class SessionRecorder:
         if token.log_epoch == self._log_epoch:
             self._acked_log = token.log
         self._acked_version = max(self._acked_version, token.version)
-        if self._waiters:
-            ready = [w for w in self._waiters if w[0] <= self._acked_version]
-            self._waiters = [w for w in self._waiters if w[0] > self._acked_version]
-            for _, event in ready:
-                event.set()
         since = self._lagging_since
         if since is not None and token.full and self._acked_version >= self._version:
             self._lagging_since = None
@@ -314,9 +308,6 @@ class SessionRecorder:
         if self._lost:
             return
         self._lost = True
-        for _, event in self._waiters:
-            event.set()
-        self._waiters.clear()
         if self._on_lost is not None:
             self._on_lost()
 
