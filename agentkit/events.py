@@ -53,6 +53,8 @@ __all__ = [
     "SessionLimitReached",
     "SessionStatus",
     "StatusChanged",
+    "StoreCaughtUp",
+    "StoreLagging",
     "TextFallback",
     "ToolApprovalRequired",
     "ToolApprovalResolved",
@@ -473,6 +475,33 @@ class DtmfReceived:
     sequence: str | None = None
     received_at: int | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class StoreLagging:
+    """The session store (`agentkit.store`) could not take this session's state for now
+    (Redis down or slow). The call goes on: the state is kept in memory and written once the
+    store answers again (`StoreCaughtUp`); until then a crash of this process would lose
+    what was not written.
+
+    Attributes:
+        reason: What failed (`ConnectionError: ...`, `timed out after 0.5s`).
+        pending: Writes waiting (items, call records, fields) for this session.
+    """
+
+    type: ClassVar[Literal["store_lagging"]] = "store_lagging"
+    reason: str
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCaughtUp:
+    """The store answers again and holds all of this session's state; `lagged_s` is how long
+    it was behind."""
+
+    type: ClassVar[Literal["store_caught_up"]] = "store_caught_up"
+    lagged_s: float
+
+
 SessionEvent = (
     StatusChanged
     | AgentStart
@@ -508,6 +537,8 @@ SessionEvent = (
     | ToolCallProgress
     | McpToolsListed
     | DtmfReceived
+    | StoreLagging
+    | StoreCaughtUp
 )
 """Everything a session emits."""
 
@@ -546,6 +577,8 @@ SessionEventName = Literal[
     "tool_call_progress",
     "mcp_tools_listed",
     "dtmf",
+    "store_lagging",
+    "store_caught_up",
 ]
 """The names `session.on(...)` accepts: each event's `type`."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic
 
 from .agent import RealtimeAgent, walk_agents
@@ -29,6 +29,7 @@ from .policy import (
 )
 from .protocol.dialects import Dialect
 from .runtime.config import RuntimeConfig
+from .runtime.observer import ObserverFactory
 from .runtime.slots import SessionSlots
 from .session import RealtimeSession
 from .settings import SessionSettings
@@ -147,6 +148,8 @@ class RealtimeRunner(Generic[TContext]):
         clock: Callable[[], float] = time.monotonic,
         transport_factory: TransportFactory | None = None,
         random_source: Callable[[], float] = random.random,
+        agent: RealtimeAgent[Any] | None = None,
+        observers: Sequence[ObserverFactory] = (),
     ) -> RealtimeSession[Any]:
         """A new session over `transport` (not connected until `async with`).
 
@@ -160,6 +163,10 @@ class RealtimeRunner(Generic[TContext]):
             transport_factory: Makes the transport of each reconnect attempt (default: the
                 same transport connects again, which a `WebSocketTransport` can do).
             random_source: The jitter of the reconnect backoff (tests pass a constant).
+            agent: The agent to start with, if not the runner's starting agent (a session
+                resumed after a handoff: see `agentkit.store`).
+            observers: Make the session's other observers when it starts (a store's
+                recorder: see `agentkit.store`).
 
         Raises:
             UserError: `transport` speaks another dialect than the runner (its `dialect`).
@@ -174,7 +181,7 @@ class RealtimeRunner(Generic[TContext]):
         if context is None and self._context_factory is not None:
             context = self._context_factory()
         return RealtimeSession(
-            agent=self.starting_agent,
+            agent=agent if agent is not None else self.starting_agent,
             transport=transport,
             context=context,
             config=self.config,
@@ -185,6 +192,7 @@ class RealtimeRunner(Generic[TContext]):
             random_source=random_source,
             slots=self.slots,
             instrumentation=self._instrumentation,
+            observers=observers,
         )
 
     def websocket_session(

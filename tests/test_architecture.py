@@ -65,7 +65,7 @@ def test_the_top_level_holds_the_definitions_and_the_entry_points() -> None:
     assert len(modules) <= 18, modules
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert packages == [
-        "cli", "loader", "mcp", "protocol", "runtime", "serve", "server", "session", "telephony", "testing", "tracing", "transports"
+        "cli", "loader", "mcp", "protocol", "runtime", "serve", "server", "session", "store", "telephony", "testing", "tracing", "transports"
     ]
 
 

@@ -270,6 +270,33 @@ def _run_plugins(args: argparse.Namespace) -> int:
     return print_plugins(args, _out())
 
 
+# -- worker, transcript (durable sessions: agentkit.store) ---------------------------------
+
+
+def _configure_worker(parser: argparse.ArgumentParser) -> None:
+    from .worker import configure_worker
+
+    configure_worker(parser)
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from .worker import run_worker_command
+
+    return run_worker_command(args)
+
+
+def _configure_transcript(parser: argparse.ArgumentParser) -> None:
+    from .transcript import configure_transcript
+
+    configure_transcript(parser)
+
+
+def _run_transcript(args: argparse.Namespace) -> int:
+    from .transcript import run_transcript_command
+
+    return run_transcript_command(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("validate", "check a definition file and summarize it", _configure_validate, _run_validate),
     Command("compile", "print the session.update payloads of a definition file or module:agent", _configure_compile, _run_compile),
@@ -279,6 +306,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("test", "run conversation specs against the local server (or a real service): exit 1 on a failure", _configure_test, _run_test),
     Command("serve", "serve a web page for browser voice calls to the agents over WebRTC (local server when no key)", _configure_serve, _run_serve),
     Command("plugins", "list the tools and guardrails installed packages provide", _configure_plugins, _run_plugins),
+    Command("worker", "serve apps' WebSocket sessions as one of N stateless workers sharing a Redis", _configure_worker, _run_worker),
+    Command("transcript", "print a stored conversation as JSON (items, tool calls, handoffs, latencies)", _configure_transcript, _run_transcript),
 )
 """Every subcommand, in the order `--help` lists them."""
 

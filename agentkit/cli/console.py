@@ -55,6 +55,8 @@ from ..events import (
     SessionLimitReached,
     SessionStatus,
     StatusChanged,
+    StoreCaughtUp,
+    StoreLagging,
     TextFallback,
     ToolApprovalRequired,
     ToolApprovalResolved,
@@ -237,6 +239,10 @@ class ConsoleRenderer:
                 self._note(f"MCP server {event.server_label}: {', '.join(event.tool_names)}", _DIM)
             case DtmfReceived():
                 self._note(f"keypad {event.key}" + (f" → {event.sequence}" if event.sequence else ""), _DIM)
+            case StoreLagging():
+                self._note(f"session store lagging ({event.pending} changes waiting): {event.reason}", _ERROR_STYLE)
+            case StoreCaughtUp():
+                self._note(f"session store caught up after {event.lagged_s:.1f} s", _DIM)
             case _:
                 self._unknown(event)
 

@@ -126,4 +126,10 @@ class Core:
         # Client ids (≤ 32 characters, as the service requires) let the service's echo of an
         # item refresh the history entry recorded when it was made.
         self._client_item_ids += 1
-        return ItemId(f"ak_item_{self._client_item_ids}")
+        item_id = ItemId(f"ak_item_{self._client_item_ids}")
+        while item_id in self.history:
+            # A seeded history (a session resumed in another process) has ids of ours:
+            # reusing one would make a new item refresh the old one instead of adding it.
+            self._client_item_ids += 1
+            item_id = ItemId(f"ak_item_{self._client_item_ids}")
+        return item_id

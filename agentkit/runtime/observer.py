@@ -14,13 +14,19 @@ Two levels, as two protocols:
 * `SessionObserver`: that, plus what only the session knows: app calls (typed text,
   push-to-talk), the work it runs (a tool's context, a transfer, a guardrail round, each
   with a handle to report the outcome), its deferred work (`flush_due` / `tick`) and its end.
+
+A session may have several observers (the tracer and a store's recorder, say): `ObserverGroup`
+makes them one, so the session still reports to exactly one. Observers other than the tracer
+are made when the session starts by an `ObserverFactory`, which is handed the supervisor (to
+read the history and the agent) and `announce`, to deliver an event of the observer's own
+(a store falling behind) to the app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -36,8 +42,11 @@ __all__ = [
     "GuardrailReport",
     "HandoffReport",
     "NoObserver",
+    "ObserverFactory",
+    "ObserverGroup",
     "SessionObserver",
     "SupervisorObserver",
+    "join_observers",
     "start_tracer",
 ]
 
@@ -107,6 +116,12 @@ class SessionObserver(SupervisorObserver, Protocol):
         """The context a tool call runs in (so what the tool does nests under the call)."""
         ...
 
+    async def tool_started(self, call_id: CallId, tool_name: str) -> None:
+        """A tool or a transfer callback is about to run (in its own task, after any
+        approval); awaited first, so a recorder can make the start durable before a tool with
+        side effects runs (see `agentkit.store`)."""
+        ...
+
     def handoff(self, call_id: CallId, tool_name: str) -> AbstractContextManager[HandoffReport]:
         """The context a transfer runs in; report its outcome on the handle."""
         ...
@@ -169,6 +184,9 @@ class NoObserver:
     def tool_context(self, call_id: CallId) -> AbstractContextManager[None]:
         return self._context
 
+    async def tool_started(self, call_id: CallId, tool_name: str) -> None:
+        return None
+
     def handoff(self, call_id: CallId, tool_name: str) -> AbstractContextManager[HandoffReport]:
         return self._report
 
@@ -183,6 +201,124 @@ class NoObserver:
 
 NO_OBSERVER: SessionObserver = NoObserver()
 """The shared no-op observer (it keeps no state)."""
+
+ObserverFactory = Callable[["Supervisor", Callable[["SessionEvent"], None]], SessionObserver]
+"""Makes one session's observer when the session starts: `factory(supervisor, announce)`,
+where `supervisor` is the session's (read its history and agent, never drive it) and
+`announce(event)` delivers an event of the observer's own to the app (it is safe to call from
+any task of the session's event loop)."""
+
+
+class _HandoffReports:
+    __slots__ = ("_reports",)
+
+    def __init__(self, reports: Sequence[HandoffReport]) -> None:
+        self._reports = reports
+
+    def finished(self, target: str | None, refusal: str | None = None) -> None:
+        for report in self._reports:
+            report.finished(target, refusal)
+
+
+class _GuardrailReports:
+    __slots__ = ("_reports",)
+
+    def __init__(self, reports: Sequence[GuardrailReport]) -> None:
+        self._reports = reports
+
+    def finished(self, verdict: GuardrailVerdict, text: str | None = None) -> None:
+        for report in self._reports:
+            report.finished(verdict, text)
+
+
+class ObserverGroup:
+    """Several observers reported to as one, in order (the tracer first, then the others).
+
+    Each event goes only to the members that asked for its class, so a member's
+    `event_types` keeps its cost where it was; the session and the supervisor see one
+    observer, as before.
+    """
+
+    def __init__(self, members: Sequence[SessionObserver]) -> None:
+        self.members = tuple(members)
+        types: set[type] = set()
+        for member in self.members:
+            types |= member.event_types
+        self.event_types: AbstractSet[type] = frozenset(types)
+        self._by_type = {
+            cls: tuple(m for m in self.members if cls in m.event_types) for cls in types
+        }
+
+    @property
+    def flush_due(self) -> float | None:
+        dues = [due for m in self.members if (due := m.flush_due) is not None]
+        return min(dues) if dues else None
+
+    def observe(self, event: SessionEvent | p.ServerEvent) -> None:
+        for member in self._by_type.get(type(event), ()):
+            member.observe(event)
+
+    def response_requested(self) -> None:
+        for member in self.members:
+            member.response_requested()
+
+    def tick(self, now: float) -> None:
+        for member in self.members:
+            member.tick(now)
+
+    def wake_with(self, waker: Callable[[float], None] | None) -> None:
+        for member in self.members:
+            member.wake_with(waker)
+
+    def user_text(self, text: str) -> None:
+        for member in self.members:
+            member.user_text(text)
+
+    def turn_started(self) -> None:
+        for member in self.members:
+            member.turn_started()
+
+    def turn_ended(self) -> None:
+        for member in self.members:
+            member.turn_ended()
+
+    @contextmanager
+    def tool_context(self, call_id: CallId) -> Iterator[None]:
+        with ExitStack() as stack:
+            for member in self.members:
+                stack.enter_context(member.tool_context(call_id))
+            yield
+
+    async def tool_started(self, call_id: CallId, tool_name: str) -> None:
+        for member in self.members:
+            await member.tool_started(call_id, tool_name)
+
+    @contextmanager
+    def handoff(self, call_id: CallId, tool_name: str) -> Iterator[HandoffReport]:
+        with ExitStack() as stack:
+            reports = [stack.enter_context(m.handoff(call_id, tool_name)) for m in self.members]
+            yield _HandoffReports(reports)
+
+    @contextmanager
+    def guardrails(
+        self, stage: Literal["input", "output"], names: Sequence[str]
+    ) -> Iterator[GuardrailReport]:
+        with ExitStack() as stack:
+            reports = [stack.enter_context(m.guardrails(stage, names)) for m in self.members]
+            yield _GuardrailReports(reports)
+
+    def end(self, error: BaseException | None = None) -> None:
+        for member in self.members:
+            member.end(error)
+
+
+def join_observers(members: Sequence[SessionObserver]) -> SessionObserver:
+    """One observer for `members`: the no-op for none, the member itself for one."""
+    if not members:
+        return NO_OBSERVER
+    if len(members) == 1:
+        return members[0]
+    return ObserverGroup(members)
 
 
 def start_tracer(

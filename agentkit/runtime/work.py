@@ -88,6 +88,9 @@ class Work(Generic[TContext]):
         # or a `CancelTool` cancels this task and ends it here, unanswered: the supervisor
         # already answered the call.
         with self.observer.tool_context(call_id):
+            # Before the tool runs: a store's recorder makes the start durable here, so a
+            # tool with side effects is never run twice after a crash (`agentkit.store`).
+            await self.observer.tool_started(call_id, command.name)
             outcome = await self._tools.run(command.name, command.tool, command.arguments, ctx)
         if not self._tasks.finish(call_id):
             return  # cancelled meanwhile (the tool swallowed it): already answered
@@ -103,6 +106,7 @@ class Work(Generic[TContext]):
         # `on_handoff` and the target's instructions run under the handoff span.
         with self.observer.handoff(call_id, command.handoff.tool_name) as report:
             try:
+                await self.observer.tool_started(call_id, command.handoff.tool_name)
                 outcome = await self._tools.run_handoff(
                     command.handoff, command.arguments, ctx, self._resolve_agent
                 )

@@ -10,7 +10,9 @@ of the session is one of those deadlines: `runtime.watchdog`), and it runs the r
 (`runtime.reconnect`) with its own sleep and transports.
 
 What it does is reported to one observer (`runtime.observer`): the tracer when tracing is
-on, a no-op otherwise, so there is one code path either way.
+on, a no-op otherwise, so there is one code path either way. Other observers (a store's
+recorder: `agentkit.store`) join the tracer through `observers=` and are reported to the same
+way, as one `ObserverGroup`.
 
 Sessions share nothing mutable: each has its own supervisor, history, policy, tool runner
 (and its thread limiter), queue and tasks, so any number run side by side in one process.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -40,7 +42,13 @@ from ..protocol.encode import ImageDetail, image_data_url
 from ..protocol.wire_types import CallId
 from ..runtime.config import RuntimeConfig
 from ..runtime.delivery import EventHandler, EventQueue
-from ..runtime.observer import NO_OBSERVER, SessionObserver, start_tracer
+from ..runtime.observer import (
+    NO_OBSERVER,
+    ObserverFactory,
+    SessionObserver,
+    join_observers,
+    start_tracer,
+)
 from ..runtime.policy import SessionPolicy
 from ..runtime.slots import SessionSlots
 from ..runtime.supervisor import Supervisor
@@ -80,7 +88,8 @@ class RealtimeSession(SessionPump, Generic[TContext]):
     (`settings`, `dialect`, `raw_events`, `max_queued_events`, `policy`'s settings,
     `limits`, `reconnect`) are for a session built by hand and ignored with a `config`.
     `quality` (a `QualityPolicy`) turns on connection quality events over a transport with
-    stats (`WebRTCTransport`), and the codec fallback.
+    stats (`WebRTCTransport`), and the codec fallback. `observers` make the session's other
+    observers when it starts (a store's recorder: see `agentkit.store`).
     """
 
     def __init__(
@@ -106,6 +115,7 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         instrumentation: Instrumentation | None = None,
         config: RuntimeConfig | None = None,
         quality: QualityPolicy | None = None,
+        observers: Sequence[ObserverFactory] = (),
     ) -> None:
         if config is None:
             config = RuntimeConfig.from_arguments(
@@ -178,6 +188,7 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         self._fatal: AgentKitError | None = None
         self._reconnect_reason: str | None = None
         self._instrumentation = instrumentation
+        self._observer_factories = tuple(observers)
         # Set when the session starts, if tracing is on; `_observer` is it, or the no-op.
         self._tracer: SessionTracer | None = None
         self._observer: SessionObserver = NO_OBSERVER
@@ -231,9 +242,14 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         self._tracer = start_tracer(
             self._instrumentation, self._supervisor, transport=self._transport, clock=self._clock
         )
-        if self._tracer is not None:
-            self._observer = self._calls.observer = self._tracer
-            self._tracer.wake_with(self._wake_timer)
+        members: list[SessionObserver] = [] if self._tracer is None else [self._tracer]
+        members += [make(self._supervisor, self._announce_soon) for make in self._observer_factories]
+        if members:
+            observer = join_observers(members)
+            self._observer = self._calls.observer = observer
+            observer.wake_with(self._wake_timer)
+            if observer is not self._tracer:
+                self._supervisor.observe_with(observer)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
@@ -319,6 +335,12 @@ class RealtimeSession(SessionPump, Generic[TContext]):
         self._release_slot()
         self._finish()
         self._work_scope.cancel()
+
+    def _announce_soon(self, event: SessionEvent) -> None:
+        """Deliver an observer's own event (see `ObserverFactory`) from any task."""
+        work = self._work
+        if work is not None and not self._finished:
+            work.start_soon(self._announce, event)
 
     def _release_slot(self) -> None:
         if self._holds_slot and self._slots is not None:

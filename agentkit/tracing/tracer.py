@@ -294,6 +294,9 @@ class SessionTracer:
         makes nest under it. Closing is left to `ToolEnd`, which knows how the call ended."""
         return self._tool_spans.tool_context(call_id)
 
+    async def tool_started(self, call_id: str, tool_name: str) -> None:
+        """Nothing to do: the `execute_tool` span is opened by `tool_context`."""
+
     def handoff(self, call_id: str, tool_name: str) -> AbstractContextManager[HandoffCall]:
         """Run a transfer (validation, `on_handoff`, the target's instructions) under an
         `agentkit.handoff` span; report its outcome with `HandoffCall.finished`.
