@@ -24,6 +24,7 @@ from ..policy import (
     default_tool_error_formatter,
 )
 from ..protocol.dialects import Dialect
+from ..protocol.live_config import LiveOptions
 from ..settings import SessionSettings
 from ..tools import FunctionTool
 
@@ -51,6 +52,7 @@ class RuntimeConfig:
         tool_error_formatter: How tool failures (timeouts included) are worded for the model.
         quality: Connection quality watching and codec fallback, over a transport that has
             stats (WebRTC); `None`: off.
+        live: How agents run on GPT-Live (`dialect="live"`); `None`: the defaults.
     """
 
     settings: SessionSettings = field(default_factory=SessionSettings)
@@ -64,6 +66,7 @@ class RuntimeConfig:
     max_tool_threads: int = 8
     tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter
     quality: QualityPolicy | None = None
+    live: LiveOptions | None = None
 
     def __post_init__(self) -> None:
         if self.tool_timeout is not None and self.tool_timeout <= 0:
@@ -108,6 +111,7 @@ class RuntimeConfig:
         max_tool_threads: int = 8,
         tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
         quality: QualityPolicy | None = None,
+        live: LiveOptions | None = None,
     ) -> RuntimeConfig:
         """The configuration the runner's (or a hand-built session's) keyword arguments
         describe: `None` takes each knob's defaults, and `max_queued_events`, a shortcut,
@@ -127,4 +131,5 @@ class RuntimeConfig:
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
             quality=quality,
+            live=live,
         )

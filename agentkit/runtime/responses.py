@@ -101,6 +101,11 @@ class Responses:
     # -- asking for responses ---------------------------------------------------------------
 
     def _request_response(self, params: JsonObject | None = None) -> None:
+        if self.dialect == "live" and params is not None and params.get("instructions"):
+            # Live: directions to the voice layer (a safe reply, `respond(instructions)`) are
+            # appended context, not a backend response to schedule (`protocol/live_encode.py`).
+            self._send(p.encode_response_create(params))
+            return
         self._want_response = True
         if params is not None:
             self._response_params = params

@@ -40,8 +40,8 @@ from typing import Any, Final
 
 from .. import protocol as p
 from ..agent import RealtimeAgent
-from ..compiler import compile_agent_swap
-from ..errors import AgentKitError
+from ..compiler import compile_agent_swap, compile_live_swap
+from ..errors import AgentKitError, CompileError
 from ..events import (
     AssistantTranscriptDelta,
     Breadcrumb,
@@ -55,6 +55,7 @@ from ..events import (
 )
 from ..history import History, HistoryItem
 from ..protocol.encode import ImageDetail, encode_user_image
+from ..protocol.live_decode import LiveDecoder
 from ..protocol.wire_types import CallId, ItemId, JsonMapping
 from .approvals import Approvals
 from .calls import Calls
@@ -71,6 +72,7 @@ from .config import RuntimeConfig
 from .core import TEXT_ONLY, Core, Handler
 from .dispatch import WireHandlers, build_handlers, observed_handlers
 from .guardrail_gate import GuardrailGate
+from .live import LIVE_HANDLERS
 from .observer import SupervisorObserver
 from .playback import Playback
 from .policy import SessionPolicy
@@ -121,7 +123,13 @@ class Supervisor(
         config = config if config is not None else RuntimeConfig()
         if policy is None:
             policy = SessionPolicy(config.guardrails, config.approvals)
-        self._init_core(agent, config, History(history), policy, _HANDLERS)
+        # Live adds its own events to the table (see `runtime.live`).
+        self._handlers = _LIVE if config.dialect == "live" else _HANDLERS
+        self._init_core(agent, config, History(history), policy, self._handlers)
+        self._live_decoder = LiveDecoder()
+        # What a Live session fixed at startup (its voice and format cannot change).
+        self._live_voice = self.settings.merged(agent.settings).voice if agent.voice is None else agent.voice
+        self._live_format = self.settings.merged(agent.settings).output_audio_format
         self.output_audio_buffer = output_audio_buffer
         self._init_responses()
         self._init_calls()
@@ -150,11 +158,11 @@ class Supervisor(
         if observer is None:
             self._observed = frozenset()
             self._observe_deltas = False
-            self._wire_handlers = _HANDLERS
+            self._wire_handlers = self._handlers
             return
         observed = self._observed = frozenset(observer.event_types)
         self._observe_deltas = AssistantTranscriptDelta in observed
-        self._wire_handlers = observed_handlers(_HANDLERS, observed, observer.observe)
+        self._wire_handlers = observed_handlers(self._handlers, observed, observer.observe)
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -187,8 +195,14 @@ class Supervisor(
             self.history.items(),
             dialect=self.dialect,
             instructions=instructions,
+            live=self.config.live,
         )
         self._frames.extend(frames)
+        if self.dialect == "live":
+            # A new Live session: its timeline starts empty.
+            self._live_decoder = LiveDecoder()
+            self._live_voice = self.agent.voice or settings.merged(self.agent.settings).voice
+            self._live_format = settings.merged(self.agent.settings).output_audio_format
         # A new service session has produced no audio yet: the voice may be set again.
         self.audio_started = False
         self._connected_now(now)
@@ -370,7 +384,12 @@ class Supervisor(
             self._observer.response_requested()  # the app's own (a greeting, say)
 
     def start_turn(self, now: float) -> None:
-        """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer."""
+        """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer.
+
+        Raises:
+            CompileError: the session speaks Live, whose turn detection is built in.
+        """
+        self._refuse_on_live("start_turn")
         self._now = now
         self._activity(now)
         self._app_started = True
@@ -378,12 +397,26 @@ class Supervisor(
         self._send(p.encode_input_audio_clear())
 
     def end_turn(self, now: float = 0.0) -> None:
-        """Push-to-talk released: commit the buffer as the user's turn and ask for a response."""
+        """Push-to-talk released: commit the buffer as the user's turn and ask for a response.
+
+        Raises:
+            CompileError: the session speaks Live, whose turn detection is built in.
+        """
+        self._refuse_on_live("end_turn")
         self._now = now
         self._activity(now)
         self._app_started = True
         self._send(p.encode_input_audio_commit())
         self._request_response()
+
+    def _refuse_on_live(self, call: str) -> None:
+        if self.dialect == "live":
+            raise CompileError(
+                f"{call}(): Live has no push-to-talk (its turn detection is built in; mute the "
+                "input with a raw session.input_audio.mute instead)",
+                field="turn_detection",
+                dialect="live",
+            )
 
     def interrupt(self, now: float) -> None:
         """Stop the assistant now (a manual barge-in)."""
@@ -406,6 +439,20 @@ class Supervisor(
     def _swap_agent(
         self, agent: RealtimeAgent[Any], instructions: str | None, *, call_id: CallId | None
     ) -> None:
+        if self.dialect == "live":
+            # A backend swap: the delegation's instructions and tools, and a note to the voice.
+            for event in compile_live_swap(
+                agent,
+                self.settings,
+                live=self.config.live,
+                session_voice=self._live_voice,
+                session_format=self._live_format,
+                instructions=instructions,
+            ):
+                self._send(p.encode_client_event(event))
+            previous, self.agent = self.agent, agent
+            self._emit(HandoffEvent(previous.name, agent.name, call_id))
+            return
         update = compile_agent_swap(
             agent,
             self.settings.merged(TEXT_ONLY) if self.text_only else self.settings,
@@ -421,6 +468,10 @@ class Supervisor(
 
     def receive_frame(self, frame: str | bytes, now: float) -> None:
         """Decode and handle one inbound frame."""
+        if self.dialect == "live":
+            for event in self._live_decoder.decode(frame):
+                self.receive_event(event, now)  # type: ignore[arg-type]
+            return
         self.receive_event(p.decode_server_event(frame, self.dialect), now)
 
     def receive_event(self, event: p.ServerEvent, now: float) -> None:
@@ -441,3 +492,4 @@ class Supervisor(
 # The wire-event dispatch of `Supervisor.receive_event` (see `runtime.dispatch`), checked to
 # cover `ServerEvent` exactly when this module is imported.
 _HANDLERS: Final[dict[type, Handler]] = build_handlers(Supervisor)
+_LIVE: Final[dict[type, Handler]] = {**_HANDLERS, **LIVE_HANDLERS}
