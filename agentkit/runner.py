@@ -28,6 +28,7 @@ from .policy import (
     default_tool_error_formatter,
 )
 from .protocol.dialects import Dialect
+from .protocol.live_config import LiveOptions
 from .runtime.config import RuntimeConfig
 from .runtime.slots import SessionSlots
 from .session import RealtimeSession
@@ -72,6 +73,8 @@ class RealtimeRunner(Generic[TContext]):
             `TracingConfig(enabled=False)` turns tracing off whatever is installed.
         quality: Connection quality events and codec fallback over WebRTC (see
             `QualityPolicy`); `None`: off.
+        live: How agents run on GPT-Live (`dialect="live"`, see `LiveOptions`); `None`: the
+            defaults (or the `live:` section of loaded `Definitions`).
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class RealtimeRunner(Generic[TContext]):
         max_concurrent_sessions: int | None = None,
         tracing: TracingConfig | None = None,
         quality: QualityPolicy | None = None,
+        live: LiveOptions | None = None,
     ) -> None:
         self._context_factory: Callable[[], Any] | None = None
         if isinstance(starting, RealtimeAgent):
@@ -117,6 +121,7 @@ class RealtimeRunner(Generic[TContext]):
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
             quality=quality,
+            live=live,
         )
         self.slots = SessionSlots(max_concurrent_sessions)
         self.tracing = tracing if tracing is not None else TracingConfig()
