@@ -482,8 +482,8 @@ class LiveServerSession:
     def _audio_out(self, sent: bytes, pcm24: bytes, now: float) -> Outgoing:
         """The voice layer's audio: as is on the primary connection; dated and as 24 kHz PCM16
         on sidebands (`OutputAudioDeltaEvent`)."""
-        self._events += 1
-        event: JsonObject = {"type": "session.output_audio.delta", "event_id": f"event_live_{self._events}", "delta": pybase64.b64encode(sent).decode()}
+        # No event_id: `OutputAudioDeltaEvent` has none (the hot path's events are unnamed).
+        event: JsonObject = {"type": "session.output_audio.delta", "delta": pybase64.b64encode(sent).decode()}
         if not self.sidebands:
             return Outgoing(event)
         start = max(self._said_until, float(self.ms(now)))

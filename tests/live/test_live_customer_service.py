@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
+import orjson
+from live_conformance import validate_live_client_event, validate_live_server_event
 
 from agentkit import audio
 from agentkit.events import (
@@ -38,6 +40,22 @@ SCRIPT = load_script(Path(__file__).parent / "data" / "return_live.yaml")
 DEGRADE = frozenset({"model", "turn_detection", "input_transcription", "noise_reduction"})
 
 
+class Recording(WebSocketTransport):
+    """A Live WebSocket transport that keeps every frame it carries, both ways."""
+
+    sent: list[str] = []
+    received: list[str | bytes] = []
+
+    async def send(self, frame: str) -> None:
+        Recording.sent.append(frame)
+        await super().send(frame)
+
+    async def receive(self) -> str | bytes:
+        frame = await super().receive()
+        Recording.received.append(frame)
+        return frame
+
+
 def spoken(text: str) -> bytes:
     pcm = audio.generate_silence(200) + audio.synthesize_speech(text, engine="synthetic")
     return audio.convert(pcm + audio.generate_silence(1200), "pcm16", "g711_ulaw")
@@ -54,8 +72,8 @@ async def test_the_return_call_runs_on_live_with_a_handoff_a_trip_and_an_expiry(
         )
         url = server.live_url
         session = runner.session(
-            WebSocketTransport(url, api_key="sk-test", dialect="live"),
-            transport_factory=lambda: WebSocketTransport(url, api_key="sk-test", dialect="live"),
+            Recording(url, api_key="sk-test", dialect="live"),
+            transport_factory=lambda: Recording(url, api_key="sk-test", dialect="live"),
         )
         events: list[SessionEvent] = []
 
@@ -122,6 +140,14 @@ async def test_the_return_call_runs_on_live_with_a_handoff_a_trip_and_an_expiry(
         texts = [m["content"][0]["text"] for m in started["input"]]
         assert SCRIPT.turns[1].user in texts
         assert any("you're verified" in t for t in texts)
+        # Everything the runtime sent, and everything the server sent it, is valid Live.
+        kinds = [orjson.loads(f)["type"] for f in Recording.sent]
+        assert kinds.count("session.start") == 2 and "session.update" in kinds
+        assert {"response.item.create", "response.create", "session.instructions.append"} <= set(kinds)
+        for frame in Recording.sent:
+            validate_live_client_event(orjson.loads(frame))
+        for frame in Recording.received:
+            validate_live_server_event(orjson.loads(frame))
         # The insult is in the transcript, marked by the guardrail.
         (insult,) = [i for i in session.history.items() if i.guardrail is not None]
         assert insult.text == SCRIPT.turns[2].user
