@@ -553,10 +553,15 @@ _LIVE_UNSUPPORTED: Final[Mapping[str, str]] = {
 }
 
 
+# Settings whose `None` means something (off, push-to-talk) that Live cannot express either.
+_LIVE_NULL_MEANS: Final = frozenset({"turn_detection", "input_transcription", "noise_reduction", "tracing"})
+
+
 def _live_check(config: SessionConfig, options: LiveOptions) -> None:
     s = config.settings
     for name, why in _LIVE_UNSUPPORTED.items():
-        if s.explicitly_set(name) and getattr(s, name) is not None and name not in options.degrade:
+        meant = getattr(s, name) is not None or name in _LIVE_NULL_MEANS
+        if s.explicitly_set(name) and meant and name not in options.degrade:
             raise _unsupported(config, name, "live", f"{why}; add {name!r} to LiveOptions.degrade")
     if s.explicitly_set("model") and not s.model.startswith("gpt-live") and "model" not in options.degrade:
         raise _unsupported(

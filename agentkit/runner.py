@@ -52,7 +52,8 @@ class RealtimeRunner(Generic[TContext]):
         starting: The agent a session starts with, or `Definitions` from `load_definitions`
             (its settings and agents are used; `settings=` still overrides).
         settings: The session settings; agents' own settings are laid on top.
-        dialect: `"ga"` (default) or `"beta"`.
+        dialect: `"ga"`, `"beta"` or `"live"` (GPT-Live, see `LiveOptions`); `None`: the
+            `dialect:` of loaded `Definitions`, else `"ga"`.
         tool_timeout: Default seconds per tool call (a tool's own `timeout` wins).
         max_tool_threads: Sync tools running at once per session.
         tool_error_formatter: How tool failures are worded for the model.
@@ -82,7 +83,7 @@ class RealtimeRunner(Generic[TContext]):
         starting: RealtimeAgent[TContext] | Definitions,
         *,
         settings: SessionSettings | None = None,
-        dialect: Dialect = "ga",
+        dialect: Dialect | None = None,
         tool_timeout: float | None = 30.0,
         max_tool_threads: int = 8,
         tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
@@ -98,6 +99,9 @@ class RealtimeRunner(Generic[TContext]):
         live: LiveOptions | None = None,
     ) -> None:
         self._context_factory: Callable[[], Any] | None = None
+        if not isinstance(starting, RealtimeAgent):
+            dialect = dialect or starting.dialect
+            live = live if live is not None else starting.live
         if isinstance(starting, RealtimeAgent):
             self.starting_agent: RealtimeAgent[Any] = starting
             self.settings = settings if settings is not None else SessionSettings()
@@ -110,7 +114,7 @@ class RealtimeRunner(Generic[TContext]):
         # Built once: every session of this runner reads it (see `RuntimeConfig`).
         self.config = RuntimeConfig.from_arguments(
             settings=self.settings,
-            dialect=dialect,
+            dialect=dialect or "ga",
             raw_events=raw_events,
             max_queued_events=max_queued_events,
             limits=limits,

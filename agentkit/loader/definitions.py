@@ -28,6 +28,8 @@ from ..guardrails import (
     input_guardrail,
 )
 from ..handoffs import Handoff, handoff
+from ..protocol.live_config import LiveOptions
+from ..protocol.wire_types import Dialect
 from ..settings import SessionSettings
 from ..tools import FunctionTool, tool
 from .importer import Importer, describe_object, tool_package
@@ -56,6 +58,8 @@ class Definitions:
             runtime calls it once per session. `None` when the file declares no `context`.
         warnings: What is valid but probably a mistake (see `agentkit.loader.lint`): a tool
             or guardrail no agent uses, a key-like line inside `instructions: |`.
+        dialect: The protocol the file asks for (`dialect:`), if it names one.
+        live: The file's `live:` options (GPT-Live), if it has them.
     """
 
     path: Path
@@ -67,6 +71,8 @@ class Definitions:
     guardrails: dict[str, Guardrail] = dataclasses.field(default_factory=dict)
     context_factory: Callable[[], Any] | None = None
     warnings: tuple[DefinitionWarning, ...] = ()
+    dialect: Dialect | None = None
+    live: LiveOptions | None = None
 
 
 def load_definitions(path: str | Path, *, env: Mapping[str, str] | None = None) -> Definitions:
@@ -159,7 +165,21 @@ class _Loader:
             guardrails=guardrails,
             context_factory=self.context_factory(data.get("context")),
             warnings=lint(self.doc),
+            dialect=data.get("dialect"),
+            live=self.live_options(data.get("live")),
         )
+
+    def live_options(self, value: Mapping[str, Any] | None) -> LiveOptions | None:
+        # The schema checked the keys and types; `LiveOptions` checks the rest.
+        if value is None:
+            return None
+        options = dict(value)
+        if "degrade" in options:
+            options["degrade"] = frozenset(options["degrade"])
+        try:
+            return LiveOptions(**options)
+        except ValueError as exc:
+            raise self.doc.error(("live",), str(exc), expected="valid Live options") from exc
 
     # -- settings -------------------------------------------------------------------------
 

@@ -80,6 +80,9 @@ class LiveOptions:
         degrade: Settings the agents set that Live cannot express and that you accept to
             lose, by name (see `DEGRADABLE`): without it, each is a `CompileError`. `voice`
             here keeps the session's first voice when a handoff asks for another.
+        turn_end_ms: How long the voice layer must stay silent (no output fragment) before
+            its turn counts as ended: Live sends no "done" event, so this is when the agent's
+            final transcript and `AgentEnd` are reported.
     """
 
     model: str = "gpt-live-1"
@@ -88,6 +91,7 @@ class LiveOptions:
     reasoning_effort: ReasoningEffort | None = None
     acknowledgement_delay_ms: int | None = None
     degrade: frozenset[str] = field(default_factory=frozenset)
+    turn_end_ms: int = 700
 
     def __post_init__(self) -> None:
         unknown = set(self.degrade) - DEGRADABLE
@@ -98,6 +102,8 @@ class LiveOptions:
             )
         if self.acknowledgement_delay_ms is not None and self.acknowledgement_delay_ms < 0:
             raise ValueError("LiveOptions.acknowledgement_delay_ms must be 0 or more")
+        if self.turn_end_ms < 0:
+            raise ValueError("LiveOptions.turn_end_ms must be 0 or more")
         object.__setattr__(self, "degrade", frozenset(self.degrade))
 
 

@@ -45,6 +45,7 @@ from .live_events import (
     LiveSessionClosed,
     LiveSessionStarted,
     LiveUsageUpdated,
+    LiveVoiceTurn,
 )
 from .server_events import (
     ConversationItemAdded,
@@ -108,9 +109,14 @@ class LiveDecoder:
         self._turn: _Turn | None = None
         self._turns = 0
         self._backend: dict[str | None, ResponseId] = {}
+        self._outputs: dict[ResponseId, list[JsonMapping]] = {}  # backend response → items
+        self.voice_fragment = False
+        """Whether the last decoded frame was the voice layer speaking (the supervisor dates
+        the end of its turn from it)."""
 
     def decode(self, frame: str | bytes) -> list[LiveDecoded]:
         """The events of one inbound frame, in order. Never raises."""
+        self.voice_fragment = False
         try:
             data = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
@@ -127,6 +133,12 @@ class LiveDecoder:
         """Close the open turn, if any (the connection ended)."""
         return self._close()
 
+    def close_voice_turn(self) -> list[LiveDecoded]:
+        """Close the voice layer's turn, if it is the open one (it has been silent long
+        enough: `LiveOptions.turn_end_ms`)."""
+        turn = self._turn
+        return self._close() if turn is not None and turn.role == "assistant" else []
+
     # -- per type -----------------------------------------------------------------------------
 
     def _decode(self, kind: str, data: dict[str, Any]) -> list[LiveDecoded]:
@@ -134,7 +146,7 @@ class LiveDecoder:
         if kind == "session.output_audio.delta":
             turn, out = self._open("assistant")
             assert turn.response_id is not None
-            turn.audio = True
+            turn.audio = self.voice_fragment = True
             audio = pybase64.b64decode(data["delta"], validate=True)
             out.append(ResponseOutputAudioDelta(turn.response_id, turn.item_id, 0, audio))
             return out
@@ -142,6 +154,7 @@ class LiveDecoder:
             delta = _text(data["delta"])
             turn, out = self._open("assistant")
             assert turn.response_id is not None
+            self.voice_fragment = True
             turn.parts.append(delta)
             out.append(ResponseOutputAudioTranscriptDelta(turn.response_id, turn.item_id, 0, delta))
             return out
@@ -223,6 +236,7 @@ class LiveDecoder:
             if not isinstance(item, dict):
                 raise TypeError("item is not an object")
             index = inner.get("output_index", 0)
+            self._outputs.setdefault(current, []).append(item)
             return [
                 ResponseOutputItemDone(
                     current, index if type(index) is int else 0, item, event_id, function_call_item(item)
@@ -233,7 +247,13 @@ class LiveDecoder:
             done = ResponseId(_str(response.get("id"))) if response.get("id") else current
             if done is not None:
                 status = _str(response.get("status")) or str(kind).removeprefix("response.")
-                return [ResponseDone(done, status, response, event_id)]
+                # Live clears a snapshot's output; Realtime's `response.done` lists it, and
+                # what reads it (the caller's settle logic, missed calls) expects it there.
+                items = self._outputs.pop(done, [])
+                if items and not response.get("output"):
+                    response = {**response, "output": items}
+                calls = tuple(c for c in map(function_call_item, items) if c is not None)
+                return [ResponseDone(done, status, response, event_id, calls)]
         return [LiveBackendEvent(delegation_id, inner, event_id)]
 
     # -- turns --------------------------------------------------------------------------------
@@ -267,6 +287,7 @@ class LiveDecoder:
                 "content": [{"type": "output_audio", "transcript": ""}],
             }
             out.append(ConversationItemAdded(item))
+            out.append(LiveVoiceTurn(ResponseId(f"live_voice_{number}"), turn.item_id))
         self._turn = turn
         return turn, out
 
@@ -294,6 +315,7 @@ class LiveDecoder:
             "content": [{"type": "output_audio", "transcript": text}],
         }
         out.append(ConversationItemDone(item))
+        out.append(LiveVoiceTurn(rid, turn.item_id, done=True))
         return out
 
 

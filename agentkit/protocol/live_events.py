@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from .wire_types import JsonMapping
+from .wire_types import ItemId, JsonMapping, ResponseId
 
 __all__ = [
     "LiveBackendEvent",
@@ -22,6 +22,7 @@ __all__ = [
     "LiveSessionClosed",
     "LiveSessionStarted",
     "LiveUsageUpdated",
+    "LiveVoiceTurn",
 ]
 
 CloseReason = Literal["close_requested", "expired", "content", "remote_hangup", "connection_lost"]
@@ -58,6 +59,17 @@ class LiveDelegationCreated:
     response_id: str | None
     offset_ms: int
     event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveVoiceTurn:
+    """The voice layer's turn started (`done=False`) or ended: Live has no such event; the
+    decoder dates it by the timeline (see `protocol/live_decode.py`)."""
+
+    type: ClassVar[str] = "live.voice_turn"
+    response_id: ResponseId
+    item_id: ItemId
+    done: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,5 +133,6 @@ LiveEvent = (
     | LiveUsageUpdated
     | LiveSessionClosed
     | LiveNotice
+    | LiveVoiceTurn
 )
 """The Live events `LiveDecoder` returns besides Realtime `ServerEvent`s."""

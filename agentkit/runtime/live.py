@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ..errors import SessionError
-from ..events import ErrorEvent
+from ..events import AgentEnd, AgentStart, ErrorEvent
 from ..protocol.items import function_call_output_item
 from ..protocol.live_events import (
     LiveBackendEvent,
@@ -35,6 +35,7 @@ from ..protocol.live_events import (
     LiveSessionClosed,
     LiveSessionStarted,
     LiveUsageUpdated,
+    LiveVoiceTurn,
 )
 from ..protocol.server_events import ResponseOutputItemDone, ServerEvent
 from ..protocol.wire_types import CallId, JsonObject
@@ -67,6 +68,17 @@ def _on_started(supervisor: Any, event: LiveSessionStarted, now: float) -> None:
     supervisor._activity(now)
 
 
+def _on_voice_turn(supervisor: Any, event: LiveVoiceTurn, now: float) -> None:
+    # The voice layer speaking is the agent speaking: the app (and the caller's settle logic,
+    # and tracing) sees it start and end as it sees a response's.
+    name = supervisor.agent.name
+    if event.done:
+        supervisor._emit(AgentEnd(name, event.response_id, "completed"))
+    else:
+        supervisor._activity(now)
+        supervisor._emit(AgentStart(name, event.response_id))
+
+
 def _kept(supervisor: Any, event: object, now: float) -> None:
     # Nothing to decide: the app sees these with raw_events=True.
     return
@@ -80,6 +92,7 @@ LIVE_HANDLERS: Final[Mapping[type, Handler]] = {
     LiveInstructionsAppended: _kept,
     LiveUsageUpdated: _kept,
     LiveNotice: _kept,
+    LiveVoiceTurn: _on_voice_turn,
 }
 """The Live-only events' handlers, added to the supervisor's table on a Live session."""
 

@@ -127,6 +127,9 @@ class Supervisor(
         self._handlers = _LIVE if config.dialect == "live" else _HANDLERS
         self._init_core(agent, config, History(history), policy, self._handlers)
         self._live_decoder = LiveDecoder()
+        live = config.live
+        self._live_turn_end_s = (live.turn_end_ms if live is not None else 700) / 1000
+        self._live_turn_due: float | None = None  # when the voice layer's silence ends its turn
         # What a Live session fixed at startup (its voice and format cannot change).
         self._live_voice = self.settings.merged(agent.settings).voice if agent.voice is None else agent.voice
         self._live_format = self.settings.merged(agent.settings).output_audio_format
@@ -464,13 +467,39 @@ class Supervisor(
         previous, self.agent = self.agent, agent
         self._emit(HandoffEvent(previous.name, agent.name, call_id))
 
+    # -- the clock ----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When `tick()` must be called next (monotonic seconds), if ever."""
+        deadline = Watchdog.next_deadline(self)
+        due = self._live_turn_due
+        if due is not None and (deadline is None or due < deadline):
+            return due
+        return deadline
+
+    def tick(self, now: float) -> None:
+        """Apply whatever is due at `now` (see `Watchdog.tick`); on Live, also end the voice
+        layer's turn once it has been silent for `LiveOptions.turn_end_ms`."""
+        due = self._live_turn_due
+        if due is not None and now >= due:
+            self._end_voice_turn(now)
+        Watchdog.tick(self, now)
+
+    def _end_voice_turn(self, now: float) -> None:
+        self._live_turn_due = None
+        for event in self._live_decoder.close_voice_turn():
+            self.receive_event(event, now)  # type: ignore[arg-type]
+
     # -- wire events --------------------------------------------------------------------------
 
     def receive_frame(self, frame: str | bytes, now: float) -> None:
         """Decode and handle one inbound frame."""
         if self.dialect == "live":
-            for event in self._live_decoder.decode(frame):
+            decoder = self._live_decoder
+            for event in decoder.decode(frame):
                 self.receive_event(event, now)  # type: ignore[arg-type]
+            if decoder.voice_fragment:
+                self._live_turn_due = now + self._live_turn_end_s
             return
         self.receive_event(p.decode_server_event(frame, self.dialect), now)
 

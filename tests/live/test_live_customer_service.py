@@ -12,6 +12,7 @@ expiring mid-call (a new session starts seeded with the history, and the call go
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import anyio
 import orjson
@@ -43,8 +44,8 @@ DEGRADE = frozenset({"model", "turn_detection", "input_transcription", "noise_re
 class Recording(WebSocketTransport):
     """A Live WebSocket transport that keeps every frame it carries, both ways."""
 
-    sent: list[str] = []
-    received: list[str | bytes] = []
+    sent: ClassVar[list[str]] = []
+    received: ClassVar[list[str | bytes]] = []
 
     async def send(self, frame: str) -> None:
         Recording.sent.append(frame)

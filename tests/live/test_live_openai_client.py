@@ -118,7 +118,7 @@ async def test_the_openai_client_holds_a_conversation_with_a_delegated_call(pref
             # The sideband saw the session: reflected caller audio and dated output audio.
             while True:
                 try:
-                    sideband_events.append((await asyncio.wait_for(sideband.recv_bytes(), 2)))
+                    sideband_events.append(await asyncio.wait_for(sideband.recv_bytes(), 2))
                 except Exception:
                     break
             await sideband.close()
