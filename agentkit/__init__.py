@@ -55,6 +55,7 @@ from .policy import (
     ToolErrorFormatter,
     ToolFailure,
 )
+from .protocol.live_config import LiveOptions
 from .runner import RealtimeRunner
 from .session import RealtimeSession
 from .settings import (
@@ -96,6 +97,7 @@ __all__ = [
     "HistoryItem",
     "InputGuardrail",
     "InputTranscription",
+    "LiveOptions",
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",

@@ -23,6 +23,7 @@ PUBLIC_API = [
     "HistoryItem",
     "InputGuardrail",
     "InputTranscription",
+    "LiveOptions",
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",
