@@ -75,6 +75,11 @@ class RuntimeConfig:
             raise DefinitionError(
                 f"max_tool_threads must be at least 1, got {self.max_tool_threads}"
             )
+        if self.dialect == "live" and self.reconnect is not None and self.reconnect.text_fallback:
+            raise DefinitionError(
+                "ReconnectPolicy.text_fallback cannot be used on Live: a Live session always "
+                "speaks (there is no text-only Live session to fall back to)"
+            )
         if self.reconnect is not None and not self.reconnect.max_attempts:
             # `max_attempts=0` means "never reconnect": one spelling for it, `None`.
             object.__setattr__(self, "reconnect", None)

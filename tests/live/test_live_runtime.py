@@ -152,6 +152,14 @@ def test_the_voice_turn_ends_after_its_silence_and_a_trip_steers_the_voice() -> 
     assert steer["type"] == "session.instructions.append" and "Let's keep it civil." in steer["content"]
 
 
+def test_a_text_fallback_is_refused_on_live() -> None:
+    from agentkit.errors import DefinitionError
+    from agentkit.policy import ReconnectPolicy
+
+    with pytest.raises(DefinitionError, match="text_fallback"):
+        RuntimeConfig(dialect="live", reconnect=ReconnectPolicy(text_fallback=lambda: None))  # type: ignore[arg-type,return-value]
+
+
 def test_an_expired_session_reconnects_when_the_policy_allows_it() -> None:
     from agentkit.policy import ReconnectPolicy
 
