@@ -60,6 +60,7 @@ from .policy import (
     ToolErrorFormatter,
     ToolFailure,
 )
+from .protocol.live_config import LiveOptions
 from .settings import (
     InputTranscription,
     RealtimeTracingConfig,
@@ -110,6 +111,7 @@ __all__ = [
     "HostedMCPTool",
     "InputGuardrail",
     "InputTranscription",
+    "LiveOptions",
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",

@@ -73,6 +73,7 @@ _SILENCE_MARGIN_MS = 300
 # (eagerness "low") is 1500 ms.
 _SEMANTIC_SILENCE_MS = 1500
 _LEAD_SILENCE_MS = 200
+_LIVE_TAIL_MS = 1200  # silence after a spoken turn on Live: its built-in turn detection ends the turn
 _REALTIME_CHUNK_MS = 20
 _FAST_CHUNK_MS = 200
 
@@ -395,6 +396,14 @@ class Caller:
         fmt = settings.input_audio_format
         turn = settings.turn_detection
         lead = pcm.generate_silence(_LEAD_SILENCE_MS, "pcm16")
+        if self.session.config.dialect == "live":
+            # Live's turn detection is built in, with no VAD events nor `clear` to wait on:
+            # the voice layer's answer (its turn's start and end) is what the turn settles on.
+            self._caller_turn(text if text is not None else label, "voice" if text is not None else "recording")
+            tail = pcm.generate_silence(_LIVE_TAIL_MS, "pcm16")
+            await self._stream(pcm.encode_from_pcm16(lead + speech + tail, fmt), fmt)
+            self.tracker.expect_response()
+            return
         if turn is None:
             self._caller_turn(text if text is not None else label, "push_to_talk")
             await self.session.start_turn()

@@ -28,6 +28,7 @@ from .policy import (
     default_tool_error_formatter,
 )
 from .protocol.dialects import Dialect
+from .protocol.live_config import LiveOptions
 from .runtime.config import RuntimeConfig
 from .runtime.observer import ObserverFactory
 from .runtime.slots import SessionSlots
@@ -52,7 +53,8 @@ class RealtimeRunner(Generic[TContext]):
         starting: The agent a session starts with, or `Definitions` from `load_definitions`
             (its settings and agents are used; `settings=` still overrides).
         settings: The session settings; agents' own settings are laid on top.
-        dialect: `"ga"` (default) or `"beta"`.
+        dialect: `"ga"`, `"beta"` or `"live"` (GPT-Live, see `LiveOptions`); `None`: the
+            `dialect:` of loaded `Definitions`, else `"ga"`.
         tool_timeout: Default seconds per tool call (a tool's own `timeout` wins).
         max_tool_threads: Sync tools running at once per session.
         tool_error_formatter: How tool failures are worded for the model.
@@ -73,6 +75,8 @@ class RealtimeRunner(Generic[TContext]):
             `TracingConfig(enabled=False)` turns tracing off whatever is installed.
         quality: Connection quality events and codec fallback over WebRTC (see
             `QualityPolicy`); `None`: off.
+        live: How agents run on GPT-Live (`dialect="live"`, see `LiveOptions`); `None`: the
+            defaults (or the `live:` section of loaded `Definitions`).
     """
 
     def __init__(
@@ -80,7 +84,7 @@ class RealtimeRunner(Generic[TContext]):
         starting: RealtimeAgent[TContext] | Definitions,
         *,
         settings: SessionSettings | None = None,
-        dialect: Dialect = "ga",
+        dialect: Dialect | None = None,
         tool_timeout: float | None = 30.0,
         max_tool_threads: int = 8,
         tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
@@ -93,8 +97,12 @@ class RealtimeRunner(Generic[TContext]):
         max_concurrent_sessions: int | None = None,
         tracing: TracingConfig | None = None,
         quality: QualityPolicy | None = None,
+        live: LiveOptions | None = None,
     ) -> None:
         self._context_factory: Callable[[], Any] | None = None
+        if not isinstance(starting, RealtimeAgent):
+            dialect = dialect or starting.dialect
+            live = live if live is not None else starting.live
         if isinstance(starting, RealtimeAgent):
             self.starting_agent: RealtimeAgent[Any] = starting
             self.settings = settings if settings is not None else SessionSettings()
@@ -107,7 +115,7 @@ class RealtimeRunner(Generic[TContext]):
         # Built once: every session of this runner reads it (see `RuntimeConfig`).
         self.config = RuntimeConfig.from_arguments(
             settings=self.settings,
-            dialect=dialect,
+            dialect=dialect or "ga",
             raw_events=raw_events,
             max_queued_events=max_queued_events,
             limits=limits,
@@ -118,6 +126,7 @@ class RealtimeRunner(Generic[TContext]):
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
             quality=quality,
+            live=live,
         )
         self.slots = SessionSlots(max_concurrent_sessions)
         self.tracing = tracing if tracing is not None else TracingConfig()

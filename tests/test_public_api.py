@@ -27,6 +27,7 @@ PUBLIC_API = [
     "HostedMCPTool",
     "InputGuardrail",
     "InputTranscription",
+    "LiveOptions",
     "OutputGuardrail",
     "ProtocolError",
     "ProviderError",

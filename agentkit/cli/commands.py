@@ -129,8 +129,9 @@ def _configure_compile(parser: argparse.ArgumentParser) -> None:
         "reachable from the starting agent, keyed by name)"
     )
     parser.add_argument(
-        "--dialect", choices=("ga", "beta"), default="ga",
-        help="the protocol dialect: ga (gpt-realtime) or beta (Azure preview); default ga",
+        "--dialect", choices=("ga", "beta", "live"), default=None,
+        help="the protocol dialect: ga (gpt-realtime), beta (Azure preview) or live (GPT-Live: "
+        "each agent's session.start); default: the file's `dialect:`, else ga",
     )
 
 
@@ -139,12 +140,13 @@ def _run_compile(args: argparse.Namespace) -> int:
     from .target import load_target
 
     target = load_target(args.target)
+    dialect = args.dialect or target.dialect or "ga"
     payload: object
     if args.agent is not None:
         agent = _agent_named(target.name, target.all_agents, args.agent)
-        payload = compile_session_update(agent, target.settings, dialect=args.dialect)
+        payload = compile_session_update(agent, target.settings, dialect=dialect, live=target.live)
     else:
-        payload = compile_agents(target.starting_agent, target.settings, dialect=args.dialect)
+        payload = compile_agents(target.starting_agent, target.settings, dialect=dialect, live=target.live)
     _out().write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import UserError
 from ..protocol.dialects import Dialect
 from ..transports.azure import AZURE_API_VERSION, azure_realtime_url
-from ..transports.websocket import OPENAI_REALTIME_URL, realtime_url
+from ..transports.websocket import OPENAI_LIVE_URL, OPENAI_REALTIME_URL, realtime_url
 
 __all__ = [
     "AZURE_API_VERSION",
@@ -59,9 +59,13 @@ class Connection:
         return self.kind != "local"
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser, *, verb: str) -> None:
+def add_connection_arguments(
+    parser: argparse.ArgumentParser, *, verb: str, live: bool = False
+) -> None:
     """`--url`, `--azure-deployment`, `--local` and `--dialect`: the options
-    `choose_connection` reads, worded for the command (`verb`: "connect to", "run against")."""
+    `choose_connection` reads, worded for the command (`verb`: "connect to", "run against").
+    `live`: the command runs GPT-Live too (`--dialect live`; then the default is the
+    definition file's `dialect:`, else ga)."""
     parser.add_argument("--url", help=f"{verb} this realtime WebSocket URL")
     parser.add_argument(
         "--azure-deployment", metavar="NAME",
@@ -71,6 +75,13 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, verb: str) -> N
         "--local", action="store_true",
         help="use the embedded local server even when an API key or Azure is configured",
     )
+    if live:
+        parser.add_argument(
+            "--dialect", choices=("ga", "beta", "live"), default=None,
+            help="the protocol dialect: ga (gpt-realtime), beta (preview, Azure) or live "
+            "(GPT-Live); default: the definition file's `dialect:`, else ga",
+        )
+        return
     parser.add_argument(
         "--dialect", choices=("ga", "beta"), default="ga",
         help="the protocol dialect: ga (gpt-realtime, default) or beta (preview, Azure)",
@@ -93,7 +104,9 @@ def choose_connection(
     if url is not None:
         if urlsplit(url).scheme not in ("ws", "wss", "http", "https"):
             raise UserError(f"--url {url!r}: expected a ws:// or wss:// URL")
-        full = url if "model=" in url or "deployment=" in url else realtime_url(model, url)
+        # GPT-Live takes its model in session.start, never in the URL.
+        as_is = dialect == "live" or "model=" in url or "deployment=" in url
+        full = url if as_is else realtime_url(model, url)
         return Connection("url", _ws_scheme(full), openai_key or LOCAL_KEY)
     endpoint = env.get("AZURE_OPENAI_ENDPOINT") or None
     azure_key = env.get("AZURE_OPENAI_API_KEY") or None
@@ -103,9 +116,14 @@ def choose_connection(
                 "--azure-deployment needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY set"
             )
         deployment = azure_deployment or env.get("AZURE_OPENAI_DEPLOYMENT") or model
-        full = azure_realtime_url(endpoint, deployment, dialect=dialect)
+        if dialect == "live":
+            full = _ws_scheme(endpoint.rstrip("/") + "/openai/v1/live/sessions")
+        else:
+            full = azure_realtime_url(endpoint, deployment, dialect=dialect)
         return Connection("azure", full, None, {"api-key": azure_key})
     if openai_key:
+        if dialect == "live":
+            return Connection("openai", OPENAI_LIVE_URL, openai_key)
         return Connection("openai", realtime_url(model, OPENAI_REALTIME_URL), openai_key)
     return Connection("local")
 

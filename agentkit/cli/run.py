@@ -83,7 +83,7 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
         help="local server and caller audio at real-time pace (default), or as fast as possible "
         "(with --transport webrtc the caller's audio stays real time: RTP is)",
     )
-    add_connection_arguments(parser, verb="connect to")
+    add_connection_arguments(parser, verb="connect to", live=True)
     parser.add_argument(
         "--transport", choices=("websocket", "webrtc"), default="websocket",
         help="how to reach the model: a WebSocket (default) or a WebRTC call (audio over RTP)",
@@ -121,7 +121,10 @@ def run_command(args: argparse.Namespace) -> int:
     target = load_target(args.target)
     if args.turn_timeout <= 0:
         raise UserError("--turn-timeout must be positive")
-    dialect: Dialect = args.dialect
+    dialect: Dialect = args.dialect or target.dialect or "ga"
+    args.dialect = dialect
+    if dialect == "live" and getattr(args, "transport", "websocket") == "webrtc":
+        raise UserError("--dialect live runs over WebSocket only (Live's WebRTC creation is not supported yet)")
     connection = choose_connection(
         model=target.settings.model,
         dialect=dialect,
@@ -213,11 +216,16 @@ class _Run:
             return
         server = LocalRealtimeServer(script=self.plan.script or Script(turns=()), pace=self.pace)
         async with server:
+            live = self.args.dialect == "live"
             self.renderer.info(
-                f"agentkit run {self.target.name} → local realtime server {server.url} "
+                f"agentkit run {self.target.name} → local {'Live' if live else 'realtime'} "
+                f"server {server.live_url if live else server.url} "
                 f"({self.pace} pace; no API key needed)"
             )
-            yield realtime_url(self.target.settings.model, server.url), LOCAL_KEY, {}
+            if self.args.dialect == "live":
+                yield server.live_url, LOCAL_KEY, {}
+            else:
+                yield realtime_url(self.target.settings.model, server.url), LOCAL_KEY, {}
 
     async def _converse(self, url: str, api_key: str | None, headers: Mapping[str, str]) -> int:
         plan, renderer = self.plan, self.renderer

@@ -39,6 +39,7 @@ from ..errors import UserError
 from ..loader import DefinitionWarning, load_definitions
 from ..policy import ReconnectPolicy
 from ..protocol.dialects import Dialect
+from ..protocol.live_config import LiveOptions
 from ..runner import RealtimeRunner
 from ..settings import SessionSettings
 from ..tracing import TracingConfig
@@ -69,6 +70,8 @@ class Target:
     context_factory: Callable[[], Any] | None = None
     all_agents: Mapping[str, RealtimeAgent[Any]] = field(default_factory=dict)
     warnings: tuple[DefinitionWarning, ...] = ()
+    dialect: Dialect | None = None
+    live: LiveOptions | None = None
 
     def runner(
         self, dialect: Dialect, tracing: TracingConfig | None = None
@@ -79,6 +82,7 @@ class Target:
             self.starting_agent,
             settings=self.settings,
             dialect=dialect,
+            live=self.live,
             raw_events=True,
             tracing=tracing,
             # A live call should survive a dropped connection: reconnect with backoff and
@@ -113,6 +117,8 @@ def load_target(spec: str) -> Target:
             context_factory=definitions.context_factory,
             all_agents=dict(definitions.agents),
             warnings=definitions.warnings,
+            dialect=definitions.dialect,
+            live=definitions.live,
         )
     module, agent = _import_agent(spec)
     agents = walk_agents(agent)

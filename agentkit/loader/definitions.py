@@ -29,6 +29,8 @@ from ..guardrails import (
 )
 from ..handoffs import Handoff, handoff
 from ..mcp import MCPServer, MCPServerHTTP, MCPServerStdio
+from ..protocol.live_config import LiveOptions
+from ..protocol.wire_types import Dialect
 from ..settings import SessionSettings
 from ..telephony.dtmf import DtmfAction, DtmfHandoff, DtmfReply, DtmfToolCall, dtmf_map_problem
 from ..tools import FunctionTool, HostedMCPTool, MCPApproval, ToolSource, tool
@@ -60,6 +62,8 @@ class Definitions:
             runtime calls it once per session. `None` when the file declares no `context`.
         warnings: What is valid but probably a mistake (see `agentkit.loader.lint`): a tool
             or guardrail no agent uses, a key-like line inside `instructions: |`.
+        dialect: The protocol the file asks for (`dialect:`), if it names one.
+        live: The file's `live:` options (GPT-Live), if it has them.
     """
 
     path: Path
@@ -72,6 +76,8 @@ class Definitions:
     context_factory: Callable[[], Any] | None = None
     warnings: tuple[DefinitionWarning, ...] = ()
     mcp_servers: dict[str, HostedMCPTool | MCPServer] = dataclasses.field(default_factory=dict)
+    dialect: Dialect | None = None
+    live: LiveOptions | None = None
 
 
 def load_definitions(path: str | Path, *, env: Mapping[str, str] | None = None) -> Definitions:
@@ -172,7 +178,21 @@ class _Loader:
             context_factory=self.context_factory(data.get("context")),
             warnings=lint(self.doc),
             mcp_servers=mcp_servers,
+            dialect=data.get("dialect"),
+            live=self.live_options(data.get("live")),
         )
+
+    def live_options(self, value: Mapping[str, Any] | None) -> LiveOptions | None:
+        # The schema checked the keys and types; `LiveOptions` checks the rest.
+        if value is None:
+            return None
+        options = dict(value)
+        if "degrade" in options:
+            options["degrade"] = frozenset(options["degrade"])
+        try:
+            return LiveOptions(**options)
+        except ValueError as exc:
+            raise self.doc.error(("live",), str(exc), expected="valid Live options") from exc
 
     # -- settings -------------------------------------------------------------------------
 

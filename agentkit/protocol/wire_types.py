@@ -25,5 +25,6 @@ JsonObject = dict[str, Any]
 JsonMapping = Mapping[str, Any]
 """A JSON object to read (a decoded event's `item`, `session`, `response`): read-only."""
 
-Dialect = Literal["ga", "beta"]
-"""Which protocol a connection speaks: `"ga"` (default) or `"beta"` (`OpenAI-Beta: realtime=v1`)."""
+Dialect = Literal["ga", "beta", "live"]
+"""Which protocol a connection speaks: `"ga"` (default), `"beta"` (`OpenAI-Beta: realtime=v1`)
+or `"live"` (GPT-Live, `/v1/live/sessions`: see `protocol/live_config.py`)."""

@@ -24,6 +24,7 @@ from ..policy import (
     default_tool_error_formatter,
 )
 from ..protocol.dialects import Dialect
+from ..protocol.live_config import LiveOptions
 from ..settings import SessionSettings
 from ..tools import FunctionTool
 
@@ -51,6 +52,7 @@ class RuntimeConfig:
         tool_error_formatter: How tool failures (timeouts included) are worded for the model.
         quality: Connection quality watching and codec fallback, over a transport that has
             stats (WebRTC); `None`: off.
+        live: How agents run on GPT-Live (`dialect="live"`); `None`: the defaults.
     """
 
     settings: SessionSettings = field(default_factory=SessionSettings)
@@ -64,6 +66,7 @@ class RuntimeConfig:
     max_tool_threads: int = 8
     tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter
     quality: QualityPolicy | None = None
+    live: LiveOptions | None = None
 
     def __post_init__(self) -> None:
         if self.tool_timeout is not None and self.tool_timeout <= 0:
@@ -71,6 +74,11 @@ class RuntimeConfig:
         if self.max_tool_threads < 1:
             raise DefinitionError(
                 f"max_tool_threads must be at least 1, got {self.max_tool_threads}"
+            )
+        if self.dialect == "live" and self.reconnect is not None and self.reconnect.text_fallback:
+            raise DefinitionError(
+                "ReconnectPolicy.text_fallback cannot be used on Live: a Live session always "
+                "speaks (there is no text-only Live session to fall back to)"
             )
         if self.reconnect is not None and not self.reconnect.max_attempts:
             # `max_attempts=0` means "never reconnect": one spelling for it, `None`.
@@ -108,6 +116,7 @@ class RuntimeConfig:
         max_tool_threads: int = 8,
         tool_error_formatter: ToolErrorFormatter = default_tool_error_formatter,
         quality: QualityPolicy | None = None,
+        live: LiveOptions | None = None,
     ) -> RuntimeConfig:
         """The configuration the runner's (or a hand-built session's) keyword arguments
         describe: `None` takes each knob's defaults, and `max_queued_events`, a shortcut,
@@ -127,4 +136,5 @@ class RuntimeConfig:
             max_tool_threads=max_tool_threads,
             tool_error_formatter=tool_error_formatter,
             quality=quality,
+            live=live,
         )

@@ -24,6 +24,7 @@ from ..agent import RealtimeAgent
 from ..events import SessionEvent, SessionStatus, StatusChanged
 from ..history import History
 from ..protocol.dialects import Dialect
+from ..protocol.live_encode import live_frames
 from ..protocol.wire_types import ItemId
 from ..settings import SessionSettings
 from .commands import Command
@@ -86,6 +87,9 @@ class Core:
     def data_to_send(self) -> list[str]:
         """The client frames to send, in order; drains the buffer."""
         frames, self._frames = self._frames, []
+        if self.dialect == "live":
+            # Rendered at the edge, like beta's names (see `protocol/live_encode.py`).
+            return [out for frame in frames for out in live_frames(frame)]
         return frames
 
     def has_data_to_send(self) -> bool:

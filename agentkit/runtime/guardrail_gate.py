@@ -36,9 +36,10 @@ from ..events import (
 from ..guardrails import Guardrail
 from ..history import History
 from ..protocol.sealed import sealed_constructor
-from ..protocol.wire_types import ItemId, ResponseId
+from ..protocol.wire_types import Dialect, ItemId, ResponseId
 from ..settings import SessionSettings
 from .commands import Command, RunGuardrails
+from .live import refused_outputs
 from .policy import GuardrailVerdict, SessionPolicy
 
 __all__ = ["GuardrailGate", "OutputTrack"]
@@ -87,6 +88,7 @@ class GuardrailGate:
     history: History
     policy: SessionPolicy
     output_audio_buffer: bool
+    dialect: Dialect
     _now: float
     _commands: list[Command]
     _active_response: ResponseId | None
@@ -186,8 +188,11 @@ class GuardrailGate:
     @property
     def _transcribed(self) -> bool:
         # Without input transcription no transcript ever comes: holding a response for one
-        # would silence the agent, so audio turns are only gated when it is on.
-        return self.settings.merged(self.agent.settings).input_transcription is not None
+        # would silence the agent, so audio turns are only gated when it is on (always on Live).
+        return (
+            self.dialect == "live"
+            or self.settings.merged(self.agent.settings).input_transcription is not None
+        )
 
     def _on_committed(self, event: p.InputAudioBufferCommitted, now: float) -> None:
         self._activity(now)
@@ -242,11 +247,22 @@ class GuardrailGate:
             self._send(p.encode_item_delete(check.item_id))
             held, self._held = self._held, []
             self._gated_responses.clear()
+            if self.dialect == "live":
+                self._refuse_held_calls(held)
             # Only the ends of the blocked responses matter now (bookkeeping, no output).
             for event in held:
                 if isinstance(event, p.ResponseDone):
                     self.receive_event(event, now)
         self._tripped(check, guardrail, verdict, "input", cancelled)
+
+    def _refuse_held_calls(self, held: list[p.ServerEvent]) -> None:
+        # Live cannot cancel a delegated response: it waits for its calls' outputs. Each
+        # blocked call gets a refusal, and the backend is asked to go on (`runtime.live`).
+        outputs = refused_outputs(held)
+        for item in outputs:
+            self._send(p.encode_item_create(item))
+        if outputs:
+            self._send(p.encode_response_create(None))
 
     # -- output -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from ..agent import RealtimeAgent
 from ..events import AssistantTranscriptDelta, AudioEnd, AudioInterrupted, AudioOut, SessionEvent
 from ..history import History
 from ..protocol.sealed import sealed_constructor
-from ..protocol.wire_types import CallId, ItemId, JsonMapping, ResponseId
+from ..protocol.wire_types import CallId, Dialect, ItemId, JsonMapping, ResponseId
 from ..settings import SessionSettings
 from .commands import CancelTool, Command
 from .core import to_json
@@ -77,6 +77,7 @@ class Playback:
     history: History
     audio_started: bool
     output_audio_buffer: bool
+    dialect: Dialect
     _events: list[SessionEvent]
     _commands: list[Command]
     _observer: SupervisorObserver | None
@@ -227,6 +228,12 @@ class Playback:
                     self._send(
                         p.encode_item_truncate(playback.item_id, playback.content_index, played)
                     )
+        if self.dialect == "live":
+            # Live: the service stops its own speech; delegated work is not cancelled by a
+            # barge-in and its results are still wanted (late outputs go out as usual).
+            if playback is not None:
+                self._interrupted_responses.add(playback.response_id)
+            return
         active = self._active_response
         if active is not None:
             self._cut_off(active)

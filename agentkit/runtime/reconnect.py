@@ -26,14 +26,16 @@ from typing import Any, TypeVar
 
 from .. import protocol as p
 from ..agent import RealtimeAgent
-from ..compiler import compile_session_update
+from ..compiler import compile_live_start, compile_session_update
 from ..errors import ReconnectFailed
 from ..events import Reconnecting, SessionEvent
 from ..history import HistoryItem
 from ..policy import ReconnectPolicy
 from ..protocol.dialects import Dialect
+from ..protocol.live_config import LiveOptions
 from ..protocol.wire_types import ItemId, JsonObject
 from ..settings import SessionSettings
+from .live import live_history
 
 __all__ = ["backoff_delay", "reconnect", "replay_frames", "replay_items"]
 
@@ -90,9 +92,17 @@ def replay_frames(
     *,
     dialect: Dialect,
     instructions: str | None,
+    live: LiveOptions | None = None,
 ) -> tuple[list[str], int]:
     """The frames that restore `agent` and the conversation in a fresh service session, and
-    how many of them re-create items."""
+    how many of them re-create items (on Live: one `session.start` with the conversation as
+    its startup history, see `runtime.live.live_history`)."""
+    if dialect == "live":
+        history_items = live_history(replay_items(history))
+        start = compile_live_start(
+            agent, settings, live=live, history=history_items, instructions=instructions
+        )
+        return [p.encode_client_event(start)], len(start["session"].get("input", ()))
     frames = [
         p.encode_client_event(
             compile_session_update(agent, settings, dialect=dialect, instructions=instructions)

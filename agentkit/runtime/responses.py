@@ -78,6 +78,7 @@ class Responses:
     _arm_stall: Callable[[float], None]
     _maybe_renew: Callable[[], None]
     _start_listed_calls: Callable[[p.ResponseDone, float], None]
+    _end_voice_turn: Callable[[float], None]
     _create_sent_at: float
 
     def _init_responses(self) -> None:
@@ -101,6 +102,13 @@ class Responses:
     # -- asking for responses ---------------------------------------------------------------
 
     def _request_response(self, params: JsonObject | None = None) -> None:
+        if self.dialect == "live" and params is not None and params.get("instructions"):
+            # Live: directions to the voice layer (a safe reply, `respond(instructions)`) are
+            # appended context, not a backend response to schedule (`protocol/live_encode.py`);
+            # what the voice says after them is a turn of its own.
+            self._end_voice_turn(self._now)
+            self._send(p.encode_response_create(params))
+            return
         self._want_response = True
         if params is not None:
             self._response_params = params

@@ -43,8 +43,8 @@ from typing import Any, Final
 
 from .. import protocol as p
 from ..agent import RealtimeAgent
-from ..compiler import compile_agent_swap
-from ..errors import AgentKitError
+from ..compiler import compile_agent_swap, compile_live_swap
+from ..errors import AgentKitError, CompileError
 from ..events import (
     AssistantTranscriptDelta,
     Breadcrumb,
@@ -58,6 +58,7 @@ from ..events import (
 )
 from ..history import History, HistoryItem
 from ..protocol.encode import ImageDetail, encode_user_image
+from ..protocol.live_decode import LiveDecoder
 from ..protocol.wire_types import CallId, ItemId, JsonMapping
 from .approvals import Approvals
 from .call_progress import CallProgress
@@ -77,6 +78,7 @@ from .dispatch import WireHandlers, build_handlers, observed_handlers
 from .dtmf import Keypad
 from .guardrail_gate import GuardrailGate
 from .hosted_mcp import HostedMcp
+from .live import LIVE_HANDLERS
 from .observer import SupervisorObserver
 from .playback import Playback
 from .policy import SessionPolicy
@@ -137,7 +139,16 @@ class Supervisor(
         config = config if config is not None else RuntimeConfig()
         if policy is None:
             policy = SessionPolicy(config.guardrails, config.approvals)
-        self._init_core(agent, config, History(history), policy, _HANDLERS)
+        # Live adds its own events to the table (see `runtime.live`).
+        self._handlers = _LIVE if config.dialect == "live" else _HANDLERS
+        self._init_core(agent, config, History(history), policy, self._handlers)
+        self._live_decoder = LiveDecoder()
+        live = config.live
+        self._live_turn_end_s = (live.turn_end_ms if live is not None else 700) / 1000
+        self._live_turn_due: float | None = None  # when the voice layer's silence ends its turn
+        # What a Live session fixed at startup (its voice and format cannot change).
+        self._live_voice = self.settings.merged(agent.settings).voice if agent.voice is None else agent.voice
+        self._live_format = self.settings.merged(agent.settings).output_audio_format
         self.output_audio_buffer = output_audio_buffer
         self._init_responses()
         self._init_calls()
@@ -169,11 +180,11 @@ class Supervisor(
         if observer is None:
             self._observed = frozenset()
             self._observe_deltas = False
-            self._wire_handlers = _HANDLERS
+            self._wire_handlers = self._handlers
             return
         observed = self._observed = frozenset(observer.event_types)
         self._observe_deltas = AssistantTranscriptDelta in observed
-        self._wire_handlers = observed_handlers(_HANDLERS, observed, observer.observe)
+        self._wire_handlers = observed_handlers(self._handlers, observed, observer.observe)
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -206,8 +217,14 @@ class Supervisor(
             self.history.items(),
             dialect=self.dialect,
             instructions=instructions,
+            live=self.config.live,
         )
         self._frames.extend(frames)
+        if self.dialect == "live":
+            # A new Live session: its timeline starts empty.
+            self._live_decoder = LiveDecoder()
+            self._live_voice = self.agent.voice or settings.merged(self.agent.settings).voice
+            self._live_format = settings.merged(self.agent.settings).output_audio_format
         # A new service session has produced no audio yet: the voice may be set again.
         self.audio_started = False
         self._connected_now(now)
@@ -389,7 +406,12 @@ class Supervisor(
             self._observer.response_requested()  # the app's own (a greeting, say)
 
     def start_turn(self, now: float) -> None:
-        """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer."""
+        """Push-to-talk pressed: stop the assistant if it is speaking, empty the input buffer.
+
+        Raises:
+            CompileError: the session speaks Live, whose turn detection is built in.
+        """
+        self._refuse_on_live("start_turn")
         self._now = now
         self._activity(now)
         self._app_started = True
@@ -397,12 +419,26 @@ class Supervisor(
         self._send(p.encode_input_audio_clear())
 
     def end_turn(self, now: float = 0.0) -> None:
-        """Push-to-talk released: commit the buffer as the user's turn and ask for a response."""
+        """Push-to-talk released: commit the buffer as the user's turn and ask for a response.
+
+        Raises:
+            CompileError: the session speaks Live, whose turn detection is built in.
+        """
+        self._refuse_on_live("end_turn")
         self._now = now
         self._activity(now)
         self._app_started = True
         self._send(p.encode_input_audio_commit())
         self._request_response()
+
+    def _refuse_on_live(self, call: str) -> None:
+        if self.dialect == "live":
+            raise CompileError(
+                f"{call}(): Live has no push-to-talk (its turn detection is built in; mute the "
+                "input with a raw session.input_audio.mute instead)",
+                field="turn_detection",
+                dialect="live",
+            )
 
     def interrupt(self, now: float) -> None:
         """Stop the assistant now (a manual barge-in)."""
@@ -425,6 +461,20 @@ class Supervisor(
     def _swap_agent(
         self, agent: RealtimeAgent[Any], instructions: str | None, *, call_id: CallId | None
     ) -> None:
+        if self.dialect == "live":
+            # A backend swap: the delegation's instructions and tools, and a note to the voice.
+            for event in compile_live_swap(
+                agent,
+                self.settings,
+                live=self.config.live,
+                session_voice=self._live_voice,
+                session_format=self._live_format,
+                instructions=instructions,
+            ):
+                self._send(p.encode_client_event(event))
+            previous, self.agent = self.agent, agent
+            self._emit(HandoffEvent(previous.name, agent.name, call_id))
+            return
         update = compile_agent_swap(
             agent,
             self.settings.merged(TEXT_ONLY) if self.text_only else self.settings,
@@ -436,10 +486,40 @@ class Supervisor(
         previous, self.agent = self.agent, agent
         self._emit(HandoffEvent(previous.name, agent.name, call_id))
 
+    # -- the clock ----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When `tick()` must be called next (monotonic seconds), if ever."""
+        deadline = Watchdog.next_deadline(self)
+        due = self._live_turn_due
+        if due is not None and (deadline is None or due < deadline):
+            return due
+        return deadline
+
+    def tick(self, now: float) -> None:
+        """Apply whatever is due at `now` (see `Watchdog.tick`); on Live, also end the voice
+        layer's turn once it has been silent for `LiveOptions.turn_end_ms`."""
+        due = self._live_turn_due
+        if due is not None and now >= due:
+            self._end_voice_turn(now)
+        Watchdog.tick(self, now)
+
+    def _end_voice_turn(self, now: float) -> None:
+        self._live_turn_due = None
+        for event in self._live_decoder.close_voice_turn():
+            self.receive_event(event, now)  # type: ignore[arg-type]
+
     # -- wire events --------------------------------------------------------------------------
 
     def receive_frame(self, frame: str | bytes, now: float) -> None:
         """Decode and handle one inbound frame."""
+        if self.dialect == "live":
+            decoder = self._live_decoder
+            for event in decoder.decode(frame):
+                self.receive_event(event, now)  # type: ignore[arg-type]
+            if decoder.voice_fragment:
+                self._live_turn_due = now + self._live_turn_end_s
+            return
         self.receive_event(p.decode_server_event(frame, self.dialect), now)
 
     def receive_event(self, event: p.ServerEvent, now: float) -> None:
@@ -460,3 +540,4 @@ class Supervisor(
 # The wire-event dispatch of `Supervisor.receive_event` (see `runtime.dispatch`), checked to
 # cover `ServerEvent` exactly when this module is imported.
 _HANDLERS: Final[dict[type, Handler]] = build_handlers(Supervisor)
+_LIVE: Final[dict[type, Handler]] = {**_HANDLERS, **LIVE_HANDLERS}

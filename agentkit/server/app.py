@@ -54,6 +54,7 @@ from .http import (
 )
 from .hub import Hub
 from .keys import KeyStore
+from .live_app import LiveEndpoint
 from .mcp_client import start_mcp_requests
 from .model import ResponseModel, ScriptedModel
 from .script import Script, load_script
@@ -156,6 +157,8 @@ class LocalRealtimeServer:
         """The WebRTC endpoint (`POST /v1/realtime/calls`): its live calls and media faults."""
         self.sip = SipEndpoint(self)
         """The phone network: `sip.place_call(...)` rings an app; `/calls/{id}/accept|...`."""
+        self.live = LiveEndpoint(self)
+        """The GPT-Live endpoint (`/v1/live/sessions`): its sessions, `close_session`."""
 
     @property
     def api_keys(self) -> frozenset[str] | None:
@@ -189,6 +192,7 @@ class LocalRealtimeServer:
             return
         await self.webrtc.close()
         await self.sip.close()
+        await self.live.stop()
         for hub in list(self._hubs.values()):
             if hub.pump is not None:
                 hub.pump.cancel()
@@ -247,6 +251,11 @@ class LocalRealtimeServer:
         return f"{self.base_url_ws}/realtime"
 
     @property
+    def live_url(self) -> str:
+        """`ws://HOST:PORT/v1/live/sessions`, the GPT-Live WebSocket endpoint."""
+        return f"{self.base_url_ws}/live/sessions"
+
+    @property
     def base_url_ws(self) -> str:
         """`ws://HOST:PORT/v1`, the `websocket_base_url` of the `openai` client."""
         return f"ws://{self.host}:{self.port}/v1"
@@ -283,6 +292,8 @@ class LocalRealtimeServer:
         if self.webrtc.route(method, path, request):
             body = getattr(connection, "http_body", b"")
             return self.webrtc.handle(method, path, query, request, body)
+        if self.live.route(path):
+            return self.live.process_request(connection, request, path, query, method)
         route = self._http_routes.get(path)
         if route is not None:
             body = getattr(connection, "http_body", b"")
@@ -341,6 +352,9 @@ class LocalRealtimeServer:
         return self.keys.mint(self.keys.clock() + seconds, without_type(session), preview.id)
 
     async def _handle(self, connection: ServerConnection) -> None:
+        if self.live.owns(connection):
+            await self.live.handle(connection)
+            return
         attach = self._attach.pop(connection, None)
         early = self._early.pop(connection, [])
         delivery = self._delivery

@@ -30,9 +30,11 @@ from ..protocol.dialects import Dialect
 from .base import ConnectionClosed
 from .frames import DirectFrames, parser_idle
 
-__all__ = ["OPENAI_REALTIME_URL", "WebSocketTransport", "realtime_url"]
+__all__ = ["OPENAI_LIVE_URL", "OPENAI_REALTIME_URL", "WebSocketTransport", "realtime_url"]
 
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
+OPENAI_LIVE_URL = "wss://api.openai.com/v1/live/sessions"
+"""GPT-Live's WebSocket endpoint: no query (the model goes in `session.start`)."""
 _WIRE_LOGGER = get_logger("agentkit.transports.websocket")
 
 
@@ -48,7 +50,8 @@ class WebSocketTransport:
     Args:
         url: The full endpoint URL (see `realtime_url`).
         api_key: Sent as `Authorization: Bearer <key>` unless `headers` sets `Authorization`.
-        dialect: `"beta"` adds the `OpenAI-Beta: realtime=v1` header.
+        dialect: `"beta"` adds the `OpenAI-Beta: realtime=v1` header; `"live"` is recorded
+            (the runner checks it) and needs a Live URL (`OPENAI_LIVE_URL`).
         headers: Extra headers (e.g. Azure's `api-key`).
         open_timeout: Seconds for the handshake.
         max_size: Largest inbound frame in bytes (audio deltas are far smaller).
