@@ -44,7 +44,7 @@ class CallProgress:
         # call id -> [tool name, arguments so far]
         self._progress: dict[CallId, list[str]] = {}
 
-    def _on_output_item_added(self, event: p.ResponseOutputItemAdded, now: float) -> None:
+    def _track_call_progress(self, event: p.ResponseOutputItemAdded) -> None:
         call = event.function_call
         if call is None:
             return

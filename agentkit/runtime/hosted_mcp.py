@@ -83,7 +83,7 @@ class HostedMcp:
         # item id → (tool name, arguments) of the calls announced and not yet done.
         self._mcp_calls: dict[ItemId, tuple[str, str]] = {}
 
-    def _on_output_item_added(self, event: p.ResponseOutputItemAdded, now: float) -> None:
+    def _track_mcp_call(self, event: p.ResponseOutputItemAdded) -> None:
         item = event.item
         if item.get("type") == "mcp_call":
             name, arguments = item.get("name"), item.get("arguments")

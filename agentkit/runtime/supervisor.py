@@ -127,6 +127,12 @@ class Supervisor(
             SIP), so stopping the agent also needs `output_audio_buffer.clear`.
     """
 
+    def _on_output_item_added(self, event: p.ResponseOutputItemAdded, now: float) -> None:
+        # Two parts read an output item's start: a function call's name for its progress
+        # events, a hosted MCP call's name and arguments for its tool events.
+        self._track_call_progress(event)
+        self._track_mcp_call(event)
+
     def __init__(
         self,
         agent: RealtimeAgent[Any],

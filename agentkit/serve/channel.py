@@ -72,6 +72,19 @@ PAGE_EVENTS: Final[Mapping[type, Callable[[Any], PageEvent]]] = {
     e.StatusChanged: lambda v: {"type": "status", "status": v.new.value},
     e.Reconnecting: lambda v: {"type": "status", "status": "reconnecting", "reason": v.reason},
     e.SessionLimitReached: lambda v: {"type": "ended", "reason": v.limit},
+    # Shown in the transcript as breadcrumbs, like the runtime's own.
+    e.McpToolsListed: lambda v: {
+        "type": "breadcrumb", "text": f"MCP server {v.server_label}: {', '.join(v.tool_names)}", "call_id": None,
+    },
+    e.DtmfReceived: lambda v: {
+        "type": "breadcrumb", "text": f"keypad {v.key}" + (f" → {v.sequence}" if v.sequence else ""), "call_id": None,
+    },
+    e.StoreLagging: lambda v: {
+        "type": "breadcrumb", "text": f"session store lagging ({v.pending} changes waiting)", "call_id": None,
+    },
+    e.StoreCaughtUp: lambda v: {
+        "type": "breadcrumb", "text": f"session store caught up after {v.lagged_s:.1f} s", "call_id": None,
+    },
 }
 """The session events the page is sent, each with its converter."""
 
