@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,24 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         help="the local server's pace (fast: no response latency; audio is real time over RTP anyway)",
     )
     parser.add_argument("--no-greeting", action="store_true", help="wait for the caller to speak first")
+    phone = parser.add_argument_group(
+        "phone calls", "Twilio Media Streams and OpenAI SIP calls (see docs/telephony.md); secrets "
+        "are read from the environment, never from the command line"
+    )
+    phone.add_argument(
+        "--public-url", metavar="URL",
+        help="this server's public base URL as Twilio and OpenAI reach it (default: http://HOST:PORT)",
+    )
+    phone.add_argument(
+        "--twilio-token-env", default="TWILIO_AUTH_TOKEN", metavar="NAME",
+        help="environment variable holding the Twilio auth token; when set, POST /twilio/voice "
+        "and /twilio/media are served (default TWILIO_AUTH_TOKEN)",
+    )
+    phone.add_argument(
+        "--webhook-secret-env", default="OPENAI_WEBHOOK_SECRET", metavar="NAME",
+        help="environment variable holding the OpenAI webhook secret; when set, POST /sip/webhook "
+        "is served (default OPENAI_WEBHOOK_SECRET)",
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -82,18 +100,59 @@ def serve_command(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         async with _provider(connection, target, script, args.pace, dialect) as provider:
+            calls, routes = phone_routes(args, target, provider, os.environ)
             app = create_app(
                 runner, provider, context_factory=target.context_factory,
                 allow_origins=args.allow_origins, key_expiry_s=args.key_expiry,
                 rate_limit=RateLimit(per_minute=args.rate_limit), greet=not args.no_greeting,
+                routes=routes,
             )
-            await _serve(app, args.host, args.port, target, provider)
+            try:
+                await _serve(app, args.host, args.port, target, provider)
+            finally:
+                if calls is not None:
+                    await calls.aclose()
 
     try:
         anyio.run(main)
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def phone_routes(
+    args: argparse.Namespace, target: Target, provider: Any, env: Mapping[str, str]
+) -> tuple[Any, list[Any]]:
+    """The phone routes (`agentkit.telephony`) `serve` mounts when a Twilio token or a
+    webhook secret is in the environment, with the calls they hold; `(None, [])` otherwise.
+
+    Phone audio is G.711 μ-law end to end, so the phone calls get their own runner of the
+    same agents with μ-law formats (the browser's runner keeps its own).
+    """
+    twilio_token = env.get(args.twilio_token_env) or None
+    webhook_secret = env.get(args.webhook_secret_env) or None
+    if twilio_token is None and webhook_secret is None:
+        return None, []
+    from ..telephony import PhoneCalls, TelephonyConfig, telephony_routes
+
+    settings = target.settings.model_copy(
+        update={"input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw"}
+    )
+    runner: RealtimeRunner[Any] = RealtimeRunner(target.starting_agent, settings=settings, dialect=provider.dialect)
+    runner.agents.update(target.all_agents)
+    config = TelephonyConfig(
+        public_url=args.public_url or f"http://{args.host}:{args.port}",
+        # Without the query: the phone routes add the model themselves.
+        realtime_url=provider.realtime_url.split("?", 1)[0],
+        rest_url=provider.rest_base,
+        api_key=provider.api_key,
+        dialect=provider.dialect,
+        twilio_auth_token=twilio_token,
+        webhook_secret=webhook_secret,
+        greet=not args.no_greeting,
+    )
+    calls = PhoneCalls()
+    return calls, telephony_routes(runner, config, calls=calls)
 
 
 def _runner(target: Target, dialect: Dialect) -> RealtimeRunner[Any]:
