@@ -14,7 +14,8 @@ IO_MODULES = {"asyncio", "anyio", "socket", "websockets", "time", "threading", "
 SANS_IO = sorted(
     [p for p in (PACKAGE / "protocol").glob("*.py")]
     + [p for p in (PACKAGE / "runtime").glob("*.py") if p.name not in {"tool_runner.py"}]
-    + [PACKAGE / name for name in ("history.py", "events.py", "compiler.py", "policy.py")]
+    + [p for p in (PACKAGE / "compiler").glob("*.py")]
+    + [PACKAGE / name for name in ("history.py", "events.py", "policy.py")]
 )
 
 
@@ -65,7 +66,7 @@ def test_the_top_level_holds_the_definitions_and_the_entry_points() -> None:
     assert len(modules) <= 18, modules
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert packages == [
-        "cli", "loader", "mcp", "protocol", "runtime", "serve", "server", "session", "store", "telephony", "testing", "tracing", "transports"
+        "cli", "compiler", "loader", "mcp", "protocol", "runtime", "serve", "server", "session", "store", "telephony", "testing", "tracing", "transports"
     ]
 
 
